@@ -8,7 +8,21 @@
 //! promise is how the browser learns to fire `sync` again later; a resolved
 //! one tells it the work is done, and it never asks again.
 
+use serde::{Deserialize, Serialize};
+
 use crate::article::NewArticle;
+
+/// One entry of the worker's outbox, as IndexedDB keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queued {
+    /// IndexedDB's auto-increment key: the order articles were added in.
+    /// Absent until IndexedDB has stored the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<f64>,
+    pub article: NewArticle,
+    /// When it was queued, in milliseconds since the epoch.
+    pub queued_at: f64,
+}
 
 /// Most articles in one POST. The server refuses bigger batches.
 pub const MAX_BATCH_ARTICLES: usize = 100;
