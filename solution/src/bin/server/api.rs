@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use after_sync_lesson::article::{Article, ArticleDraft, NewArticle};
-use after_sync_lesson::outbox::MAX_BATCH_ARTICLES;
+use crate::shared::article::{Article, ArticleDraft, NewArticle};
+use crate::shared::outbox::MAX_BATCH_ARTICLES;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};

@@ -5,6 +5,7 @@
 
 mod api;
 mod dev;
+mod shared;
 mod store;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -22,7 +23,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use after_sync_lesson::outbox::MAX_BODY_BYTES;
+use crate::shared::outbox::MAX_BODY_BYTES;
 
 #[derive(Debug, Parser)]
 #[command(about = "Serve Offline News: the API and the wasm site")]

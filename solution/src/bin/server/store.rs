@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use after_sync_lesson::article::{Article, NewArticle};
+use crate::shared::article::{Article, NewArticle};
 use rusqlite::{Connection, params};
 
 #[derive(Debug, thiserror::Error)]

@@ -132,7 +132,7 @@ async fn a_form_post_works_without_javascript() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(list[3]["headline"], "Hello there");
-    assert!(after_sync_lesson::article::is_uuid(list[3]["id"].as_str().unwrap()));
+    assert!(crate::shared::article::is_uuid(list[3]["id"].as_str().unwrap()));
 
     // A browser's own form submission is sent back to the page.
     let request = Request::post("/api/v1/articles")
