@@ -90,7 +90,11 @@ impl ArticleDraft {
     }
 }
 
-fn checked_text(field: &'static str, value: Option<&str>, max: usize) -> Result<String, ArticleError> {
+fn checked_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<String, ArticleError> {
     let trimmed = value.ok_or(ArticleError::Missing { field })?.trim();
     if trimmed.is_empty() {
         return Err(ArticleError::Empty { field });
@@ -135,7 +139,9 @@ mod tests {
 
     #[test]
     fn a_good_draft_is_trimmed_and_its_id_lowercased() {
-        let article = draft("  Cats run the internet ", "\tA. Reporter").validate().unwrap();
+        let article = draft("  Cats run the internet ", "\tA. Reporter")
+            .validate()
+            .unwrap();
         assert_eq!(article.id, ID.to_ascii_lowercase());
         assert_eq!(article.headline, "Cats run the internet");
         assert_eq!(article.byline, "A. Reporter");
@@ -144,12 +150,30 @@ mod tests {
     #[test]
     fn each_problem_names_its_field() {
         let cases = [
-            (ArticleDraft { headline: None, ..draft("", "b") }, "headline: is missing"),
+            (
+                ArticleDraft {
+                    headline: None,
+                    ..draft("", "b")
+                },
+                "headline: is missing",
+            ),
             (draft("   ", "b"), "headline: must not be empty"),
             (draft("h", ""), "byline: must not be empty"),
-            (draft("bell\u{7}", "b"), "headline: must not contain control characters"),
-            (draft("h", "line\nbreak"), "byline: must not contain control characters"),
-            (ArticleDraft { id: None, ..draft("h", "b") }, "id: is missing"),
+            (
+                draft("bell\u{7}", "b"),
+                "headline: must not contain control characters",
+            ),
+            (
+                draft("h", "line\nbreak"),
+                "byline: must not contain control characters",
+            ),
+            (
+                ArticleDraft {
+                    id: None,
+                    ..draft("h", "b")
+                },
+                "id: is missing",
+            ),
         ];
         for (draft, expected) in cases {
             assert_eq!(draft.validate().unwrap_err().to_string(), expected);
@@ -163,19 +187,31 @@ mod tests {
         let over = "é".repeat(HEADLINE_MAX_CHARS + 1);
         assert_eq!(
             draft(&over, "b").validate().unwrap_err(),
-            ArticleError::TooLong { field: "headline", max: 200, len: 201 }
+            ArticleError::TooLong {
+                field: "headline",
+                max: 200,
+                len: 201
+            }
         );
         let long_byline = "x".repeat(BYLINE_MAX_CHARS + 1);
         assert!(matches!(
             draft("h", &long_byline).validate(),
-            Err(ArticleError::TooLong { field: "byline", .. })
+            Err(ArticleError::TooLong {
+                field: "byline",
+                ..
+            })
         ));
     }
 
     #[test]
     fn ids_must_be_uuids() {
         assert!(is_uuid("0b9e4d6a-2f3c-4e1a-9d8b-7c6f5e4d3c2b"));
-        for bad in ["", "42", "0b9e4d6a2f3c4e1a9d8b7c6f5e4d3c2b", "0b9e4d6a-2f3c-4e1a-9d8b-7c6f5e4d3c2g"] {
+        for bad in [
+            "",
+            "42",
+            "0b9e4d6a2f3c4e1a9d8b7c6f5e4d3c2b",
+            "0b9e4d6a-2f3c-4e1a-9d8b-7c6f5e4d3c2g",
+        ] {
             assert!(!is_uuid(bad), "{bad:?} is not a UUID");
             let mut d = draft("h", "b");
             d.id = Some(bad.into());

@@ -37,7 +37,9 @@ fn global_property(name: &str) -> Option<JsValue> {
 /// `fetch(request)`: resolves with any HTTP answer, 503 included; fails only
 /// when no answer came (offline, connection refused).
 pub async fn fetch(request: &Request) -> JsResult<Response> {
-    Ok(JsFuture::from(fetch_request(request)).await?.unchecked_into())
+    Ok(JsFuture::from(fetch_request(request))
+        .await?
+        .unchecked_into())
 }
 
 /// A fresh random UUID, the idempotency key of a new article.
@@ -91,10 +93,16 @@ pub fn describe(error: &JsValue) -> String {
             .filter(|e| !e.is_null() && !e.is_undefined())
             .map(|e| describe(&e))
             .unwrap_or_default();
-        return format!("{} event {reason}", event.type_()).trim_end().to_owned();
+        return format!("{} event {reason}", event.type_())
+            .trim_end()
+            .to_owned();
     }
     if let Some(error) = error.dyn_ref::<js_sys::Error>() {
-        return format!("{}: {}", String::from(error.name()), String::from(error.message()));
+        return format!(
+            "{}: {}",
+            String::from(error.name()),
+            String::from(error.message())
+        );
     }
     Reflect::get(error, &"message".into())
         .ok()
@@ -123,7 +131,10 @@ pub async fn next_event(
     let on_failure = Closure::<dyn FnMut(JsValue)>::new(move |event| {
         let _ = reject_on_failure.call1(&JsValue::NULL, &event);
     });
-    let waited_for = format!("timed out after {} ms waiting for a {success} event", timeout_ms.unwrap_or(0));
+    let waited_for = format!(
+        "timed out after {} ms waiting for a {success} event",
+        timeout_ms.unwrap_or(0)
+    );
     let on_timeout = Closure::<dyn FnMut()>::new(move || {
         let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&waited_for));
     });
@@ -139,9 +150,11 @@ pub async fn next_event(
     if let Some(timer) = timer {
         clear_timeout(&timer);
     }
-    let _ = target.remove_event_listener_with_callback(success, on_success.as_ref().unchecked_ref());
+    let _ =
+        target.remove_event_listener_with_callback(success, on_success.as_ref().unchecked_ref());
     for failure in failures {
-        let _ = target.remove_event_listener_with_callback(failure, on_failure.as_ref().unchecked_ref());
+        let _ = target
+            .remove_event_listener_with_callback(failure, on_failure.as_ref().unchecked_ref());
     }
     outcome.map(JsCast::unchecked_into)
 }

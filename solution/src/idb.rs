@@ -7,7 +7,9 @@
 //! reach that outlives it (`localStorage` is not available in workers).
 
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbDatabase, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction};
+use web_sys::{
+    IdbDatabase, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction,
+};
 
 use crate::browser::{JsResult, indexed_db, next_event};
 

@@ -151,7 +151,11 @@ mod tests {
         assert!(ranges.len() >= 2, "{ranges:?}");
         for range in &ranges {
             let body = serde_json::to_vec(&queue[range.clone()]).unwrap();
-            assert!(body.len() <= MAX_BODY_BYTES, "{range:?} is {} bytes", body.len());
+            assert!(
+                body.len() <= MAX_BODY_BYTES,
+                "{range:?} is {} bytes",
+                body.len()
+            );
         }
         let covered: usize = ranges.iter().map(|r| r.len()).sum();
         assert_eq!(covered, queue.len());

@@ -56,13 +56,20 @@ fn set_text(id: &str, text: &str) {
 }
 
 fn service_worker() -> JsResult<ServiceWorkerContainer> {
-    Ok(web_sys::window().ok_or("no window")?.navigator().service_worker())
+    Ok(web_sys::window()
+        .ok_or("no window")?
+        .navigator()
+        .service_worker())
 }
 
 /// Adds a listener for the page's whole life. `forget` hands the closure to
 /// the JS garbage collector: it must outlive this function, and the page never
 /// removes it.
-fn listen(target: &web_sys::EventTarget, event: &str, handler: impl FnMut(Event) + 'static) -> JsResult<()> {
+fn listen(
+    target: &web_sys::EventTarget,
+    event: &str,
+    handler: impl FnMut(Event) + 'static,
+) -> JsResult<()> {
     let closure = Closure::<dyn FnMut(Event)>::new(handler);
     target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref())?;
     closure.forget();
@@ -118,7 +125,8 @@ pub fn start_page() -> JsResult<()> {
     // Messages a worker posts to the page are held until the page says it is
     // listening, which setting `onmessage` does (`addEventListener` alone
     // would not).
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| on_worker_message(&event));
+    let on_message =
+        Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| on_worker_message(&event));
     service_worker()?.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
 
@@ -138,7 +146,12 @@ async fn register_worker() -> JsResult<ServiceWorkerRegistration> {
     let registration = JsFuture::from(service_worker()?.register("/sw.js")).await;
     registration
         .map(JsCast::unchecked_into)
-        .inspect_err(|error| set_text("list-note", &format!("The service worker could not start: {}", describe(error))))
+        .inspect_err(|error| {
+            set_text(
+                "list-note",
+                &format!("The service worker could not start: {}", describe(error)),
+            )
+        })
 }
 // ANCHOR_END: register
 
@@ -214,7 +227,10 @@ fn render() -> JsResult<()> {
             star.set_attribute("type", "button")?;
             star.set_class_name("star");
             star.set_attribute("aria-pressed", if starred { "true" } else { "false" })?;
-            star.set_attribute("aria-label", &format!("Keep “{}” for offline reading", article.headline))?;
+            star.set_attribute(
+                "aria-label",
+                &format!("Keep “{}” for offline reading", article.headline),
+            )?;
             star.set_text_content(Some(if starred { "★" } else { "☆" }));
             item.append_with_node_3(&headline, &byline, &star)?;
             list.append_child(&item)?;
@@ -245,9 +261,12 @@ async fn toggle_star(id: String) -> JsResult<()> {
             state.starred.contains(&id),
         )
     });
-    let Some(article) = article else { return Ok(()) };
+    let Some(article) = article else {
+        return Ok(());
+    };
     let db = idb::open().await?;
-    let transaction = db.transaction_with_str_and_mode(idb::STARRED, IdbTransactionMode::Readwrite)?;
+    let transaction =
+        db.transaction_with_str_and_mode(idb::STARRED, IdbTransactionMode::Readwrite)?;
     let store = transaction.object_store(idb::STARRED)?;
     if starred {
         store.delete(&id.clone().into())?;
@@ -310,7 +329,9 @@ async fn submit_article() -> JsResult<()> {
 async fn ask_worker(message: &PageMessage) -> JsResult<WorkerReply> {
     // `ready` resolves once a worker is active for this page's scope — on a
     // first visit, a moment after `register`.
-    let registration: ServiceWorkerRegistration = JsFuture::from(service_worker()?.ready()?).await?.unchecked_into();
+    let registration: ServiceWorkerRegistration = JsFuture::from(service_worker()?.ready()?)
+        .await?
+        .unchecked_into();
     let worker = registration.active().ok_or("no active service worker")?;
     let channel = MessageChannel::new()?;
     let answers = channel.port1();
@@ -319,7 +340,8 @@ async fn ask_worker(message: &PageMessage) -> JsResult<WorkerReply> {
     let answer = next_event(&answers, "message", &["messageerror"], Some(10_000)).await;
     answers.close();
     let answer: MessageEvent = answer?.unchecked_into();
-    from_js(&answer.data()).map_err(|e| JsValue::from_str(&format!("unexpected answer from the worker: {e}")))
+    from_js(&answer.data())
+        .map_err(|e| JsValue::from_str(&format!("unexpected answer from the worker: {e}")))
 }
 // ANCHOR_END: ask_worker
 
@@ -347,7 +369,9 @@ fn on_worker_message(event: &MessageEvent) {
             "form-status",
             &format!("The server refused “{}”: {reason}", article.headline),
         ),
-        Err(error) => web_sys::console::warn_1(&format!("unknown message from the worker: {error}").into()),
+        Err(error) => {
+            web_sys::console::warn_1(&format!("unknown message from the worker: {error}").into())
+        }
     }
 }
 // ANCHOR_END: on_worker_message
@@ -373,15 +397,26 @@ async fn live_reload() -> JsResult<()> {
         };
         match response.status() {
             200 => {
-                let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
+                let text = JsFuture::from(response.text()?)
+                    .await?
+                    .as_string()
+                    .unwrap_or_default();
                 if known.is_some() {
                     let registration: ServiceWorkerRegistration =
-                        JsFuture::from(service_worker()?.ready()?).await?.unchecked_into();
+                        JsFuture::from(service_worker()?.ready()?)
+                            .await?
+                            .unchecked_into();
                     // The new build has a new `sw.js`; the new worker skips
                     // waiting and claims this page, then the reload gets the
                     // new shell from it.
                     let _ = JsFuture::from(registration.update()?).await;
-                    let _ = next_event(&service_worker()?.into(), "controllerchange", &[], Some(3_000)).await;
+                    let _ = next_event(
+                        &service_worker()?.into(),
+                        "controllerchange",
+                        &[],
+                        Some(3_000),
+                    )
+                    .await;
                     return web_sys::window().ok_or("no window")?.location().reload();
                 }
                 known = Some(text);

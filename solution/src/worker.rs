@@ -160,12 +160,15 @@ async fn network_first(request: &Request) -> JsResult<Response> {
             Ok(response)
         }
         answer => {
-            let cached = JsFuture::from(open_cache(DATA_CACHE).await?.match_with_request(request)).await?;
+            let cached =
+                JsFuture::from(open_cache(DATA_CACHE).await?.match_with_request(request)).await?;
             match (cached.dyn_into::<Response>(), answer) {
                 (Ok(cached), _) => Ok(cached),
                 // The server answered (an error): pass its answer on.
                 (Err(_), Ok(response)) => Ok(response),
-                (Err(_), Err(_)) => offline_response(r#"{"error":"offline, and no saved copy of the articles"}"#),
+                (Err(_), Err(_)) => {
+                    offline_response(r#"{"error":"offline, and no saved copy of the articles"}"#)
+                }
             }
         }
     }
@@ -252,7 +255,8 @@ async fn queue_article(draft: ArticleDraft) -> Result<usize, String> {
     };
     let store_it = async {
         let db = idb::open().await?;
-        let transaction = db.transaction_with_str_and_mode(idb::OUTBOX, IdbTransactionMode::Readwrite)?;
+        let transaction =
+            db.transaction_with_str_and_mode(idb::OUTBOX, IdbTransactionMode::Readwrite)?;
         let outbox = transaction.object_store(idb::OUTBOX)?;
         outbox.add(&to_js(&entry)?)?;
         let count = outbox.count()?;
@@ -260,7 +264,9 @@ async fn queue_article(draft: ArticleDraft) -> Result<usize, String> {
         db.close();
         count.result()
     };
-    let count = store_it.await.map_err(|e| format!("could not store the article: {}", describe(&e)))?;
+    let count = store_it
+        .await
+        .map_err(|e| format!("could not store the article: {}", describe(&e)))?;
     Ok(count.as_f64().unwrap_or_default() as usize)
 }
 // ANCHOR_END: queue_article
@@ -275,7 +281,10 @@ async fn request_delivery() -> JsResult<()> {
         match JsFuture::from(sync.register(SYNC_TAG)?).await {
             Ok(_) => return Ok(()),
             // E.g. the user blocked background sync for this site.
-            Err(error) => log(&format!("sync.register failed ({}); sending now", describe(&error))),
+            Err(error) => log(&format!(
+                "sync.register failed ({}); sending now",
+                describe(&error)
+            )),
         }
     }
     flush_outbox().await
@@ -354,11 +363,23 @@ async fn deliver_and_report() -> JsResult<()> {
         tell_pages(&WorkerBroadcast::Articles { articles }).await?;
     }
     if !flushed.delivered.is_empty() {
-        let headlines: Vec<&str> = flushed.delivered.iter().map(|a| a.headline.as_str()).collect();
+        let headlines: Vec<&str> = flushed
+            .delivered
+            .iter()
+            .map(|a| a.headline.as_str())
+            .collect();
         // A notification that fails to show must not fail the sync: the
         // browser would retry it, and the retry would find nothing to send.
-        if let Err(error) = notify(&outbox::added_notification(headlines.len()), &headlines.join("\n")).await {
-            log(&format!("could not show the notification: {}", describe(&error)));
+        if let Err(error) = notify(
+            &outbox::added_notification(headlines.len()),
+            &headlines.join("\n"),
+        )
+        .await
+        {
+            log(&format!(
+                "could not show the notification: {}",
+                describe(&error)
+            ));
         }
     }
     match flushed.stopped {
@@ -381,14 +402,18 @@ async fn deliver() -> JsResult<Flushed> {
         let mut settled = batch.start;
         match post(&articles[batch.clone()]).await {
             Answer::Stored(list) => {
-                flushed.delivered.extend_from_slice(&articles[batch.clone()]);
+                flushed
+                    .delivered
+                    .extend_from_slice(&articles[batch.clone()]);
                 flushed.articles = list.or(flushed.articles);
                 settled = batch.end;
             }
             // A refused batch: find which article the server objects to by
             // sending them one at a time. The others still go through.
             Answer::Refused(reason) if batch.len() == 1 => {
-                flushed.refused.push((articles[batch.start].clone(), reason));
+                flushed
+                    .refused
+                    .push((articles[batch.start].clone(), reason));
                 settled = batch.end;
             }
             Answer::Refused(_) => {
@@ -398,7 +423,9 @@ async fn deliver() -> JsResult<Flushed> {
                             flushed.delivered.push(articles[index].clone());
                             flushed.articles = list.or(flushed.articles);
                         }
-                        Answer::Refused(reason) => flushed.refused.push((articles[index].clone(), reason)),
+                        Answer::Refused(reason) => {
+                            flushed.refused.push((articles[index].clone(), reason))
+                        }
                         Answer::RetryLater(reason) => {
                             flushed.stopped = Some(reason);
                             delete_through(&db, &queue[..index]).await?;
@@ -439,7 +466,12 @@ async fn post(articles: &[NewArticle]) -> Answer {
     };
     let response = match response {
         Ok(response) => response,
-        Err(error) => return Answer::RetryLater(format!("the server could not be reached: {}", describe(&error))),
+        Err(error) => {
+            return Answer::RetryLater(format!(
+                "the server could not be reached: {}",
+                describe(&error)
+            ));
+        }
     };
     let status = response.status();
     match Delivery::from_status(Some(status)) {
@@ -463,7 +495,10 @@ async fn read_outbox(db: &IdbDatabase) -> JsResult<Vec<Queued>> {
         .unchecked_into();
     // An entry that does not decode (written by some other version) is
     // skipped rather than allowed to block the whole queue.
-    Ok(all.iter().filter_map(|entry| from_js(&entry).ok()).collect())
+    Ok(all
+        .iter()
+        .filter_map(|entry| from_js(&entry).ok())
+        .collect())
 }
 
 /// Deletes every outbox entry up to and including the last of `settled`.
@@ -472,7 +507,8 @@ async fn delete_through(db: &IdbDatabase, settled: &[Queued]) -> JsResult<()> {
     let Some(last) = settled.last().and_then(|q| q.seq) else {
         return Ok(());
     };
-    let transaction = db.transaction_with_str_and_mode(idb::OUTBOX, IdbTransactionMode::Readwrite)?;
+    let transaction =
+        db.transaction_with_str_and_mode(idb::OUTBOX, IdbTransactionMode::Readwrite)?;
     transaction
         .object_store(idb::OUTBOX)?
         .delete(&IdbKeyRange::upper_bound(&last.into())?.into())?;
@@ -517,7 +553,12 @@ async fn notify(title: &str, body: &str) -> JsResult<()> {
     // Same tag: a newer "Added N" replaces the older one instead of stacking.
     options.set_tag("articles-added");
     options.set_data(&"/".into());
-    JsFuture::from(scope().registration().show_notification_with_options(title, &options)?).await?;
+    JsFuture::from(
+        scope()
+            .registration()
+            .show_notification_with_options(title, &options)?,
+    )
+    .await?;
     Ok(())
 }
 // ANCHOR_END: notify

@@ -45,7 +45,10 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         // The details go to the log, not to the client.
         tracing::error!("{error}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the database failed; try again")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the database failed; try again",
+        )
     }
 }
 
@@ -59,7 +62,10 @@ async fn with_store<T: Send + 'static>(
         .await
         .map_err(|join| {
             tracing::error!("database task failed: {join}");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the database failed; try again")
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the database failed; try again",
+            )
         })?
         .map_err(ApiError::from)
 }
@@ -84,7 +90,11 @@ pub async fn create_articles(
     if submission.from_html_form {
         return Ok(Redirect::to("/").into_response());
     }
-    let status = if added > 0 { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if added > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(list)).into_response())
 }
 // ANCHOR_END: create
@@ -105,16 +115,21 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
         let wants_html = accepts_html(request.headers());
         // The body limit (64 KiB) is a layer on the router; going over it is
         // the only way reading the body can fail with 413.
-        let body = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body: larger than the 64 KiB limit; send fewer articles per request",
-                )
-            } else {
-                ApiError::new(rejection.status(), format!("body: {}", rejection.body_text()))
-            }
-        })?;
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body: larger than the 64 KiB limit; send fewer articles per request",
+                    )
+                } else {
+                    ApiError::new(
+                        rejection.status(),
+                        format!("body: {}", rejection.body_text()),
+                    )
+                }
+            })?;
         match content_type.as_deref() {
             Some("application/json") => Ok(Submission {
                 articles: decode_json(&body)?,
@@ -155,12 +170,18 @@ fn unprocessable(message: String) -> ApiError {
 
 /// Decodes and checks a JSON body: one article object, or an array of them.
 pub fn decode_json(body: &[u8]) -> Result<Vec<NewArticle>, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("body: not valid JSON: {e}"),
+        )
+    })?;
     match value {
         serde_json::Value::Array(items) => {
             if items.is_empty() {
-                return Err(unprocessable("body: the array is empty; send at least one article".into()));
+                return Err(unprocessable(
+                    "body: the array is empty; send at least one article".into(),
+                ));
             }
             if items.len() > MAX_BATCH_ARTICLES {
                 return Err(unprocessable(format!(
@@ -176,7 +197,9 @@ pub fn decode_json(body: &[u8]) -> Result<Vec<NewArticle>, ApiError> {
                 })
                 .collect()
         }
-        item @ serde_json::Value::Object(_) => Ok(vec![decode_article(item).map_err(unprocessable)?]),
+        item @ serde_json::Value::Object(_) => {
+            Ok(vec![decode_article(item).map_err(unprocessable)?])
+        }
         _ => Err(unprocessable(
             "body: expected an article object or an array of articles".into(),
         )),
@@ -194,8 +217,12 @@ fn decode_article(value: serde_json::Value) -> Result<NewArticle, String> {
 /// an id, so the server makes one; such a post is not idempotent, which is
 /// the price of working without JavaScript.
 fn decode_form(body: &[u8]) -> Result<NewArticle, ApiError> {
-    let mut draft: ArticleDraft = serde_urlencoded::from_bytes(body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: not a valid form: {e}")))?;
+    let mut draft: ArticleDraft = serde_urlencoded::from_bytes(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("body: not a valid form: {e}"),
+        )
+    })?;
     if draft.id.as_deref().is_none_or(str::is_empty) {
         draft.id = Some(uuid::Uuid::new_v4().to_string());
     }
@@ -204,7 +231,10 @@ fn decode_form(body: &[u8]) -> Result<NewArticle, ApiError> {
 
 /// Any path under `/api/` that is not a route.
 pub async fn no_such_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, format!("path: no route for {method} {}", uri.path()))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("path: no route for {method} {}", uri.path()),
+    )
 }
 
 /// A route that exists, asked with a method it does not take.

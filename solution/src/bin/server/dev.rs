@@ -31,7 +31,9 @@ pub async fn reload(
 ) -> Result<String, StatusCode> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
     loop {
-        let current = tokio::fs::read_to_string(&build_id_file).await.unwrap_or_default();
+        let current = tokio::fs::read_to_string(&build_id_file)
+            .await
+            .unwrap_or_default();
         let current = current.trim();
         if !current.is_empty() && current != since.build {
             return Ok(current.to_owned());

@@ -77,7 +77,9 @@ async fn main() -> anyhow::Result<()> {
     let address = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .with_context(|| format!("cannot listen on {address}; is another server using that port?"))?;
+        .with_context(|| {
+            format!("cannot listen on {address}; is another server using that port?")
+        })?;
     tracing::info!("Offline News at http://{address}/");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -120,7 +122,10 @@ fn app(store: api::AppState, site: &Path, live_reload: bool) -> Router {
         );
     }
     app.layer(CompressionLayer::new())
-        .layer(header_layer(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(header_layer(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
         .layer(TraceLayer::new_for_http())

@@ -98,9 +98,12 @@ impl Store {
         let store = Store {
             conn: Mutex::new(conn),
         };
-        let empty: bool = store
-            .lock()?
-            .query_row("SELECT NOT EXISTS (SELECT 1 FROM articles)", [], |row| row.get(0))?;
+        let empty: bool =
+            store
+                .lock()?
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM articles)", [], |row| {
+                    row.get(0)
+                })?;
         if empty {
             let seed = SEED_ARTICLES.map(|(id, headline, byline)| NewArticle {
                 id: id.into(),
@@ -191,8 +194,17 @@ mod tests {
     fn the_same_id_is_stored_once() {
         let store = Store::in_memory().unwrap();
         assert_eq!(store.insert(&[article(1), article(2)]).unwrap(), 2);
-        assert_eq!(store.insert(&[article(2), article(3), article(3)]).unwrap(), 1);
-        let ids: Vec<_> = store.articles().unwrap().into_iter().skip(3).map(|a| a.id).collect();
+        assert_eq!(
+            store.insert(&[article(2), article(3), article(3)]).unwrap(),
+            1
+        );
+        let ids: Vec<_> = store
+            .articles()
+            .unwrap()
+            .into_iter()
+            .skip(3)
+            .map(|a| a.id)
+            .collect();
         assert_eq!(ids, [article(1).id, article(2).id, article(3).id]);
     }
 

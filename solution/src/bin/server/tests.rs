@@ -20,7 +20,11 @@ struct TestServer {
 impl TestServer {
     fn new() -> Self {
         let site = tempfile::tempdir().unwrap();
-        std::fs::write(site.path().join("index.html"), "<!doctype html><title>t</title>").unwrap();
+        std::fs::write(
+            site.path().join("index.html"),
+            "<!doctype html><title>t</title>",
+        )
+        .unwrap();
         std::fs::write(site.path().join("sw.js"), "// worker").unwrap();
         std::fs::create_dir(site.path().join("pkg")).unwrap();
         std::fs::write(site.path().join("pkg/app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
@@ -38,12 +42,19 @@ impl TestServer {
             .unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         (status, headers, body)
     }
 
     async fn get(&self, path: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
     }
 
     async fn post(&self, content_type: &str, body: impl Into<Body>) -> (StatusCode, Value) {
@@ -81,7 +92,11 @@ async fn get_lists_the_seed_articles_oldest_first() {
     let articles: Vec<Value> = serde_json::from_slice(&body).unwrap();
     assert_eq!(articles.len(), 3);
     for field in ["id", "headline", "byline", "created_at"] {
-        assert!(articles[0][field].is_string(), "{field} in {:?}", articles[0]);
+        assert!(
+            articles[0][field].is_string(),
+            "{field} in {:?}",
+            articles[0]
+        );
     }
 }
 
@@ -115,12 +130,18 @@ async fn a_batch_is_stored_in_order_and_retrying_it_adds_nothing() {
     let batch = json!([article(3), article(1), article(2)]);
     let (status, list) = server.post_json(batch.clone()).await;
     assert_eq!(status, StatusCode::CREATED);
-    let ids: Vec<_> = list.as_array().unwrap()[3..].iter().map(|a| a["id"].clone()).collect();
+    let ids: Vec<_> = list.as_array().unwrap()[3..]
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
     assert_eq!(ids, [json!(id(3)), json!(id(1)), json!(id(2))]);
     // A sync retried after its answer was lost: same batch, nothing new.
     assert_eq!(server.post_json(batch).await.0, StatusCode::OK);
     // Partly new: 201, only the new one added.
-    assert_eq!(server.post_json(json!([article(2), article(4)])).await.0, StatusCode::CREATED);
+    assert_eq!(
+        server.post_json(json!([article(2), article(4)])).await.0,
+        StatusCode::CREATED
+    );
     assert_eq!(server.count(), 7);
 }
 
@@ -128,11 +149,16 @@ async fn a_batch_is_stored_in_order_and_retrying_it_adds_nothing() {
 async fn a_form_post_works_without_javascript() {
     let server = TestServer::new();
     let (status, list) = server
-        .post("application/x-www-form-urlencoded", "headline=Hello+there&byline=Me")
+        .post(
+            "application/x-www-form-urlencoded",
+            "headline=Hello+there&byline=Me",
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(list[3]["headline"], "Hello there");
-    assert!(crate::shared::article::is_uuid(list[3]["id"].as_str().unwrap()));
+    assert!(crate::shared::article::is_uuid(
+        list[3]["id"].as_str().unwrap()
+    ));
 
     // A browser's own form submission is sent back to the page.
     let request = Request::post("/api/v1/articles")
@@ -155,31 +181,121 @@ async fn bad_input_is_refused_with_a_message_naming_the_field_and_nothing_is_sto
         over_limit.push(article(n));
     }
     let cases: Vec<(&str, String, StatusCode, &str)> = vec![
-        ("application/json", "{not json".into(), StatusCode::BAD_REQUEST, "body: not valid JSON"),
-        ("text/plain", article(1).to_string(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type:"),
-        ("application/json", "42".into(), StatusCode::UNPROCESSABLE_ENTITY, "body: expected an article"),
-        ("application/json", "[]".into(), StatusCode::UNPROCESSABLE_ENTITY, "body: the array is empty"),
-        ("application/json", json!(over_limit).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "at most 100"),
-        ("application/json", json!({"id": id(1), "byline": "b"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "headline: is missing"),
-        ("application/json", json!({"id": id(1), "headline": "  ", "byline": "b"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "headline: must not be empty"),
-        ("application/json", json!({"id": id(1), "headline": long, "byline": "b"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "headline: must be at most 200"),
-        ("application/json", json!({"id": id(1), "headline": "h", "byline": ""}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "byline: must not be empty"),
-        ("application/json", json!({"id": id(1), "headline": "h", "byline": "x".repeat(101)}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "byline: must be at most 100"),
-        ("application/json", json!({"id": "42", "headline": "h", "byline": "b"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "id: must be a UUID"),
-        ("application/json", json!({"headline": "h", "byline": "b"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "id: is missing"),
-        ("application/json", json!({"id": id(1), "headline": 5, "byline": "b"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "headline: invalid type"),
-        ("application/json", json!({"id": id(1), "headline": "a\u{0}b", "byline": "b"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "headline: must not contain control characters"),
+        (
+            "application/json",
+            "{not json".into(),
+            StatusCode::BAD_REQUEST,
+            "body: not valid JSON",
+        ),
+        (
+            "text/plain",
+            article(1).to_string(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content-type:",
+        ),
+        (
+            "application/json",
+            "42".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body: expected an article",
+        ),
+        (
+            "application/json",
+            "[]".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body: the array is empty",
+        ),
+        (
+            "application/json",
+            json!(over_limit).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "at most 100",
+        ),
+        (
+            "application/json",
+            json!({"id": id(1), "byline": "b"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "headline: is missing",
+        ),
+        (
+            "application/json",
+            json!({"id": id(1), "headline": "  ", "byline": "b"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "headline: must not be empty",
+        ),
+        (
+            "application/json",
+            json!({"id": id(1), "headline": long, "byline": "b"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "headline: must be at most 200",
+        ),
+        (
+            "application/json",
+            json!({"id": id(1), "headline": "h", "byline": ""}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "byline: must not be empty",
+        ),
+        (
+            "application/json",
+            json!({"id": id(1), "headline": "h", "byline": "x".repeat(101)}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "byline: must be at most 100",
+        ),
+        (
+            "application/json",
+            json!({"id": "42", "headline": "h", "byline": "b"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "id: must be a UUID",
+        ),
+        (
+            "application/json",
+            json!({"headline": "h", "byline": "b"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "id: is missing",
+        ),
+        (
+            "application/json",
+            json!({"id": id(1), "headline": 5, "byline": "b"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "headline: invalid type",
+        ),
+        (
+            "application/json",
+            json!({"id": id(1), "headline": "a\u{0}b", "byline": "b"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "headline: must not contain control characters",
+        ),
         // One bad article refuses the whole batch, and says which one.
-        ("application/json", json!([article(1), {"id": id(2), "headline": "", "byline": "b"}]).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "[1].headline: must not be empty"),
-        ("application/x-www-form-urlencoded", "headline=&byline=b".into(), StatusCode::UNPROCESSABLE_ENTITY, "headline: must not be empty"),
-        ("application/json", "x".repeat(70 * 1024), StatusCode::PAYLOAD_TOO_LARGE, "body: larger than the 64 KiB limit"),
+        (
+            "application/json",
+            json!([article(1), {"id": id(2), "headline": "", "byline": "b"}]).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[1].headline: must not be empty",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            "headline=&byline=b".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "headline: must not be empty",
+        ),
+        (
+            "application/json",
+            "x".repeat(70 * 1024),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body: larger than the 64 KiB limit",
+        ),
     ];
     for (content_type, body, expected_status, expected_message) in cases {
         let (status, error) = server.post(content_type, body.clone()).await;
         let shown = &body[..body.len().min(80)];
         assert_eq!(status, expected_status, "{shown}: {error}");
-        let message = error["error"].as_str().unwrap_or_else(|| panic!("{shown}: no error field in {error}"));
-        assert!(message.contains(expected_message), "{shown}: {message:?} lacks {expected_message:?}");
+        let message = error["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{shown}: no error field in {error}"));
+        assert!(
+            message.contains(expected_message),
+            "{shown}: {message:?} lacks {expected_message:?}"
+        );
         assert_eq!(server.count(), 3, "{shown}: something was stored");
     }
     // Still healthy afterwards.
@@ -189,7 +305,9 @@ async fn bad_input_is_refused_with_a_message_naming_the_field_and_nothing_is_sto
 #[tokio::test]
 async fn a_post_without_content_type_is_refused() {
     let server = TestServer::new();
-    let request = Request::post("/api/v1/articles").body(Body::from(article(1).to_string())).unwrap();
+    let request = Request::post("/api/v1/articles")
+        .body(Body::from(article(1).to_string()))
+        .unwrap();
     let (status, _, body) = server.send(request).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(String::from_utf8_lossy(&body).contains("got none"));
@@ -211,7 +329,10 @@ async fn unknown_routes_and_methods_get_json_errors() {
     let (status, _, body) = server.send(request).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     let error: Value = serde_json::from_slice(&body).unwrap();
-    assert!(error["error"].as_str().unwrap().starts_with("method:"), "{error}");
+    assert!(
+        error["error"].as_str().unwrap().starts_with("method:"),
+        "{error}"
+    );
 
     let (status, _, _) = server.get("/no-such-file.txt").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -222,9 +343,17 @@ async fn static_files_have_the_headers_the_browser_needs() {
     let server = TestServer::new();
     let (status, headers, _) = server.get("/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
@@ -232,7 +361,12 @@ async fn static_files_have_the_headers_the_browser_needs() {
     let (status, headers, _) = server.get("/sw.js").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
-    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().contains("javascript"));
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
 
     let (status, headers, _) = server.get("/pkg/app_bg.wasm").await;
     assert_eq!(status, StatusCode::OK);

@@ -1,0 +1,246 @@
+//! The JSON API: `GET` and `POST /api/v1/articles`.
+//!
+//! Every refusal is a 4xx with a JSON body `{"error": "..."}` whose message
+//! starts with the field at fault, and a refused request stores nothing: a
+//! batch is checked whole before the first article is written.
+
+use std::sync::Arc;
+
+use crate::shared::article::{Article, ArticleDraft, NewArticle};
+use crate::shared::outbox::MAX_BATCH_ARTICLES;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::store::{Store, StoreError};
+
+pub type AppState = Arc<Store>;
+
+/// An error as the client sees it: a status and a sentence.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(serde_json::json!({ "error": self.message }));
+        (self.status, body).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        // The details go to the log, not to the client.
+        tracing::error!("{error}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the database failed; try again",
+        )
+    }
+}
+
+/// Runs a blocking database call on tokio's blocking pool.
+async fn with_store<T: Send + 'static>(
+    store: &AppState,
+    call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || call(&store))
+        .await
+        .map_err(|join| {
+            tracing::error!("database task failed: {join}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the database failed; try again",
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+// ANCHOR: list
+/// `GET /api/v1/articles`: every article, oldest first.
+pub async fn list_articles(State(store): State<AppState>) -> Result<Json<Vec<Article>>, ApiError> {
+    Ok(Json(with_store(&store, Store::articles).await?))
+}
+// ANCHOR_END: list
+
+// ANCHOR: create
+/// `POST /api/v1/articles`: one article or an array of them. `201` and the
+/// whole list when something new was stored; `200` when every id was already
+/// there (a retried sync); a plain HTML form post is sent back to the page.
+pub async fn create_articles(
+    State(store): State<AppState>,
+    submission: Submission,
+) -> Result<Response, ApiError> {
+    let articles = submission.articles;
+    let (added, list) = with_store(&store, move |s| s.insert_and_list(&articles)).await?;
+    if submission.from_html_form {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let status = if added > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(list)).into_response())
+}
+// ANCHOR_END: create
+
+/// The checked articles of a POST body, JSON or urlencoded.
+pub struct Submission {
+    articles: Vec<NewArticle>,
+    /// A browser without JavaScript posted the page's form: answer with a
+    /// redirect back to the page rather than with JSON.
+    from_html_form: bool,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Submission {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = media_type(request.headers());
+        let wants_html = accepts_html(request.headers());
+        // The body limit (64 KiB) is a layer on the router; going over it is
+        // the only way reading the body can fail with 413.
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body: larger than the 64 KiB limit; send fewer articles per request",
+                    )
+                } else {
+                    ApiError::new(
+                        rejection.status(),
+                        format!("body: {}", rejection.body_text()),
+                    )
+                }
+            })?;
+        match content_type.as_deref() {
+            Some("application/json") => Ok(Submission {
+                articles: decode_json(&body)?,
+                from_html_form: false,
+            }),
+            Some("application/x-www-form-urlencoded") => Ok(Submission {
+                articles: vec![decode_form(&body)?],
+                from_html_form: wants_html,
+            }),
+            other => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "content-type: expected application/json or application/x-www-form-urlencoded, got {}",
+                    other.unwrap_or("none")
+                ),
+            )),
+        }
+    }
+}
+
+/// `application/json; charset=utf-8` → `application/json`.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    Some(essence.to_ascii_lowercase())
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+fn unprocessable(message: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+}
+
+/// Decodes and checks a JSON body: one article object, or an array of them.
+pub fn decode_json(body: &[u8]) -> Result<Vec<NewArticle>, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("body: not valid JSON: {e}"),
+        )
+    })?;
+    match value {
+        serde_json::Value::Array(items) => {
+            if items.is_empty() {
+                return Err(unprocessable(
+                    "body: the array is empty; send at least one article".into(),
+                ));
+            }
+            if items.len() > MAX_BATCH_ARTICLES {
+                return Err(unprocessable(format!(
+                    "body: {} articles in one request; at most {MAX_BATCH_ARTICLES} are accepted",
+                    items.len()
+                )));
+            }
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| {
+                    decode_article(item).map_err(|e| unprocessable(format!("[{index}].{e}")))
+                })
+                .collect()
+        }
+        item @ serde_json::Value::Object(_) => {
+            Ok(vec![decode_article(item).map_err(unprocessable)?])
+        }
+        _ => Err(unprocessable(
+            "body: expected an article object or an array of articles".into(),
+        )),
+    }
+}
+
+fn decode_article(value: serde_json::Value) -> Result<NewArticle, String> {
+    // serde_path_to_error puts the field's name in front of a type error
+    // ("headline: invalid type: integer `5`, expected a string").
+    let draft: ArticleDraft = serde_path_to_error::deserialize(value).map_err(|e| e.to_string())?;
+    draft.validate().map_err(|e| e.to_string())
+}
+
+/// Decodes and checks an urlencoded form post. A form has no script to make
+/// an id, so the server makes one; such a post is not idempotent, which is
+/// the price of working without JavaScript.
+fn decode_form(body: &[u8]) -> Result<NewArticle, ApiError> {
+    let mut draft: ArticleDraft = serde_urlencoded::from_bytes(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("body: not a valid form: {e}"),
+        )
+    })?;
+    if draft.id.as_deref().is_none_or(str::is_empty) {
+        draft.id = Some(uuid::Uuid::new_v4().to_string());
+    }
+    draft.validate().map_err(|e| unprocessable(e.to_string()))
+}
+
+/// Any path under `/api/` that is not a route.
+pub async fn no_such_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("path: no route for {method} {}", uri.path()),
+    )
+}
+
+/// A route that exists, asked with a method it does not take.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method: {} does not take {method}", uri.path()),
+    )
+}

@@ -1,0 +1,221 @@
+//! The articles, kept in an embedded SQLite file so that a restart loses
+//! nothing.
+//!
+//! SQLite calls block, so every call here runs on tokio's blocking pool (see
+//! `api.rs`), never on the async worker threads that serve requests.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::shared::article::{Article, NewArticle};
+use rusqlite::{Connection, params};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the directory for the database {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database lock was poisoned by a panic in another request")]
+    Poisoned,
+}
+
+/// The original lesson's front page, so a new database is not empty.
+const SEED_ARTICLES: [(&str, &str, &str); 3] = [
+    (
+        "5a3b7c1e-8d2f-4e6a-9b0c-1d2e3f4a5b6c",
+        "Local man discovers offline mode, refuses to reconnect",
+        "Ima Reporter",
+    ),
+    (
+        "6b4c8d2f-9e3a-4f7b-8c1d-2e3f4a5b6c7d",
+        "Service worker caught caching things it was never asked to cache",
+        "Sal T. Shaker",
+    ),
+    (
+        "7c5d9e3a-af4b-4a8c-9d2e-3f4a5b6c7d8e",
+        "Area browser fires sync event, nobody notices",
+        "Justin Case",
+    ),
+];
+
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`, creating its directory, the
+    /// schema and the seed articles as needed.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::setup(conn)
+    }
+
+    /// A private in-memory database, for tests.
+    #[cfg(test)]
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(conn: Connection) -> Result<Self, StoreError> {
+        // WAL lets readers go on while a write commits. `synchronous = FULL`
+        // makes SQLite fsync the WAL at every commit: when the server has
+        // answered 2xx to a POST, the article is on the disk, and neither a
+        // killed server nor a power cut can take it back. (`NORMAL` would
+        // survive a killed process but may lose the last commits on power
+        // loss; an answered POST is a promise we keep.) A batch is one
+        // transaction, so a sync of 100 articles costs one fsync, not 100.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS articles (
+                 seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+                 id         TEXT NOT NULL UNIQUE,
+                 headline   TEXT NOT NULL,
+                 byline     TEXT NOT NULL,
+                 created_at TEXT NOT NULL
+                            DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             );",
+        )?;
+        let store = Store {
+            conn: Mutex::new(conn),
+        };
+        let empty: bool =
+            store
+                .lock()?
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM articles)", [], |row| {
+                    row.get(0)
+                })?;
+        if empty {
+            let seed = SEED_ARTICLES.map(|(id, headline, byline)| NewArticle {
+                id: id.into(),
+                headline: headline.into(),
+                byline: byline.into(),
+            });
+            store.insert(&seed)?;
+        }
+        Ok(store)
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Every article, oldest first.
+    pub fn articles(&self) -> Result<Vec<Article>, StoreError> {
+        let conn = self.lock()?;
+        list(&conn)
+    }
+
+    /// Stores the articles in one transaction, in the order given. An id that
+    /// is already stored is skipped: the id is the idempotency key that makes
+    /// a retried sync harmless. Returns how many were new.
+    pub fn insert(&self, articles: &[NewArticle]) -> Result<usize, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let mut added = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO articles (id, headline, byline) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO NOTHING",
+            )?;
+            for article in articles {
+                added += insert.execute(params![article.id, article.headline, article.byline])?;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// [`Store::insert`], then the whole list, under one lock so the list
+    /// returned is exactly the state right after this insert.
+    pub fn insert_and_list(
+        &self,
+        articles: &[NewArticle],
+    ) -> Result<(usize, Vec<Article>), StoreError> {
+        let added = self.insert(articles)?;
+        Ok((added, self.articles()?))
+    }
+}
+
+fn list(conn: &Connection) -> Result<Vec<Article>, StoreError> {
+    let mut select =
+        conn.prepare_cached("SELECT id, headline, byline, created_at FROM articles ORDER BY seq")?;
+    let rows = select.query_map([], |row| {
+        Ok(Article {
+            id: row.get(0)?,
+            headline: row.get(1)?,
+            byline: row.get(2)?,
+            created_at: row.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article(n: u32) -> NewArticle {
+        NewArticle {
+            id: format!("00000000-0000-4000-8000-{n:012}"),
+            headline: format!("headline {n}"),
+            byline: "b".into(),
+        }
+    }
+
+    #[test]
+    fn a_new_database_has_the_three_seed_articles() {
+        let store = Store::in_memory().unwrap();
+        let articles = store.articles().unwrap();
+        assert_eq!(articles.len(), 3);
+        assert!(articles[0].created_at.ends_with('Z'));
+    }
+
+    #[test]
+    fn the_same_id_is_stored_once() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(store.insert(&[article(1), article(2)]).unwrap(), 2);
+        assert_eq!(
+            store.insert(&[article(2), article(3), article(3)]).unwrap(),
+            1
+        );
+        let ids: Vec<_> = store
+            .articles()
+            .unwrap()
+            .into_iter()
+            .skip(3)
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(ids, [article(1).id, article(2).id, article(3).id]);
+    }
+
+    #[test]
+    fn articles_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/news.sqlite3");
+        Store::open(&path).unwrap().insert(&[article(7)]).unwrap();
+        let reopened = Store::open(&path).unwrap();
+        let articles = reopened.articles().unwrap();
+        assert_eq!(articles.len(), 4, "seeds are not added twice");
+        assert_eq!(articles[3].id, article(7).id);
+    }
+}

@@ -1,0 +1,177 @@
+//! The outbox's bookkeeping, free of any browser API so that it can be tested
+//! natively: how queued articles are cut into requests, and what the worker
+//! does with each answer from the server.
+//!
+//! The rule that makes Background Sync work: the worker deletes an article
+//! from the outbox only once the server has *confirmed* it, and the sync
+//! handler's promise rejects whenever something is left to retry. A rejected
+//! promise is how the browser learns to fire `sync` again later; a resolved
+//! one tells it the work is done, and it never asks again.
+
+use serde::{Deserialize, Serialize};
+
+use crate::article::NewArticle;
+
+/// One entry of the worker's outbox, as IndexedDB keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queued {
+    /// IndexedDB's auto-increment key: the order articles were added in.
+    /// Absent until IndexedDB has stored the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<f64>,
+    pub article: NewArticle,
+    /// When it was queued, in milliseconds since the epoch.
+    pub queued_at: f64,
+}
+
+/// Most articles in one POST. The server refuses bigger batches.
+pub const MAX_BATCH_ARTICLES: usize = 100;
+/// Largest request body the server accepts, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What the worker does with an article after one attempt to deliver it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// 2xx: the server has it (perhaps from an earlier try: ids make the POST
+    /// idempotent). Delete it from the outbox.
+    Stored,
+    /// 4xx: the server will never take this request as it is. Retrying would
+    /// block the queue forever, so take it out and tell the user.
+    Refused,
+    /// Network error, 408, 429 or 5xx: the server may take it later. Keep it
+    /// and make the sync fail so the browser retries.
+    RetryLater,
+}
+
+impl Delivery {
+    /// Classifies an HTTP status. `None` means the fetch itself failed (no
+    /// network, connection refused) — the commonest case while offline.
+    pub fn from_status(status: Option<u16>) -> Self {
+        match status {
+            Some(200..=299) => Delivery::Stored,
+            // Timeouts and rate limits are the server asking us to come back.
+            Some(408 | 429) => Delivery::RetryLater,
+            Some(400..=499) => Delivery::Refused,
+            _ => Delivery::RetryLater,
+        }
+    }
+}
+
+/// Cuts the queue into consecutive batches, in order, each within the
+/// server's limits on count and on body size. An article too big for any
+/// batch still gets one of its own: the server will refuse it with a clear
+/// error, and it is then dropped rather than stuck forever.
+pub fn batches(queue: &[NewArticle]) -> Vec<std::ops::Range<usize>> {
+    // The JSON array adds `[`, `]` and a comma per article; leave room.
+    const BUDGET: usize = MAX_BODY_BYTES - 64;
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (index, article) in queue.iter().enumerate() {
+        let size = encoded_len(article) + 1;
+        let full = index - start == MAX_BATCH_ARTICLES || bytes + size > BUDGET;
+        if index > start && full {
+            ranges.push(start..index);
+            start = index;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < queue.len() {
+        ranges.push(start..queue.len());
+    }
+    ranges
+}
+
+fn encoded_len(article: &NewArticle) -> usize {
+    serde_json::to_vec(article).map_or(usize::MAX / 2, |json| json.len())
+}
+
+/// The text of the notification shown after a sync delivered `count` articles.
+pub fn added_notification(count: usize) -> String {
+    match count {
+        1 => "Added 1 new article".to_owned(),
+        n => format!("Added {n} new articles"),
+    }
+}
+
+/// The status line under the form once the worker has answered.
+pub fn queued_status(pending: usize) -> String {
+    match pending {
+        0 => "Sent — nothing waiting".to_owned(),
+        1 => "Queued — 1 waiting".to_owned(),
+        n => format!("Queued — {n} waiting"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article(n: usize, headline_len: usize) -> NewArticle {
+        NewArticle {
+            id: format!("00000000-0000-4000-8000-{n:012}"),
+            headline: "h".repeat(headline_len),
+            byline: "b".into(),
+        }
+    }
+
+    #[test]
+    fn statuses_decide_what_happens_to_an_article() {
+        use Delivery::*;
+        let cases = [
+            (Some(200), Stored),
+            (Some(201), Stored),
+            (Some(400), Refused),
+            (Some(413), Refused),
+            (Some(422), Refused),
+            (Some(408), RetryLater),
+            (Some(429), RetryLater),
+            (Some(500), RetryLater),
+            (Some(503), RetryLater),
+            (None, RetryLater),
+        ];
+        for (status, expected) in cases {
+            assert_eq!(Delivery::from_status(status), expected, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn batches_keep_order_and_respect_the_count_limit() {
+        let queue: Vec<_> = (0..250).map(|n| article(n, 10)).collect();
+        assert_eq!(batches(&queue), vec![0..100, 100..200, 200..250]);
+        assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn batches_respect_the_body_limit() {
+        // ~800-byte articles: 64 KiB holds about 80 of them.
+        let queue: Vec<_> = (0..100).map(|n| article(n, 800)).collect();
+        let ranges = batches(&queue);
+        assert!(ranges.len() >= 2, "{ranges:?}");
+        for range in &ranges {
+            let body = serde_json::to_vec(&queue[range.clone()]).unwrap();
+            assert!(
+                body.len() <= MAX_BODY_BYTES,
+                "{range:?} is {} bytes",
+                body.len()
+            );
+        }
+        let covered: usize = ranges.iter().map(|r| r.len()).sum();
+        assert_eq!(covered, queue.len());
+    }
+
+    #[test]
+    fn an_oversized_article_gets_a_batch_of_its_own() {
+        let queue = vec![article(0, 10), article(1, MAX_BODY_BYTES), article(2, 10)];
+        assert_eq!(batches(&queue), vec![0..1, 1..2, 2..3]);
+    }
+
+    #[test]
+    fn texts_read_well_in_singular_and_plural() {
+        assert_eq!(added_notification(1), "Added 1 new article");
+        assert_eq!(added_notification(3), "Added 3 new articles");
+        assert_eq!(queued_status(1), "Queued — 1 waiting");
+        assert_eq!(queued_status(2), "Queued — 2 waiting");
+    }
+}

@@ -1,0 +1,43 @@
+// The service worker's shim. Build %BUILD_ID%.
+//
+// A service worker must add its event listeners synchronously, while this
+// script first runs: the browser only dispatches events to listeners that
+// existed then. WebAssembly starts asynchronously, so these lines add every
+// listener at once and hand each event to Rust when the wasm is ready. Each
+// Rust handler returns a Promise, given to `waitUntil` / `respondWith` at
+// once (they too must be called during the event), which keeps the worker
+// alive until the work is done.
+importScripts('/pkg/app.js');
+
+const BUILD_ID = '%BUILD_ID%';
+
+// Start from this build's cached copy of the wasm, so the worker can start
+// with no network; on the very first install there is no copy yet.
+const wasm = caches
+  .open('offline-news-shell-' + BUILD_ID)
+  .then((cache) => cache.match('/pkg/app_bg.wasm'))
+  .then((cached) => cached || fetch('/pkg/app_bg.wasm'));
+const ready = wasm_bindgen({ module_or_path: wasm });
+
+const toRust = (handler) => (event) =>
+  event.waitUntil(ready.then(() => wasm_bindgen[handler](event, BUILD_ID)));
+
+self.addEventListener('install', toRust('on_install'));
+self.addEventListener('activate', toRust('on_activate'));
+self.addEventListener('message', toRust('on_message'));
+self.addEventListener('sync', toRust('on_sync'));
+self.addEventListener('notificationclick', toRust('on_notification_click'));
+
+self.addEventListener('fetch', (event) => {
+  // Whether to answer must be decided now, synchronously: only our own GETs
+  // go to Rust. Everything else (the API's POSTs, live reload) goes straight
+  // to the network as if there were no worker.
+  const url = new URL(event.request.url);
+  if (event.request.method !== 'GET' || url.origin !== self.location.origin ||
+      url.pathname.startsWith('/__dev/')) {
+    return;
+  }
+  event.respondWith(ready.then(() => wasm_bindgen.on_fetch(event, BUILD_ID)));
+});
+
+ready.then(() => wasm_bindgen.on_start()).catch((error) => console.error('[sw]', error));
