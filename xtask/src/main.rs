@@ -1,1 +1,214 @@
-fn main() {}
+//! `cargo xtask`: the workshop's build tool, written in Rust like the rest.
+//!
+//! This follows the [cargo xtask] convention (and rust-analyzer's `xtask`):
+//! the project's chores are a small Rust program in the workspace, run with
+//! `cargo xtask <command>` through the alias in `.cargo/config.toml`. Nothing
+//! else has to be installed — no make, no shell scripts, no npm, no
+//! `wasm-bindgen` CLI — and it runs the same on Linux, macOS and Windows.
+//!
+//! One module per command:
+//!
+//! - [`build`]: `cargo xtask build [starter|solution]` — the wasm, its JS
+//!   bindings and the static files, assembled into `target/site/<stage>/`.
+//! - [`serve`]: `cargo xtask serve` — build, then run the stage's server,
+//!   optionally rebuilding and reloading on every change (`--watch`).
+//! - [`test`]: `cargo xtask test` — every check the project has, in order.
+//!
+//! [cargo xtask]: https://github.com/matklad/cargo-xtask
+
+mod build;
+mod serve;
+mod stage;
+mod test;
+#[cfg(test)]
+mod tidy;
+
+use std::env;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::stage::Stage;
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Build, serve and test Offline News")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Build a stage's site (wasm, JS bindings, static files) into
+    /// `target/site/<stage>/`.
+    Build {
+        #[arg(value_enum, default_value_t)]
+        stage: Stage,
+    },
+    /// Build a stage and run its server.
+    Serve(serve::ServeArgs),
+    /// Run every test and check, stopping at the first failure.
+    Test,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Build { stage } => build::run(stage),
+        Cmd::Serve(args) => serve::run(&args),
+        Cmd::Test => test::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints an error and what caused it, one line each: the outermost line
+/// says which step failed, the inner ones why and how to fix it.
+fn report(error: &anyhow::Error) {
+    eprintln!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
+
+/// The workspace root: the directory above this crate.
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` at run time too; the compile-time
+/// value is the fallback for running the binary directly.
+fn project_root() -> PathBuf {
+    let dir = env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    dir.parent()
+        .expect("xtask lives in a directory of the workspace")
+        .to_owned()
+}
+
+/// Where cargo puts what it builds: `target/`, unless the user moved it
+/// with `CARGO_TARGET_DIR` (a relative path there is relative to where
+/// cargo runs, which for us is always the workspace root).
+fn target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => project_root().join(dir),
+        None => project_root().join("target"),
+    }
+}
+
+/// A `cargo` command run from the workspace root.
+///
+/// `cargo xtask` runs us through cargo, which tells us in `CARGO` which cargo
+/// binary that was: using it (rather than whatever `cargo` is first on the
+/// `PATH`) keeps every build on the same toolchain.
+fn cargo() -> Command {
+    let program = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(program);
+    command.current_dir(project_root());
+    command
+}
+
+/// Runs a command with our stdin, stdout and stderr, so its output (a
+/// compiler error, say) goes straight to the user; fails unless it exits
+/// successfully.
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let shown = show(command);
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run `{shown}`"))?;
+    anyhow::ensure!(
+        status.success(),
+        "`{shown}` failed ({status}); its output is above"
+    );
+    Ok(())
+}
+
+/// A command as a user would type it: `cargo build ...` rather than the
+/// full path of the toolchain's cargo binary.
+fn show(command: &Command) -> String {
+    let program = Path::new(command.get_program());
+    let program = program.file_stem().unwrap_or(program.as_os_str());
+    std::iter::once(program)
+        .chain(command.get_args())
+        .map(OsStr::to_string_lossy)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One step of a command: prints its progress line, runs it, and if it
+/// fails, says which step that was (above the reason why).
+fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    println!("==> {what}");
+    f().with_context(|| format!("failed: {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_stage_defaults_to_the_starter() {
+        let cli = Cli::try_parse_from(["xtask", "build"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Cmd::Build {
+                stage: Stage::Starter
+            }
+        ));
+        let cli = Cli::try_parse_from(["xtask", "build", "solution"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Cmd::Build {
+                stage: Stage::Solution
+            }
+        ));
+        assert!(Cli::try_parse_from(["xtask", "build", "middle"]).is_err());
+    }
+
+    #[test]
+    fn serve_takes_its_flags() {
+        let cli = Cli::try_parse_from([
+            "xtask", "serve", "solution", "--port", "8080", "--host", "::1", "--db", "x.db",
+            "--watch",
+        ])
+        .unwrap();
+        let Cmd::Serve(args) = cli.command else {
+            panic!("not serve: {cli:?}");
+        };
+        assert_eq!(args.stage, Stage::Solution);
+        assert_eq!(args.port, 8080);
+        assert_eq!(args.host.to_string(), "::1");
+        assert_eq!(args.db.as_deref(), Some(Path::new("x.db")));
+        assert!(args.watch);
+
+        let cli = Cli::try_parse_from(["xtask", "serve"]).unwrap();
+        let Cmd::Serve(args) = cli.command else {
+            panic!("not serve: {cli:?}");
+        };
+        assert_eq!(args.stage, Stage::Starter);
+        assert_eq!(args.port, 3000);
+        assert_eq!(args.host.to_string(), "127.0.0.1");
+        assert_eq!(args.db, None);
+        assert!(!args.watch);
+    }
+
+    #[test]
+    fn commands_are_shown_without_the_toolchain_path() {
+        let mut command = Command::new("/home/me/.rustup/toolchains/stable/bin/cargo");
+        command.args(["build", "-p", "xtask"]);
+        assert_eq!(show(&command), "cargo build -p xtask");
+    }
+}

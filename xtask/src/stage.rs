@@ -1,0 +1,101 @@
+//! The two stages of the lesson: the app before it and after it.
+//!
+//! Each stage is a whole crate in its own directory, with the same shape, so
+//! every command works on either: only these names differ.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::project_root;
+
+/// Which copy of the app a command works on. The starter is the default:
+/// it is what a student works in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    /// The app before the lesson, for the student to complete.
+    #[default]
+    Starter,
+    /// The app after the lesson.
+    Solution,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 2] = [Stage::Starter, Stage::Solution];
+
+    /// The stage's directory name, which is also how commands spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Starter => "starter",
+            Stage::Solution => "solution",
+        }
+    }
+
+    /// The cargo package, for `cargo build -p`.
+    pub fn package(self) -> &'static str {
+        match self {
+            Stage::Starter => "before-sync-lesson",
+            Stage::Solution => "after-sync-lesson",
+        }
+    }
+
+    /// The library's crate name: the package name with `_` for `-`, which is
+    /// also the name of the `.wasm` file cargo writes.
+    pub fn lib_name(self) -> &'static str {
+        match self {
+            Stage::Starter => "before_sync_lesson",
+            Stage::Solution => "after_sync_lesson",
+        }
+    }
+
+    /// `starter/` or `solution/` in the workspace.
+    pub fn dir(self) -> PathBuf {
+        project_root().join(self.name())
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    #[test]
+    fn stages_parse_from_their_names() {
+        for stage in Stage::ALL {
+            assert_eq!(Stage::from_str(stage.name(), false), Ok(stage));
+            assert_eq!(stage.to_string(), stage.name());
+        }
+        assert!(Stage::from_str("finished", false).is_err());
+    }
+
+    #[test]
+    fn the_lib_name_is_the_package_name_with_underscores() {
+        for stage in Stage::ALL {
+            assert_eq!(stage.lib_name(), stage.package().replace('-', "_"));
+        }
+    }
+
+    #[test]
+    fn every_stage_has_its_crate() {
+        for stage in Stage::ALL {
+            let manifest = stage.dir().join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
+            // The package, and the server binary `cargo xtask serve` runs.
+            for name in [stage.package(), "server"] {
+                let line = format!("name = \"{name}\"");
+                assert!(
+                    text.lines().any(|l| l.trim() == line),
+                    "{} should say {line}",
+                    manifest.display()
+                );
+            }
+        }
+    }
+}

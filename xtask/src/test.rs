@@ -1,0 +1,148 @@
+//! `cargo xtask test`: every check the project has, in one command.
+//!
+//! The steps run in order, cheapest first, so a formatting slip fails in a
+//! second rather than after a full build; the first failure stops the run
+//! and names its step and the fix. CI runs exactly this (see `.ci/run`), so
+//! a green run here means a green CI.
+
+use crate::build::{self, WASM_TARGET};
+use crate::stage::Stage;
+use crate::{cargo, run as run_command};
+
+/// One step of the test suite.
+struct Step {
+    /// What the progress line says.
+    what: String,
+    /// What to do when it fails.
+    fix: &'static str,
+    run: Box<dyn Fn() -> anyhow::Result<()>>,
+}
+
+impl Step {
+    fn new(
+        what: impl Into<String>,
+        fix: &'static str,
+        run: impl Fn() -> anyhow::Result<()> + 'static,
+    ) -> Step {
+        Step {
+            what: what.into(),
+            fix,
+            run: Box::new(run),
+        }
+    }
+
+    /// A step that runs cargo with these arguments.
+    fn cargo(what: &str, fix: &'static str, args: &'static [&'static str]) -> Step {
+        Step::new(
+            format!("{what}: cargo {}", args.join(" ")),
+            fix,
+            move || run_command(cargo().args(args)),
+        )
+    }
+}
+
+/// The test suite. A new kind of test (the browser checks, building the
+/// book) is one more entry in this list.
+fn steps() -> Vec<Step> {
+    let mut steps = vec![
+        Step::new(
+            format!("checking the {WASM_TARGET} target"),
+            "see the line above",
+            build::ensure_wasm_target,
+        ),
+        Step::cargo(
+            "checking formatting",
+            "run `cargo fmt --all` (and if cargo has no `fmt`: `rustup component add rustfmt`)",
+            &["fmt", "--all", "--check"],
+        ),
+        Step::cargo(
+            "linting the native code",
+            "fix the warnings above (and if cargo has no `clippy`: `rustup component add clippy`)",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        Step::cargo(
+            "linting the wasm code",
+            "fix the warnings above",
+            &[
+                "clippy",
+                "--target",
+                WASM_TARGET,
+                "-p",
+                "after-sync-lesson",
+                "-p",
+                "before-sync-lesson",
+                "--lib",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        Step::cargo(
+            "running the unit tests",
+            "fix the failing tests above",
+            &["test", "--workspace"],
+        ),
+    ];
+    // Proves that each stage compiles to wasm and that wasm-bindgen accepts
+    // what it exports.
+    for stage in Stage::ALL {
+        steps.push(Step::new(
+            format!("building the {stage} site"),
+            "fix the error above",
+            move || build::build_site(stage).map(drop),
+        ));
+    }
+    // Still to come, here, as more `steps.push(...)`: the browser checks
+    // (which serve the sites just built) and building the book.
+    steps
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let steps = steps();
+    let total = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        let n = i + 1;
+        println!("==> [{n}/{total}] {}", step.what);
+        (step.run)().map_err(|error| {
+            error.context(format!(
+                "step {n}/{total} failed: {}; to fix: {}, then run `cargo xtask test` again",
+                step.what, step.fix
+            ))
+        })?;
+    }
+    println!("==> all {total} steps passed");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cheap_checks_come_first() {
+        let steps = steps();
+        let position = |what: &str| {
+            steps
+                .iter()
+                .position(|s| s.what.contains(what))
+                .unwrap_or_else(|| panic!("no step {what}"))
+        };
+        assert_eq!(position("target"), 0);
+        assert!(position("cargo fmt") < position("cargo clippy --workspace"));
+        assert!(position("cargo clippy --workspace") < position("cargo test"));
+        assert!(position("cargo test") < position("building the starter site"));
+        assert!(position("cargo test") < position("building the solution site"));
+        // The wasm lint names the packages by hand; it must name both.
+        let wasm_lint = &steps[position("linting the wasm code")].what;
+        for stage in Stage::ALL {
+            assert!(wasm_lint.contains(stage.package()), "{wasm_lint}");
+        }
+    }
+}
