@@ -10,6 +10,7 @@
 pub mod article;
 pub mod message;
 pub mod outbox;
+pub mod push;
 
 #[cfg(target_arch = "wasm32")]
 mod browser;

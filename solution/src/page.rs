@@ -6,12 +6,13 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-use js_sys::Array;
+use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, spawn_local};
+use wasm_bindgen_futures::{JsFuture, future_to_promise, spawn_local};
 use web_sys::{
     Document, Element, Event, HtmlFormElement, HtmlInputElement, IdbTransactionMode,
-    MessageChannel, MessageEvent, Notification, NotificationPermission, ServiceWorkerContainer,
+    MessageChannel, MessageEvent, Notification, NotificationPermission, PushManager,
+    PushSubscription, PushSubscriptionOptionsInit, ServiceWorkerContainer,
     ServiceWorkerRegistration,
 };
 
@@ -108,6 +109,9 @@ pub fn start_page() -> JsResult<()> {
         spawn(submit_article());
     })?;
 
+    let push_toggle: Element = element("push-toggle")?;
+    listen(&push_toggle, "click", |_| on_push_toggle())?;
+
     let list: Element = element("latest-headlines")?;
     listen(&list, "click", |event| {
         let button = event
@@ -135,6 +139,7 @@ pub fn start_page() -> JsResult<()> {
         Ok(())
     });
     spawn(load_articles());
+    spawn(restore_push());
     spawn(live_reload());
     Ok(())
 }
@@ -289,13 +294,214 @@ async fn toggle_star(id: String) -> JsResult<()> {
 // Adding an article: the page asks, the worker answers
 // ---------------------------------------------------------------------------
 
+// ANCHOR: ask_permission
 /// Browsers only show the permission prompt in answer to a user's action, so
 /// it is asked here, on the first submit, and not when the page loads.
+/// Once the user allows notifications, the page also subscribes to push.
 fn ask_notification_permission() {
     if Notification::permission() == NotificationPermission::Default {
         // The answer arrives later; the article does not wait for it.
-        let _ = Notification::request_permission();
+        if let Ok(answer) = Notification::request_permission() {
+            spawn(async move {
+                if JsFuture::from(answer).await?.as_string().as_deref() == Some("granted") {
+                    subscribe_push().await?;
+                }
+                Ok(())
+            });
+        }
     }
+}
+// ANCHOR_END: ask_permission
+
+// ---------------------------------------------------------------------------
+// Web Push: the server tells this browser about new articles
+// ---------------------------------------------------------------------------
+
+const SUBSCRIPTIONS_URL: &str = "/api/v1/push/subscriptions";
+
+/// `registration.pushManager`, once a worker is active; `None` where the
+/// browser has no Push API (the toggle then stays hidden).
+async fn push_manager() -> JsResult<Option<PushManager>> {
+    let registration: ServiceWorkerRegistration = JsFuture::from(service_worker()?.ready()?)
+        .await?
+        .unchecked_into();
+    let manager = Reflect::get(&registration, &"pushManager".into())?;
+    Ok((!manager.is_undefined()).then(|| manager.unchecked_into()))
+}
+
+async fn current_subscription(manager: &PushManager) -> JsResult<Option<PushSubscription>> {
+    // `getSubscription()` resolves with null when there is none.
+    let subscription = JsFuture::from(manager.get_subscription()?).await?;
+    Ok((!subscription.is_null() && !subscription.is_undefined())
+        .then(|| subscription.unchecked_into()))
+}
+
+/// Shows the toggle and whether push is on. The button's label stays the
+/// same; `aria-pressed` says on or off, which is how a screen reader
+/// announces a toggle.
+fn show_push_state(on: bool, status: &str) {
+    if let Ok(toggle) = element::<Element>("push-toggle") {
+        let _ = toggle.set_attribute("aria-pressed", if on { "true" } else { "false" });
+        let _ = toggle.remove_attribute("hidden");
+    }
+    set_text("push-status", status);
+}
+
+/// At start: show the toggle, and hand an existing subscription to the
+/// server again — it is stored once per endpoint, so this is harmless, and
+/// it puts it back if the server lost it (a new database) or dropped it.
+async fn restore_push() -> JsResult<()> {
+    let Some(manager) = push_manager().await? else {
+        return Ok(());
+    };
+    let subscription = current_subscription(&manager).await?;
+    match subscription {
+        Some(subscription) if Notification::permission() == NotificationPermission::Granted => {
+            show_push_state(true, "");
+            if let Err(error) = send_subscription(&subscription).await {
+                web_sys::console::warn_1(
+                    &format!(
+                        "could not renew the push subscription: {}",
+                        describe(&error)
+                    )
+                    .into(),
+                );
+            }
+        }
+        _ => show_push_state(false, ""),
+    }
+    Ok(())
+}
+
+fn on_push_toggle() {
+    let on = element::<Element>("push-toggle")
+        .ok()
+        .and_then(|toggle| toggle.get_attribute("aria-pressed"))
+        .is_some_and(|pressed| pressed == "true");
+    if on {
+        spawn(unsubscribe_push());
+        return;
+    }
+    match Notification::permission() {
+        NotificationPermission::Granted => spawn(subscribe_push()),
+        // Asked here, in the click: then subscribes if allowed.
+        NotificationPermission::Default => ask_notification_permission(),
+        _ => set_text(
+            "push-status",
+            "Notifications are blocked for this site; allow them in the browser's site settings.",
+        ),
+    }
+}
+
+// ANCHOR: subscribe_push
+/// Subscribes this browser with the server's VAPID public key, then gives
+/// the subscription (endpoint and keys) to the server.
+async fn subscribe_push() -> JsResult<()> {
+    let Some(manager) = push_manager().await? else {
+        return Ok(());
+    };
+    set_text("push-status", "Turning on notifications…");
+    let subscribed = async {
+        let key: serde_json::Value = api_json("GET", "/api/v1/push/public-key", None).await?;
+        let options = PushSubscriptionOptionsInit::new();
+        // A promise to show a notification for every push: browsers allow
+        // no silent pushes.
+        options.set_user_visible_only(true);
+        let key = key["public_key"]
+            .as_str()
+            .ok_or("the server sent no public key")?;
+        // base64url is one of the forms browsers take the key in.
+        options.set_application_server_key(&JsValue::from_str(key));
+        // The browser asks its push service for an endpoint, which can take
+        // a while, or forever with no route to it.
+        let subscription = with_timeout(
+            manager.subscribe_with_options(&options)?,
+            20_000,
+            "the browser's push service did not answer",
+        )
+        .await?;
+        send_subscription(&subscription.unchecked_into()).await
+    };
+    match subscribed.await {
+        Ok(()) => show_push_state(true, "You will be notified of new articles."),
+        Err(error) => show_push_state(
+            false,
+            &format!("Could not turn on notifications: {}", describe(&error)),
+        ),
+    }
+    Ok(())
+}
+// ANCHOR_END: subscribe_push
+
+/// `subscription.toJSON()` — `{endpoint, expirationTime, keys: {p256dh,
+/// auth}}` — to the server.
+async fn send_subscription(subscription: &PushSubscription) -> JsResult<()> {
+    let json: String = js_sys::JSON::stringify(subscription)?.into();
+    api_json::<serde_json::Value>("POST", SUBSCRIPTIONS_URL, Some(&json)).await?;
+    Ok(())
+}
+
+/// Ends the subscription in the browser (its push service drops the
+/// endpoint) and tells the server to forget it. If the server cannot be
+/// reached now, its next push to the endpoint gets `410 Gone` and it forgets
+/// it then.
+async fn unsubscribe_push() -> JsResult<()> {
+    let Some(manager) = push_manager().await? else {
+        return Ok(());
+    };
+    if let Some(subscription) = current_subscription(&manager).await? {
+        let endpoint = subscription.endpoint();
+        JsFuture::from(subscription.unsubscribe()?).await?;
+        let body = serde_json::json!({ "endpoint": endpoint }).to_string();
+        if let Err(error) =
+            api_json::<serde_json::Value>("DELETE", SUBSCRIPTIONS_URL, Some(&body)).await
+        {
+            web_sys::console::warn_1(
+                &format!("the server was not told: {}", describe(&error)).into(),
+            );
+        }
+    }
+    show_push_state(false, "Notifications are off.");
+    Ok(())
+}
+
+/// A request to our API; a non-2xx answer fails with the server's `error`.
+/// An empty answer (`204`) reads as `null`.
+async fn api_json<T: serde::de::DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+) -> JsResult<T> {
+    let response = fetch(&json_request(method, url, body)?).await?;
+    let text = JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    let value: serde_json::Value = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).map_err(|e| JsValue::from_str(&e.to_string()))?
+    };
+    if !response.ok() {
+        let reason = value["error"]
+            .as_str()
+            .map_or_else(|| format!("HTTP {}", response.status()), str::to_owned);
+        return Err(JsValue::from_str(&reason));
+    }
+    serde_json::from_value(value).map_err(|e| JsValue::from_str(&e.to_string()))
+}
+
+/// `promise`, or a rejection with `message` after `milliseconds`.
+async fn with_timeout(
+    promise: Promise,
+    milliseconds: i32,
+    message: &'static str,
+) -> JsResult<JsValue> {
+    let timer = future_to_promise(async move {
+        sleep(milliseconds).await;
+        Err(JsValue::from_str(message))
+    });
+    JsFuture::from(Promise::race(&Array::of2(&promise, &timer))).await
 }
 
 // ANCHOR: submit_article

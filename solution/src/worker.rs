@@ -15,9 +15,9 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::{
     Cache, CacheStorage, Client, ClientQueryOptions, ClientType, ExtendableEvent,
     ExtendableMessageEvent, FetchEvent, IdbDatabase, IdbKeyRange, IdbTransactionMode, MessagePort,
-    Notification, NotificationEvent, NotificationOptions, NotificationPermission, Request,
-    RequestCache, RequestInit, RequestMode, Response, ResponseInit, ServiceWorkerGlobalScope, Url,
-    WindowClient,
+    Notification, NotificationEvent, NotificationOptions, NotificationPermission, PushEvent,
+    Request, RequestCache, RequestInit, RequestMode, Response, ResponseInit,
+    ServiceWorkerGlobalScope, Url, WindowClient,
 };
 
 use crate::article::{Article, ArticleDraft, NewArticle};
@@ -27,6 +27,7 @@ use crate::browser::{
 use crate::idb;
 use crate::message::{PageMessage, SYNC_TAG, WorkerBroadcast, WorkerReply};
 use crate::outbox::{self, Delivery, Queued};
+use crate::push::PushPayload;
 
 // ANCHOR: sync_bindings
 // web-sys has no bindings for Background Sync (the spec is a draft that only
@@ -83,6 +84,7 @@ fn log(message: &str) {
 // Lifecycle: install, activate, start
 // ---------------------------------------------------------------------------
 
+// ANCHOR: install
 /// `install`: download the app shell into this build's cache. If one file
 /// fails, `addAll` rejects, the install fails and the old worker stays: never
 /// a worker that cannot start offline.
@@ -103,6 +105,7 @@ pub async fn on_install(_event: ExtendableEvent, build_id: String) -> JsResult<(
     log(&format!("installed build {build_id}"));
     Ok(())
 }
+// ANCHOR_END: install
 
 /// `activate`: drop older builds' shells, and control the open pages now
 /// (`clients.claim()`), so the very first visit can already queue articles.
@@ -120,6 +123,7 @@ pub async fn on_activate(_event: ExtendableEvent, build_id: String) -> JsResult<
     Ok(())
 }
 
+// ANCHOR: on_start
 /// Called each time the worker's script starts. Where there is no Background
 /// Sync, nothing else will ever wake the worker to send what an earlier run
 /// left in the outbox, so it flushes now.
@@ -130,6 +134,7 @@ pub async fn on_start() -> JsResult<()> {
     }
     Ok(())
 }
+// ANCHOR_END: on_start
 
 // ---------------------------------------------------------------------------
 // fetch: answer from the cache when the network cannot
@@ -373,6 +378,7 @@ async fn deliver_and_report() -> JsResult<()> {
         if let Err(error) = notify(
             &outbox::added_notification(headlines.len()),
             &headlines.join("\n"),
+            "/",
         )
         .await
         {
@@ -541,8 +547,8 @@ async fn tell_pages(message: &WorkerBroadcast) -> JsResult<()> {
 /// Shows a notification, if the user allowed them. A worker may show one
 /// whenever it likes — no page needs to be open — but only with permission,
 /// which the page asks for in answer to a click (browsers refuse to ask
-/// otherwise).
-async fn notify(title: &str, body: &str) -> JsResult<()> {
+/// otherwise). `url` is the page a click opens.
+async fn notify(title: &str, body: &str, url: &str) -> JsResult<()> {
     if Notification::permission() != NotificationPermission::Granted {
         log("notifications are not allowed; skipping");
         return Ok(());
@@ -550,9 +556,10 @@ async fn notify(title: &str, body: &str) -> JsResult<()> {
     let options = NotificationOptions::new();
     options.set_body(body);
     options.set_icon("/icon.svg");
-    // Same tag: a newer "Added N" replaces the older one instead of stacking.
+    // Same tag: a newer "Added N" replaces the older one instead of stacking,
+    // and a push about the same articles replaces the sync's notification.
     options.set_tag("articles-added");
-    options.set_data(&"/".into());
+    options.set_data(&url.into());
     JsFuture::from(
         scope()
             .registration()
@@ -563,20 +570,53 @@ async fn notify(title: &str, body: &str) -> JsResult<()> {
 }
 // ANCHOR_END: notify
 
-/// `notificationclick`: bring an open page of the app to the front, or open
-/// one.
+// ANCHOR: on_push
+/// `push`: a message from our server, through the browser's push service,
+/// already decrypted by the browser. It arrives even when no page of the app
+/// is open (the browser starts the worker for it). The page subscribed with
+/// `userVisibleOnly: true`, a promise to show a notification for every push,
+/// so a push without a readable payload still shows a generic one.
+#[wasm_bindgen]
+pub async fn on_push(event: PushEvent) -> JsResult<()> {
+    let text = event.data().map(|data| data.text());
+    let payload = PushPayload::parse_or_fallback(text.as_deref());
+    notify(&payload.title, &payload.body, &payload.url).await
+}
+// ANCHOR_END: on_push
+
+// ANCHOR: notification_click
+/// `notificationclick`: bring the page the notification is about to the
+/// front if it is open, or open it.
 #[wasm_bindgen]
 pub async fn on_notification_click(event: NotificationEvent) -> JsResult<()> {
-    event.notification().close();
+    let notification = event.notification();
+    notification.close();
+    let target = notification_target(&notification.data())?;
     let options = ClientQueryOptions::new();
     options.set_type(ClientType::Window);
     let pages: Array = JsFuture::from(scope().clients().match_all_with_options(&options))
         .await?
         .unchecked_into();
-    if let Some(page) = pages.iter().next() {
-        JsFuture::from(page.unchecked_into::<WindowClient>().focus()?).await?;
+    let open = pages
+        .iter()
+        .map(JsCast::unchecked_into::<WindowClient>)
+        .find(|page| page.url() == target);
+    if let Some(page) = open {
+        JsFuture::from(page.focus()?).await?;
     } else {
-        JsFuture::from(scope().clients().open_window("/")).await?;
+        JsFuture::from(scope().clients().open_window(&target)).await?;
     }
     Ok(())
 }
+
+/// The absolute URL a notification's `data` names, kept inside the app: a
+/// click never opens another site, whatever a payload says.
+fn notification_target(data: &JsValue) -> JsResult<String> {
+    let app = scope().registration().scope();
+    let path = data.as_string().unwrap_or_else(|| "/".into());
+    match Url::new_with_base(&path, &app) {
+        Ok(url) if url.origin() == Url::new(&app)?.origin() => Ok(url.href()),
+        _ => Ok(app),
+    }
+}
+// ANCHOR_END: notification_click

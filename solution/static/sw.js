@@ -26,6 +26,7 @@ self.addEventListener('install', toRust('on_install'));
 self.addEventListener('activate', toRust('on_activate'));
 self.addEventListener('message', toRust('on_message'));
 self.addEventListener('sync', toRust('on_sync'));
+self.addEventListener('push', toRust('on_push'));
 self.addEventListener('notificationclick', toRust('on_notification_click'));
 
 self.addEventListener('fetch', (event) => {

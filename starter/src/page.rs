@@ -135,6 +135,12 @@ pub fn start_page() -> JsResult<()> {
         Ok(())
     });
     spawn(load_articles());
+    // TODO(push): once notifications are allowed, subscribe this browser to
+    // push: `registration.pushManager.subscribe` with `userVisibleOnly: true`
+    // and the server's key (`GET /api/v1/push/public-key`), then POST the
+    // subscription (`JSON.stringify` of it) to `/api/v1/push/subscriptions`.
+    // Show the `#push-toggle` button (it starts `hidden`) so the reader can
+    // turn it on and off; `DELETE` the subscription when turned off.
     spawn(live_reload());
     Ok(())
 }

@@ -12,8 +12,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Cache, CacheStorage, ClientQueryOptions, ClientType, ExtendableEvent, ExtendableMessageEvent,
-    FetchEvent, NotificationEvent, Request, RequestCache, RequestInit, RequestMode, Response,
-    ResponseInit, ServiceWorkerGlobalScope, Url, WindowClient,
+    FetchEvent, NotificationEvent, PushEvent, Request, RequestCache, RequestInit, RequestMode,
+    Response, ResponseInit, ServiceWorkerGlobalScope, Url, WindowClient,
 };
 
 use crate::browser::{JsResult, fetch};
@@ -245,20 +245,52 @@ pub async fn on_sync(_event: JsValue) -> JsResult<()> {
 }
 // ANCHOR_END: on_sync
 
-/// `notificationclick`: bring an open page of the app to the front, or open
-/// one.
+// ANCHOR: on_push
+/// `push`: a message from our server, through the browser's push service.
+#[wasm_bindgen]
+pub async fn on_push(_event: PushEvent) -> JsResult<()> {
+    // TODO(push): read the payload (`event.data()`, then `.text()`), decode it
+    // with `PushPayload::parse_or_fallback` and show it as a notification. The
+    // page subscribed with `userVisibleOnly: true`, a promise to show a
+    // notification for every push: a push that shows nothing breaks it, and
+    // the browser may end the subscription.
+    Ok(())
+}
+// ANCHOR_END: on_push
+
+// ANCHOR: notification_click
+/// `notificationclick`: bring the page the notification is about to the
+/// front if it is open, or open it.
 #[wasm_bindgen]
 pub async fn on_notification_click(event: NotificationEvent) -> JsResult<()> {
-    event.notification().close();
+    let notification = event.notification();
+    notification.close();
+    let target = notification_target(&notification.data())?;
     let options = ClientQueryOptions::new();
     options.set_type(ClientType::Window);
     let pages: Array = JsFuture::from(scope().clients().match_all_with_options(&options))
         .await?
         .unchecked_into();
-    if let Some(page) = pages.iter().next() {
-        JsFuture::from(page.unchecked_into::<WindowClient>().focus()?).await?;
+    let open = pages
+        .iter()
+        .map(JsCast::unchecked_into::<WindowClient>)
+        .find(|page| page.url() == target);
+    if let Some(page) = open {
+        JsFuture::from(page.focus()?).await?;
     } else {
-        JsFuture::from(scope().clients().open_window("/")).await?;
+        JsFuture::from(scope().clients().open_window(&target)).await?;
     }
     Ok(())
 }
+
+/// The absolute URL a notification's `data` names, kept inside the app: a
+/// click never opens another site, whatever a payload says.
+fn notification_target(data: &JsValue) -> JsResult<String> {
+    let app = scope().registration().scope();
+    let path = data.as_string().unwrap_or_else(|| "/".into());
+    match Url::new_with_base(&path, &app) {
+        Ok(url) if url.origin() == Url::new(&app)?.origin() => Ok(url.href()),
+        _ => Ok(app),
+    }
+}
+// ANCHOR_END: notification_click

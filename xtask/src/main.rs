@@ -13,6 +13,9 @@
 //! - [`serve`]: `cargo xtask serve` — build, then run the stage's server,
 //!   optionally rebuilding and reloading on every change (`--watch`).
 //! - [`test`]: `cargo xtask test` — every check the project has, in order.
+//! - `book`: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
+//!   built by the `book` crate (its own crate, so that the mdBook libraries
+//!   are never compiled on the way to `serve`).
 //!
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
@@ -52,6 +55,15 @@ enum Cmd {
     Serve(serve::ServeArgs),
     /// Run every test and check, stopping at the first failure.
     Test,
+    /// Build the lesson's book into `target/book/` (and check it).
+    Book {
+        /// Serve it on http://127.0.0.1:3001/, rebuilding on every change.
+        #[arg(long)]
+        serve: bool,
+        /// Open it in the browser.
+        #[arg(long)]
+        open: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +72,7 @@ fn main() -> ExitCode {
         Cmd::Build { stage } => build::run(stage),
         Cmd::Serve(args) => serve::run(&args),
         Cmd::Test => test::run(),
+        Cmd::Book { serve, open } => book(serve, open),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -68,6 +81,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs the `book` crate, which renders `book/` with the mdBook libraries.
+fn book(serve: bool, open: bool) -> anyhow::Result<()> {
+    let mut command = cargo();
+    command.args(["run", "-q", "-p", "book", "--"]);
+    command.arg(if serve { "serve" } else { "build" });
+    if open {
+        command.arg("--open");
+    }
+    step("building the book", || run(&mut command))
 }
 
 /// Prints an error and what caused it, one line each: the outermost line
@@ -139,6 +163,36 @@ fn show(command: &Command) -> String {
         .map(OsStr::to_string_lossy)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `--features <package>/vendored-openssl` for each package, when this
+/// machine has no OpenSSL to link, else nothing.
+///
+/// The server's Web Push encryption (the `ece` crate) links OpenSSL. Most
+/// machines have it; where `pkg-config` cannot find it (and `OPENSSL_DIR`
+/// does not point at one), the stages' `vendored-openssl` feature builds it
+/// from source instead — slower the first time, but nothing to install.
+fn openssl_features(packages: &[&str]) -> Vec<String> {
+    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let found = *FOUND.get_or_init(|| {
+        let found = env::var_os("OPENSSL_DIR").is_some()
+            || Command::new("pkg-config")
+                .args(["--exists", "openssl"])
+                .status()
+                .is_ok_and(|status| status.success());
+        if !found {
+            println!("==> no OpenSSL found by pkg-config: building it from source (feature `vendored-openssl`)");
+        }
+        found
+    });
+    if found {
+        return Vec::new();
+    }
+    let features: Vec<String> = packages
+        .iter()
+        .map(|package| format!("{package}/vendored-openssl"))
+        .collect();
+    vec!["--features".to_owned(), features.join(",")]
 }
 
 /// One step of a command: prints its progress line, runs it, and if it

@@ -23,7 +23,7 @@ use anyhow::Context;
 
 use crate::build::{WASM_TARGET, build_site, ensure_wasm_target};
 use crate::stage::Stage;
-use crate::{cargo, project_root, report, run as run_command, step, target_dir};
+use crate::{cargo, openssl_features, project_root, report, run as run_command, step, target_dir};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -71,7 +71,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 /// workspace's `Cargo.toml`).
 fn build_server(stage: Stage) -> anyhow::Result<()> {
     step(&format!("building the server ({stage})"), || {
-        run_command(cargo().args(["build", "-p", stage.package(), "--bin", "server"]))
+        run_command(
+            cargo()
+                .args(["build", "-p", stage.package(), "--bin", "server"])
+                .args(openssl_features(&[stage.package()])),
+        )
     })
 }
 

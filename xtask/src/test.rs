@@ -7,7 +7,9 @@
 
 use crate::build::{self, WASM_TARGET};
 use crate::stage::Stage;
-use crate::{cargo, run as run_command};
+use crate::{cargo, openssl_features, run as run_command};
+
+const STAGE_PACKAGES: [&str; 2] = ["after-sync-lesson", "before-sync-lesson"];
 
 /// One step of the test suite.
 struct Step {
@@ -39,6 +41,20 @@ impl Step {
             move || run_command(cargo().args(args)),
         )
     }
+
+    /// A step that builds the servers: cargo with these arguments, plus the
+    /// vendored-OpenSSL feature where the machine has no OpenSSL.
+    fn cargo_building_servers(
+        what: &str,
+        fix: &'static str,
+        args: &'static [&'static str],
+    ) -> Step {
+        Step::new(
+            format!("{what}: cargo {}", args.join(" ")),
+            fix,
+            move || run_command(cargo().args(args).args(openssl_features(&STAGE_PACKAGES))),
+        )
+    }
 }
 
 /// The test suite. A new kind of test (the browser checks, building the
@@ -55,7 +71,7 @@ fn steps() -> Vec<Step> {
             "run `cargo fmt --all` (and if cargo has no `fmt`: `rustup component add rustfmt`)",
             &["fmt", "--all", "--check"],
         ),
-        Step::cargo(
+        Step::cargo_building_servers(
             "linting the native code",
             "fix the warnings above (and if cargo has no `clippy`: `rustup component add clippy`)",
             &[
@@ -84,7 +100,7 @@ fn steps() -> Vec<Step> {
                 "warnings",
             ],
         ),
-        Step::cargo(
+        Step::cargo_building_servers(
             "running the unit tests",
             "fix the failing tests above",
             &["test", "--workspace"],

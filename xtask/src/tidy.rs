@@ -55,3 +55,136 @@ fn the_xtask_alias_is_there() {
         ".cargo/config.toml should define the `cargo xtask` alias"
     );
 }
+
+/// The lesson's file list, `lessons/background-sync/lesson.toml`.
+#[derive(serde::Deserialize)]
+struct LessonFiles {
+    lesson_files: Vec<String>,
+    stage_files: Vec<String>,
+}
+
+fn lesson_files() -> LessonFiles {
+    toml::from_str(&read("lessons/background-sync/lesson.toml"))
+        .unwrap_or_else(|e| panic!("lessons/background-sync/lesson.toml: {e}"))
+}
+
+/// Every file under `dir`, relative to it, sorted.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                files.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// `diff -ru starter solution` shows the lesson and nothing else: the two
+/// crates hold the same files, those outside the lesson's list are
+/// byte-identical, and those on it really differ (a stale list would hide a
+/// drift).
+#[test]
+fn the_stages_differ_only_in_the_lesson() {
+    let root = project_root();
+    let listed = lesson_files();
+    let starter = files_under(&root.join("starter"));
+    let solution = files_under(&root.join("solution"));
+    assert_eq!(
+        starter, solution,
+        "starter/ and solution/ should hold the same files"
+    );
+    let mut drifted = Vec::new();
+    for file in &starter {
+        let same = fs::read(root.join("starter").join(file)).unwrap()
+            == fs::read(root.join("solution").join(file)).unwrap();
+        let expected_to_differ =
+            listed.lesson_files.contains(file) || listed.stage_files.contains(file);
+        if same == expected_to_differ {
+            drifted.push(format!(
+                "{file}: {}",
+                if same {
+                    "listed in lesson.toml but identical"
+                } else {
+                    "differs but is not a lesson file"
+                }
+            ));
+        }
+    }
+    assert!(
+        drifted.is_empty(),
+        "starter/ and solution/ drifted (see lessons/background-sync/lesson.toml):\n{}",
+        drifted.join("\n")
+    );
+}
+
+/// The student's trail: each lesson checkpoint's hint names a `TODO(..)`
+/// that exists in the starter's lesson files, every `TODO(..)` there names a
+/// checkpoint, and nothing in the starter would crash the worker.
+#[test]
+fn every_lesson_checkpoint_has_its_todo_in_the_starter() {
+    #[derive(serde::Deserialize)]
+    struct Checkpoints {
+        checkpoint: Vec<Checkpoint>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Checkpoint {
+        id: String,
+        pre_lesson: bool,
+        hint: String,
+    }
+    let checkpoints: Checkpoints =
+        toml::from_str(&read("lessons/background-sync/checkpoints.toml"))
+            .unwrap_or_else(|e| panic!("checkpoints.toml: {e}"));
+    let starter: String = lesson_files()
+        .lesson_files
+        .iter()
+        .map(|file| read(&format!("starter/{file}")))
+        .collect();
+    let todo_names = |text: &str| -> Vec<String> {
+        text.split("TODO(")
+            .skip(1)
+            .filter_map(|rest| rest.split_once(')').map(|(name, _)| name.to_owned()))
+            .collect()
+    };
+    let in_starter = todo_names(&starter);
+    for checkpoint in checkpoints.checkpoint.iter().filter(|c| !c.pre_lesson) {
+        let named = todo_names(&checkpoint.hint);
+        assert!(
+            !named.is_empty(),
+            "the hint of `{}` should name its TODO(..)",
+            checkpoint.id
+        );
+        for todo in named {
+            assert!(
+                in_starter.contains(&todo),
+                "`{}`'s hint names TODO({todo}), which the starter lacks",
+                checkpoint.id
+            );
+        }
+    }
+    let ids: Vec<&str> = checkpoints
+        .checkpoint
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    for todo in &in_starter {
+        assert!(
+            ids.contains(&todo.as_str()) || todo == "push",
+            "the starter has TODO({todo}), which is no checkpoint's id"
+        );
+    }
+    for forbidden in ["todo!(", "unimplemented!("] {
+        assert!(
+            !starter.contains(forbidden),
+            "the starter must not crash the worker with {forbidden}"
+        );
+    }
+}

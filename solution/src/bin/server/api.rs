@@ -10,13 +10,32 @@ use crate::shared::article::{Article, ArticleDraft, NewArticle};
 use crate::shared::outbox::MAX_BATCH_ARTICLES;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRef, FromRequest, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use crate::push::Push;
 use crate::store::{Store, StoreError};
 
-pub type AppState = Arc<Store>;
+/// What the routes share. Each handler asks only for the part it uses
+/// (`State<Arc<Store>>`, `State<Arc<Push>>`); `FromRef` hands it over.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub push: Arc<Push>,
+}
+
+impl FromRef<AppState> for Arc<Store> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.store)
+    }
+}
+
+impl FromRef<AppState> for Arc<Push> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.push)
+    }
+}
 
 /// An error as the client sees it: a status and a sentence.
 #[derive(Debug)]
@@ -26,7 +45,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             message: message.into(),
@@ -53,8 +72,8 @@ impl From<StoreError> for ApiError {
 }
 
 /// Runs a blocking database call on tokio's blocking pool.
-async fn with_store<T: Send + 'static>(
-    store: &AppState,
+pub(crate) async fn with_store<T: Send + 'static>(
+    store: &Arc<Store>,
     call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = Arc::clone(store);
@@ -72,7 +91,9 @@ async fn with_store<T: Send + 'static>(
 
 // ANCHOR: list
 /// `GET /api/v1/articles`: every article, oldest first.
-pub async fn list_articles(State(store): State<AppState>) -> Result<Json<Vec<Article>>, ApiError> {
+pub async fn list_articles(
+    State(store): State<Arc<Store>>,
+) -> Result<Json<Vec<Article>>, ApiError> {
     Ok(Json(with_store(&store, Store::articles).await?))
 }
 // ANCHOR_END: list
@@ -81,12 +102,24 @@ pub async fn list_articles(State(store): State<AppState>) -> Result<Json<Vec<Art
 /// `POST /api/v1/articles`: one article or an array of them. `201` and the
 /// whole list when something new was stored; `200` when every id was already
 /// there (a retried sync); a plain HTML form post is sent back to the page.
+/// Something new is also announced to every push subscriber — after the
+/// commit, and without waiting for it.
 pub async fn create_articles(
-    State(store): State<AppState>,
+    State(store): State<Arc<Store>>,
+    State(push): State<Arc<Push>>,
     submission: Submission,
 ) -> Result<Response, ApiError> {
     let articles = submission.articles;
     let (added, list) = with_store(&store, move |s| s.insert_and_list(&articles)).await?;
+    if added > 0 {
+        // The list is in insertion order and was read under the insert's
+        // lock, so its last `added` entries are exactly this request's.
+        let new = &list[list.len().saturating_sub(added)..];
+        push.announce(
+            Arc::clone(&store),
+            new.iter().map(|a| a.headline.clone()).collect(),
+        );
+    }
     if submission.from_html_form {
         return Ok(Redirect::to("/").into_response());
     }
@@ -151,7 +184,7 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
 }
 
 /// `application/json; charset=utf-8` → `application/json`.
-fn media_type(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     let essence = value.split(';').next().unwrap_or_default().trim();
     Some(essence.to_ascii_lowercase())
@@ -164,7 +197,7 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-fn unprocessable(message: String) -> ApiError {
+pub(crate) fn unprocessable(message: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
 }
 

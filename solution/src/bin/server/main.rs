@@ -5,6 +5,7 @@
 
 mod api;
 mod dev;
+mod push;
 mod shared;
 mod store;
 
@@ -16,7 +17,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use clap::Parser;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
@@ -43,6 +44,23 @@ struct Args {
     /// Serve `/__dev/reload`, the long poll `serve --watch` reloads pages with.
     #[arg(long)]
     live_reload: bool,
+    /// Who runs this server, for the push services (the VAPID `sub`): a
+    /// `mailto:` or `https:` URL they can use to reach you about your pushes.
+    #[arg(long, env = "OFFLINE_NEWS_PUSH_SUBJECT", default_value = "mailto:offline-news@localhost", value_parser = push_subject)]
+    push_subject: String,
+    /// Accept push endpoints that are http, or on this machine or a private
+    /// network. For tests that run a push service locally only: otherwise
+    /// anyone could make the server send requests into its own network.
+    #[arg(long)]
+    allow_local_push_endpoints: bool,
+}
+
+fn push_subject(value: &str) -> Result<String, String> {
+    if value.starts_with("mailto:") || value.starts_with("https://") {
+        Ok(value.to_owned())
+    } else {
+        Err("must be a mailto: or https:// URL".into())
+    }
 }
 
 /// `target/<stage>/<name>` in this workspace, when the server runs from it.
@@ -72,8 +90,31 @@ async fn main() -> anyhow::Result<()> {
     );
     let store = store::Store::open(&args.db)?;
     tracing::info!("articles in {}", args.db.display());
+    // The VAPID key pair lives beside the database.
+    let key_dir = match args.db.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let policy = if args.allow_local_push_endpoints {
+        tracing::warn!(
+            "push endpoints on this machine and private networks are allowed (test mode)"
+        );
+        push::EndpointPolicy::AllowLocal
+    } else {
+        push::EndpointPolicy::PublicHttpsOnly
+    };
+    let config = push::send::SendConfig {
+        policy,
+        ..Default::default()
+    };
+    let push = push::Push::new(key_dir, args.push_subject.clone(), config)?;
+    tracing::info!("VAPID key in {}", push.keys().path().display());
 
-    let app = app(Arc::new(store), &args.site, args.live_reload);
+    let state = api::AppState {
+        store: Arc::new(store),
+        push: Arc::new(push),
+    };
+    let app = app(state, &args.site, args.live_reload);
     let address = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -91,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
 
 // ANCHOR: router
 /// The whole app: one router, built in one place.
-fn app(store: api::AppState, site: &Path, live_reload: bool) -> Router {
+fn app(state: api::AppState, site: &Path, live_reload: bool) -> Router {
     let api = Router::new()
         .route(
             "/api/v1/articles",
@@ -99,9 +140,19 @@ fn app(store: api::AppState, site: &Path, live_reload: bool) -> Router {
                 .post(api::create_articles)
                 .fallback(api::method_not_allowed),
         )
+        .route(
+            "/api/v1/push/public-key",
+            get(push::public_key).fallback(api::method_not_allowed),
+        )
+        .route(
+            "/api/v1/push/subscriptions",
+            post(push::subscribe)
+                .delete(push::unsubscribe)
+                .fallback(api::method_not_allowed),
+        )
         .route("/api/{*rest}", any(api::no_such_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(store);
+        .with_state(state);
 
     // Every static file is revalidated on each network fetch (the server
     // answers 304 when it has not changed). The service worker keeps its own

@@ -10,6 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use crate::shared::article::{Article, NewArticle};
 use rusqlite::{Connection, params};
 
+use crate::push::Subscription;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the directory for the database {path}: {source}")]
@@ -93,6 +95,15 @@ impl Store {
                  byline     TEXT NOT NULL,
                  created_at TEXT NOT NULL
                             DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             );
+             -- One row per browser subscription; the endpoint is unique to
+             -- it, so a browser that subscribes again replaces its row.
+             CREATE TABLE IF NOT EXISTS push_subscriptions (
+                 endpoint   TEXT PRIMARY KEY,
+                 p256dh     TEXT NOT NULL,
+                 auth       TEXT NOT NULL,
+                 created_at TEXT NOT NULL
+                            DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
              );",
         )?;
         let store = Store {
@@ -153,6 +164,52 @@ impl Store {
     ) -> Result<(usize, Vec<Article>), StoreError> {
         let added = self.insert(articles)?;
         Ok((added, self.articles()?))
+    }
+
+    /// Stores a push subscription, or updates the keys of the one with the
+    /// same endpoint. Returns whether it was new.
+    pub fn save_subscription(&self, subscription: &Subscription) -> Result<bool, StoreError> {
+        let conn = self.lock()?;
+        let known: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM push_subscriptions WHERE endpoint = ?1)",
+            [&subscription.endpoint],
+            |row| row.get(0),
+        )?;
+        conn.prepare_cached(
+            "INSERT INTO push_subscriptions (endpoint, p256dh, auth) VALUES (?1, ?2, ?3)
+             ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth",
+        )?
+        .execute(params![
+            subscription.endpoint,
+            subscription.p256dh,
+            subscription.auth
+        ])?;
+        Ok(!known)
+    }
+
+    /// Forgets a push subscription. Returns whether there was one.
+    pub fn delete_subscription(&self, endpoint: &str) -> Result<bool, StoreError> {
+        let conn = self.lock()?;
+        let deleted = conn
+            .prepare_cached("DELETE FROM push_subscriptions WHERE endpoint = ?1")?
+            .execute([endpoint])?;
+        Ok(deleted > 0)
+    }
+
+    /// Every push subscription, oldest first.
+    pub fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        let conn = self.lock()?;
+        let mut select = conn.prepare_cached(
+            "SELECT endpoint, p256dh, auth FROM push_subscriptions ORDER BY rowid",
+        )?;
+        let rows = select.query_map([], |row| {
+            Ok(Subscription {
+                endpoint: row.get(0)?,
+                p256dh: row.get(1)?,
+                auth: row.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

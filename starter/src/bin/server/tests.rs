@@ -10,15 +10,34 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::app;
+use crate::api::AppState;
+use crate::push::send::SendConfig;
+use crate::push::{EndpointPolicy, Push};
 use crate::store::Store;
 
-struct TestServer {
-    store: Arc<Store>,
-    site: tempfile::TempDir,
+/// The app on an in-memory database, with a site and a VAPID key in
+/// temporary directories. (The push tests in `push/tests.rs` use it too.)
+pub(crate) struct TestServer {
+    pub(crate) store: Arc<Store>,
+    pub(crate) push: Arc<Push>,
+    pub(crate) site: tempfile::TempDir,
+    /// Holds the VAPID key; deleted when the server is dropped.
+    _data: tempfile::TempDir,
 }
 
 impl TestServer {
-    fn new() -> Self {
+    /// Push endpoints on this machine are allowed, as with
+    /// `--allow-local-push-endpoints`: the push tests run their own push
+    /// service on 127.0.0.1, and retries come quickly.
+    pub(crate) fn new() -> Self {
+        Self::with_push(SendConfig {
+            policy: EndpointPolicy::AllowLocal,
+            first_backoff: std::time::Duration::from_millis(50),
+            ..SendConfig::default()
+        })
+    }
+
+    pub(crate) fn with_push(config: SendConfig) -> Self {
         let site = tempfile::tempdir().unwrap();
         std::fs::write(
             site.path().join("index.html"),
@@ -29,14 +48,25 @@ impl TestServer {
         std::fs::create_dir(site.path().join("pkg")).unwrap();
         std::fs::write(site.path().join("pkg/app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
         std::fs::write(site.path().join("build-id"), "build-1").unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let push = Push::new(data.path(), "mailto:test@example.com".into(), config).unwrap();
         TestServer {
             store: Arc::new(Store::in_memory().unwrap()),
+            push: Arc::new(push),
             site,
+            _data: data,
         }
     }
 
-    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let response = app(Arc::clone(&self.store), self.site.path(), true)
+    pub(crate) async fn send(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let state = AppState {
+            store: Arc::clone(&self.store),
+            push: Arc::clone(&self.push),
+        };
+        let response = app(state, self.site.path(), true)
             .oneshot(request)
             .await
             .unwrap();
@@ -52,12 +82,16 @@ impl TestServer {
         (status, headers, body)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
         self.send(Request::get(path).body(Body::empty()).unwrap())
             .await
     }
 
-    async fn post(&self, content_type: &str, body: impl Into<Body>) -> (StatusCode, Value) {
+    pub(crate) async fn post(
+        &self,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value) {
         let request = Request::post("/api/v1/articles")
             .header(header::CONTENT_TYPE, content_type)
             .body(body.into())
@@ -66,11 +100,11 @@ impl TestServer {
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
-    async fn post_json(&self, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post_json(&self, body: Value) -> (StatusCode, Value) {
         self.post("application/json", body.to_string()).await
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.store.articles().unwrap().len()
     }
 }
@@ -79,7 +113,7 @@ fn id(n: u32) -> String {
     format!("00000000-0000-4000-8000-{n:012}")
 }
 
-fn article(n: u32) -> Value {
+pub(crate) fn article(n: u32) -> Value {
     json!({"id": id(n), "headline": format!("Headline {n}"), "byline": "A. Reporter"})
 }
 

@@ -1,0 +1,325 @@
+//! Web Push: the server tells every subscribed browser about new articles,
+//! even when no page of the app is open.
+//!
+//! - `GET /api/v1/push/public-key`: the VAPID public key the page subscribes
+//!   with (`keys.rs`);
+//! - `POST` / `DELETE /api/v1/push/subscriptions`: a browser's
+//!   `PushSubscription`, checked (`subscription.rs`) and kept in SQLite;
+//! - after an article POST commits something new, [`Push::announce`] sends
+//!   every subscription an encrypted message (`send.rs`), in the background:
+//!   the POST's answer never waits for a push service.
+
+pub mod keys;
+pub mod send;
+pub mod subscription;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::shared::push::PushPayload;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use web_push::{ContentEncoding, SubscriptionInfo, Urgency, WebPushMessageBuilder};
+
+use crate::api::{ApiError, unprocessable, with_store};
+use crate::store::Store;
+use keys::{KeyError, Signer, VapidKeys};
+use send::{Outcome, SendConfig, SendError, Sender};
+pub use subscription::{EndpointPolicy, Subscription};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error("the stored endpoint {endpoint} is not a URL: {source}")]
+    Endpoint {
+        endpoint: String,
+        source: url::ParseError,
+    },
+    #[error("cannot encrypt the push message: {0}")]
+    Encrypt(web_push::WebPushError),
+    #[error("cannot build the push request: {0}")]
+    Request(String),
+}
+
+/// Everything push needs, shared by the routes and the background sends.
+pub struct Push {
+    signer: Signer,
+    sender: Sender,
+}
+
+impl Push {
+    /// Loads (or makes) the VAPID key pair in `key_dir` and sets up the HTTP
+    /// client. `subject` is the VAPID `sub`: a `mailto:` or `https:` URL.
+    pub fn new(key_dir: &Path, subject: String, config: SendConfig) -> Result<Self, PushError> {
+        let keys = VapidKeys::load_or_create(key_dir)?;
+        Ok(Push {
+            signer: Signer::new(keys, subject),
+            sender: Sender::new(config)?,
+        })
+    }
+
+    pub fn keys(&self) -> &VapidKeys {
+        self.signer.keys()
+    }
+
+    fn policy(&self) -> EndpointPolicy {
+        self.sender.config().policy
+    }
+
+    // ANCHOR: announce
+    /// Tells every subscriber about newly published articles, in a task of
+    /// its own: the caller (the POST that published them) answers at once.
+    pub fn announce(
+        self: &Arc<Self>,
+        store: Arc<Store>,
+        headlines: Vec<String>,
+    ) -> tokio::task::JoinHandle<FanOut> {
+        let push = Arc::clone(self);
+        tokio::spawn(async move {
+            let fan_out = push
+                .send_to_all(&store, &PushPayload::new_articles(&headlines))
+                .await;
+            tracing::info!(
+                "push: {} delivered, {} subscriptions gone and removed, {} failed",
+                fan_out.delivered,
+                fan_out.removed,
+                fan_out.failed
+            );
+            fan_out
+        })
+    }
+    // ANCHOR_END: announce
+
+    /// Sends `payload` to every stored subscription, at most
+    /// [`SendConfig::concurrency`] at a time, and removes those the push
+    /// service says are gone.
+    pub async fn send_to_all(
+        self: &Arc<Self>,
+        store: &Arc<Store>,
+        payload: &PushPayload,
+    ) -> FanOut {
+        let mut fan_out = FanOut::default();
+        let subscriptions = match with_store(store, Store::subscriptions).await {
+            Ok(subscriptions) => subscriptions,
+            Err(_) => {
+                // `with_store` has logged the cause.
+                return fan_out;
+            }
+        };
+        let payload: Arc<[u8]> = match serde_json::to_vec(payload) {
+            Ok(bytes) => bytes.into(),
+            Err(error) => {
+                tracing::error!("push: cannot encode the payload: {error}");
+                return fan_out;
+            }
+        };
+        let mut sends = tokio::task::JoinSet::new();
+        for subscription in subscriptions {
+            let push = Arc::clone(self);
+            let payload = Arc::clone(&payload);
+            // The sender's semaphore bounds what is in flight; the tasks
+            // themselves are cheap while they wait for it.
+            sends.spawn(async move {
+                let outcome = match push.build_request(&subscription, &payload) {
+                    Ok(request) => push.sender.send(request).await,
+                    Err(error) => Outcome::Failed(error.to_string()),
+                };
+                (subscription.endpoint, outcome)
+            });
+        }
+        while let Some(joined) = sends.join_next().await {
+            let (endpoint, outcome) = match joined {
+                Ok(sent) => sent,
+                Err(error) => {
+                    tracing::error!("push: a send task failed: {error}");
+                    fan_out.failed += 1;
+                    continue;
+                }
+            };
+            match outcome {
+                Outcome::Delivered => fan_out.delivered += 1,
+                Outcome::Gone => {
+                    let gone = endpoint.clone();
+                    match with_store(store, move |s| s.delete_subscription(&gone)).await {
+                        Ok(_) => fan_out.removed += 1,
+                        Err(_) => fan_out.failed += 1,
+                    }
+                }
+                Outcome::Failed(reason) => {
+                    tracing::warn!("push to {endpoint} failed: {reason}");
+                    fan_out.failed += 1;
+                }
+            }
+        }
+        fan_out
+    }
+
+    // ANCHOR: build_request
+    /// Encrypts `payload` for one subscription (aes128gcm, RFC 8291), signs
+    /// for its push service (VAPID, RFC 8292) and makes the HTTP request.
+    fn build_request(
+        &self,
+        subscription: &Subscription,
+        payload: &[u8],
+    ) -> Result<reqwest::Request, PushError> {
+        let url =
+            reqwest::Url::parse(&subscription.endpoint).map_err(|source| PushError::Endpoint {
+                endpoint: subscription.endpoint.clone(),
+                source,
+            })?;
+        if self.policy() == EndpointPolicy::PublicHttpsOnly
+            && let Some(kind) = literal_ip(&url).and_then(subscription::non_public)
+        {
+            return Err(PushError::Request(format!(
+                "{url} is a {kind} address; not sending there"
+            )));
+        }
+        // The crate would set `aud` to scheme://host, dropping a non-default
+        // port; the audience is the origin, port included, so we sign
+        // ourselves (once per push service, see `keys::Signer`).
+        let signature = self.signer.signature_for(&subscription::origin(&url))?;
+        let info = SubscriptionInfo::new(
+            &subscription.endpoint,
+            &subscription.p256dh,
+            &subscription.auth,
+        );
+        let mut message = WebPushMessageBuilder::new(&info);
+        message.set_payload(ContentEncoding::Aes128Gcm, payload);
+        let ttl = self.sender.config().ttl.as_secs();
+        message.set_ttl(u32::try_from(ttl).unwrap_or(u32::MAX));
+        message.set_urgency(Urgency::Normal);
+        message.set_vapid_signature(signature);
+        let message = message.build().map_err(PushError::Encrypt)?;
+
+        // web-push speaks the `http` 0.2 types and reqwest the 1.x ones:
+        // carry the parts over by name and bytes.
+        let (parts, body) =
+            web_push::request_builder::build_request::<Vec<u8>>(message).into_parts();
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url);
+        for (name, value) in &parts.headers {
+            // reqwest sets Content-Length from the body itself.
+            if name.as_str().eq_ignore_ascii_case("content-length") {
+                continue;
+            }
+            let name = reqwest::header::HeaderName::from_bytes(name.as_str().as_bytes())
+                .map_err(|e| PushError::Request(e.to_string()))?;
+            let value = reqwest::header::HeaderValue::from_bytes(value.as_bytes())
+                .map_err(|e| PushError::Request(e.to_string()))?;
+            request.headers_mut().append(name, value);
+        }
+        *request.body_mut() = Some(body.into());
+        Ok(request)
+    }
+    // ANCHOR_END: build_request
+}
+
+fn literal_ip(url: &reqwest::Url) -> Option<std::net::IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(ip.into()),
+        url::Host::Ipv6(ip) => Some(ip.into()),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// What one announcement did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FanOut {
+    pub delivered: usize,
+    pub removed: usize,
+    pub failed: usize,
+}
+
+// ---------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------
+
+/// `GET /api/v1/push/public-key`: `{"public_key": "<base64url>"}`.
+pub async fn public_key(State(push): State<Arc<Push>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "public_key": push.keys().public_key_base64() }))
+}
+
+// ANCHOR: subscribe
+/// `POST /api/v1/push/subscriptions`: stores a browser's subscription.
+/// `201` when it is new, `200` when that endpoint was already stored (its
+/// keys are updated: a browser may renew them).
+pub async fn subscribe(
+    State(push): State<Arc<Push>>,
+    State(store): State<Arc<Store>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let value = json_body(&headers, body)?;
+    let (subscription, url) = subscription::parse(value, push.policy()).map_err(unprocessable)?;
+    subscription::check_destination(&url, push.policy())
+        .await
+        .map_err(unprocessable)?;
+    let endpoint = subscription.endpoint.clone();
+    let added = with_store(&store, move |s| s.save_subscription(&subscription)).await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(serde_json::json!({ "endpoint": endpoint }))).into_response())
+}
+// ANCHOR_END: subscribe
+
+/// `DELETE /api/v1/push/subscriptions` with `{"endpoint": "…"}`: forgets a
+/// subscription. `204` whether or not it was stored: either way, the server
+/// will not push to it.
+pub async fn unsubscribe(
+    State(store): State<Arc<Store>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let value = json_body(&headers, body)?;
+    let endpoint = match value.get("endpoint") {
+        Some(serde_json::Value::String(endpoint)) if !endpoint.is_empty() => endpoint.clone(),
+        Some(_) => return Err(unprocessable("endpoint: must be a non-empty string".into())),
+        None => return Err(unprocessable("endpoint: is missing".into())),
+    };
+    with_store(&store, move |s| s.delete_subscription(&endpoint)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A JSON request body, with the same refusals as the articles API.
+fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<serde_json::Value, ApiError> {
+    match crate::api::media_type(headers).as_deref() {
+        Some("application/json") => {}
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "content-type: expected application/json, got {}",
+                    other.unwrap_or("none")
+                ),
+            ));
+        }
+    }
+    // Reading fails only past the router's body limit (64 KiB).
+    let body = body.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            format!("body: {}", rejection.body_text()),
+        )
+    })?;
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("body: not valid JSON: {e}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests;
