@@ -136,7 +136,8 @@ pub fn start_page() -> JsResult<()> {
 
     spawn(async {
         register_worker().await?;
-        Ok(())
+        // Anything an earlier visit left in the outbox goes out now.
+        tell_worker_online()
     });
     spawn(load_articles());
     spawn(restore_push());
@@ -551,8 +552,7 @@ async fn ask_worker(message: &PageMessage) -> JsResult<WorkerReply> {
 }
 // ANCHOR_END: ask_worker
 
-/// Browsers without Background Sync do not wake the worker when the network
-/// returns; the page does, with this message.
+/// Tells the worker this page is open and online (see `PageMessage::Online`).
 fn tell_worker_online() -> JsResult<()> {
     if let Some(worker) = service_worker()?.controller() {
         worker.post_message(&to_js(&PageMessage::Online)?)?;

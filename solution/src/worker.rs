@@ -231,7 +231,7 @@ pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
             }
             Err(message) => reply(WorkerReply::Error { message }),
         },
-        Ok(PageMessage::Online) if sync_manager().is_none() => flush_outbox().await,
+        Ok(PageMessage::Online) if outbox_len().await? > 0 => request_delivery().await,
         Ok(PageMessage::Online) => Ok(()),
         Err(error) => reply(WorkerReply::Error {
             message: format!("the worker does not understand this message: {error}"),
@@ -505,6 +505,14 @@ async fn read_outbox(db: &IdbDatabase) -> JsResult<Vec<Queued>> {
         .iter()
         .filter_map(|entry| from_js(&entry).ok())
         .collect())
+}
+
+async fn outbox_len() -> JsResult<usize> {
+    let db = idb::open().await?;
+    let transaction = db.transaction_with_str(idb::OUTBOX)?;
+    let count = idb::done(&transaction.object_store(idb::OUTBOX)?.count()?).await?;
+    db.close();
+    Ok(count.as_f64().unwrap_or_default() as usize)
 }
 
 /// Deletes every outbox entry up to and including the last of `settled`.

@@ -19,8 +19,11 @@ pub const SYNC_TAG: &str = "add-article";
 pub enum PageMessage {
     /// Queue this article and deliver it when the network allows.
     AddArticle { article: ArticleDraft },
-    /// The page saw the `online` event. Browsers without Background Sync
-    /// never wake the worker when the network returns, so the page does.
+    /// The page is open and online: it just loaded, or saw the `online`
+    /// event. The worker then makes sure whatever waits in the outbox is on
+    /// its way. Browsers without Background Sync never wake the worker when
+    /// the network returns, and a sync whose last retry failed is never fired
+    /// again; this message covers both.
     Online,
 }
 
