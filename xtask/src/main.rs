@@ -12,6 +12,8 @@
 //!   bindings and the static files, assembled into `target/site/<stage>/`.
 //! - [`serve`]: `cargo xtask serve` — build, then run the stage's server,
 //!   optionally rebuilding and reloading on every change (`--watch`).
+//! - [`check`]: `cargo xtask check` — build a stage and run the lesson's
+//!   checkpoints in a headless browser (the `harness` crate).
 //! - [`test`]: `cargo xtask test` — every check the project has, in order.
 //! - `book`: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
 //!   built by the `book` crate (its own crate, so that the mdBook libraries
@@ -20,6 +22,7 @@
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
 mod build;
+mod check;
 mod serve;
 mod stage;
 mod test;
@@ -53,6 +56,8 @@ enum Cmd {
     },
     /// Build a stage and run its server.
     Serve(serve::ServeArgs),
+    /// Check a stage's progress through the lesson in a headless browser.
+    Check(check::CheckArgs),
     /// Run every test and check, stopping at the first failure.
     Test,
     /// Build the lesson's book into `target/book/` (and check it).
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Build { stage } => build::run(stage),
         Cmd::Serve(args) => serve::run(&args),
+        Cmd::Check(args) => check::run(&args),
         Cmd::Test => test::run(),
         Cmd::Book { serve, open } => book(serve, open),
     };

@@ -48,7 +48,7 @@ pub struct ServeArgs {
 
 /// How often `--watch` looks for changes: quick enough to feel immediate,
 /// slow enough to cost nothing.
-const POLL: Duration = Duration::from_millis(300);
+pub(crate) const POLL: Duration = Duration::from_millis(300);
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     step(
@@ -69,7 +69,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 /// `cargo build -p <package> --bin server`: the native server, in the dev
 /// profile (quick to rebuild; its dependencies are optimised anyway, see the
 /// workspace's `Cargo.toml`).
-fn build_server(stage: Stage) -> anyhow::Result<()> {
+pub(crate) fn build_server(stage: Stage) -> anyhow::Result<()> {
     step(&format!("building the server ({stage})"), || {
         run_command(
             cargo()
@@ -81,7 +81,7 @@ fn build_server(stage: Stage) -> anyhow::Result<()> {
 
 /// Where cargo puts the server binary. Both stages name it `server`, so
 /// this is the last one built — which is why serving always builds first.
-fn server_binary() -> PathBuf {
+pub(crate) fn server_binary() -> PathBuf {
     target_dir()
         .join("debug")
         .join(format!("server{}", std::env::consts::EXE_SUFFIX))
@@ -223,9 +223,9 @@ fn rebuild(args: &ServeArgs, server: &mut Option<Server>, running_binary: &mut O
 }
 
 /// What `--watch` compares: each watched file's modification time and size.
-type Snapshot = BTreeMap<PathBuf, (Option<SystemTime>, u64)>;
+pub(crate) type Snapshot = BTreeMap<PathBuf, (Option<SystemTime>, u64)>;
 
-fn snapshot(stage: Stage) -> Snapshot {
+pub(crate) fn snapshot(stage: Stage) -> Snapshot {
     let dir = stage.dir();
     let mut files = Snapshot::new();
     add_file(&mut files, dir.join("Cargo.toml"));
@@ -265,7 +265,7 @@ fn add_file(files: &mut Snapshot, path: PathBuf) {
 }
 
 /// A file that was added, removed or modified between two snapshots.
-fn first_difference(before: &Snapshot, after: &Snapshot) -> Option<PathBuf> {
+pub(crate) fn first_difference(before: &Snapshot, after: &Snapshot) -> Option<PathBuf> {
     let changed = after
         .iter()
         .find(|&(path, stamp)| before.get(path) != Some(stamp));
@@ -276,7 +276,7 @@ fn first_difference(before: &Snapshot, after: &Snapshot) -> Option<PathBuf> {
 /// Waits until the files stop changing (for at most a few seconds), so that
 /// saving several files at once, or an editor writing one in several steps,
 /// makes one rebuild rather than a build of something half-saved.
-fn settle(stage: Stage, mut latest: Snapshot) -> Snapshot {
+pub(crate) fn settle(stage: Stage, mut latest: Snapshot) -> Snapshot {
     for _ in 0..10 {
         thread::sleep(POLL);
         let now = snapshot(stage);
@@ -293,7 +293,7 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 /// A path relative to the workspace, as the student sees it in the editor.
-fn display_relative(path: &Path) -> String {
+pub(crate) fn display_relative(path: &Path) -> String {
     let root = project_root();
     path.strip_prefix(&root)
         .unwrap_or(path)

@@ -6,6 +6,7 @@
 //! a green run here means a green CI.
 
 use crate::build::{self, WASM_TARGET};
+use crate::check::{self, CheckArgs};
 use crate::stage::Stage;
 use crate::{cargo, openssl_features, run as run_command};
 
@@ -115,8 +116,29 @@ fn steps() -> Vec<Step> {
             move || build::build_site(stage).map(drop),
         ));
     }
-    // Still to come, here, as more `steps.push(...)`: the browser checks
-    // (which serve the sites just built) and building the book.
+    // The browser checks. The harness first proves itself on a tiny app of
+    // its own; then the solution must pass every checkpoint, and the starter
+    // exactly the pre-lesson ones — never solved, never broken.
+    steps.push(Step::new(
+        "checking the browser harness itself",
+        "see the report above",
+        check::selftest,
+    ));
+    steps.push(Step::new(
+        "checking the solution in headless Chromium",
+        "see the report above: the solution must pass every checkpoint",
+        || check::run(&CheckArgs::new(Stage::Solution)),
+    ));
+    steps.push(Step::new(
+        "checking that the starter is as a student finds it",
+        "see the report above: pre-lesson checkpoints must pass, lesson ones fail",
+        || {
+            check::run(&CheckArgs {
+                expect_starter: true,
+                ..CheckArgs::new(Stage::Starter)
+            })
+        },
+    ));
     steps
 }
 

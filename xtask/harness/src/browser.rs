@@ -1,0 +1,185 @@
+//! What a checkpoint may ask of a browser. Each checkpoint is written once
+//! against this trait; Chromium implements it over the DevTools protocol
+//! (`chromium.rs`). A Firefox implementation over WebDriver BiDi (issue 10)
+//! slots in beside it, over the same websocket client crate:
+//!
+//! | here | Chromium (CDP) | Firefox (BiDi) |
+//! | --- | --- | --- |
+//! | `open_page`, `reload` | `Target.createTarget` + flat session, `Page.navigate`/`reload` + `Page.loadEventFired` | `browsingContext.create`, `browsingContext.navigate`/`reload` with `wait: "complete"` |
+//! | `eval` | `Runtime.evaluate {awaitPromise, returnByValue}` | `script.evaluate {awaitPromise: true}` |
+//! | `set_offline` | `Network.emulateNetworkConditions` on every tab *and* the worker's target | `emulation.setNetworkConditions` (tabs only: `supports(ShowsWorkerOffline)` is false, and the checkpoints add the proxy's refusal) |
+//! | `stop_workers` | `ServiceWorker.stopAllWorkers` | none: `supports(StopWorkers)` is false and the checkpoints use `restart` |
+//! | `fire_sync` | `ServiceWorker.dispatchSyncEvent` | none: `supports(BackgroundSync)` is false; sync checkpoints are marked `browsers = ["chromium"]` in the lesson file |
+//! | `restart` | `Browser.close`, relaunch on the same `--user-data-dir` | `browser.close`, relaunch on the same `--profile` |
+//! | `wait_service_event` | `BackgroundService.startObserving` ("Notification displayed", "Dispatched sync event", "Sync completed") | poll `registration.getNotifications()` from a tab and report "Notification displayed" |
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use serde_json::Value;
+
+/// A tab, as the browser implementation numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageId(pub usize);
+
+/// A position in the browser's log of observed background-service events
+/// (notifications shown, syncs completed): wait for what happens after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark(pub usize);
+
+/// What not every browser can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // `ShowsWorkerOffline` is for the Firefox variant's wording
+pub enum Feature {
+    /// `SyncManager` exists and the harness can fire a `sync` event.
+    BackgroundSync,
+    /// The harness can stop the service workers without restarting the
+    /// browser.
+    StopWorkers,
+    /// Offline emulation reaches the service worker, not only the page.
+    ShowsWorkerOffline,
+}
+
+/// A background-service event the browser reported: a notification shown, a
+/// sync dispatched or completed.
+#[derive(Debug, Clone)]
+pub struct ServiceEvent {
+    /// `"notifications"` or `"backgroundSync"`.
+    pub service: String,
+    /// The browser's own wording, e.g. "Notification displayed".
+    pub name: String,
+    /// Key/value details the browser attached, joined for messages.
+    pub details: String,
+}
+
+#[allow(async_fn_in_trait)]
+pub trait Browser {
+    /// "chromium", "firefox": the checkpoint file may restrict a checkpoint to
+    /// some browsers.
+    fn name(&self) -> &'static str;
+    /// The browser's product and version, for the report.
+    fn version(&self) -> String;
+    fn supports(&self, feature: Feature) -> bool;
+
+    /// Opens a new tab at `url` and waits for its `load` event.
+    async fn open_page(&mut self, url: &str) -> Result<PageId>;
+    /// Reloads the tab and waits for its `load` event.
+    async fn reload(&mut self, page: PageId) -> Result<()>;
+    /// Evaluates a JavaScript expression in the page, awaits it if it is a
+    /// promise, and returns its value as JSON. A thrown error is an `Err`.
+    async fn eval(&mut self, page: PageId, expression: &str, timeout: Duration) -> Result<Value>;
+
+    /// Turns the network off (or on) for the app: every tab and the service
+    /// worker.
+    async fn set_offline(&mut self, offline: bool) -> Result<()>;
+    /// Stops every service worker and waits until they are stopped. Refused
+    /// while offline (Chromium would keep the registration offline for good).
+    async fn stop_workers(&mut self) -> Result<()>;
+    /// Fires a `sync` event with `tag` at the app's service worker.
+    async fn fire_sync(&mut self, tag: &str, last_chance: bool) -> Result<()>;
+    /// Closes the browser and starts it again on the same profile (the tabs
+    /// are gone; the origin's storage, caches and workers stay).
+    async fn restart(&mut self) -> Result<()>;
+
+    /// Now, in the log of background-service events.
+    fn mark(&self) -> Mark;
+    /// Waits for a background-service event since `since` whose name
+    /// contains `name` (e.g. "Notification displayed", "Sync completed").
+    async fn wait_service_event(
+        &mut self,
+        since: Mark,
+        service: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<ServiceEvent>;
+    /// The background-service events since `since`.
+    fn service_events(&self, since: Mark) -> Vec<ServiceEvent>;
+
+    /// Recent console output and errors from the tabs and the worker, for a
+    /// failure report.
+    fn recent_logs(&self, lines: usize) -> Vec<String>;
+
+    // ---- provided: user actions and waits written once over `eval` ----
+
+    /// Evaluates `condition` every 100 ms until it is truthy; on timeout the
+    /// error says `what` was awaited and what the last evaluation returned.
+    async fn wait_until(
+        &mut self,
+        page: PageId,
+        condition: &str,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let last = match self.eval(page, condition, Duration::from_secs(5)).await {
+                Ok(value) if truthy(&value) => return Ok(value),
+                Ok(value) => value.to_string(),
+                Err(error) => format!("error: {error:#}"),
+            };
+            if tokio::time::Instant::now() >= deadline {
+                bail!("timed out after {timeout:?} waiting for {what} (last seen: {last})");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Types `text` into the input `selector` the way a user's typing ends
+    /// up: value set, `input` and `change` fired.
+    async fn fill(&mut self, page: PageId, selector: &str, text: &str) -> Result<()> {
+        let js = format!(
+            "(() => {{ const el = document.querySelector({sel}); if (!el) return 'missing';
+               el.focus(); el.value = {text};
+               el.dispatchEvent(new Event('input', {{bubbles: true}}));
+               el.dispatchEvent(new Event('change', {{bubbles: true}}));
+               return 'ok'; }})()",
+            sel = js_str(selector),
+            text = js_str(text)
+        );
+        match self.eval(page, &js, Duration::from_secs(5)).await? {
+            Value::String(s) if s == "ok" => Ok(()),
+            _ => bail!("the page has no element {selector} to type into"),
+        }
+    }
+
+    /// Clicks the element `selector` (as `element.click()` does).
+    async fn click(&mut self, page: PageId, selector: &str) -> Result<()> {
+        let js = format!(
+            "(() => {{ const el = document.querySelector({sel}); if (!el) return 'missing';
+               el.click(); return 'ok'; }})()",
+            sel = js_str(selector)
+        );
+        match self.eval(page, &js, Duration::from_secs(5)).await? {
+            Value::String(s) if s == "ok" => Ok(()),
+            _ => bail!("the page has no element {selector} to click"),
+        }
+    }
+
+    /// The text of the first element matching `selector`, if there is one.
+    async fn text_of(&mut self, page: PageId, selector: &str) -> Result<Option<String>> {
+        let js = format!(
+            "(() => {{ const el = document.querySelector({}); return el ? el.textContent : null; }})()",
+            js_str(selector)
+        );
+        Ok(self
+            .eval(page, &js, Duration::from_secs(5))
+            .await?
+            .as_str()
+            .map(str::to_owned))
+    }
+}
+
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+/// `text` as a JavaScript string literal.
+pub fn js_str(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serializes")
+}

@@ -1,0 +1,955 @@
+//! The checkpoints, one function each, written once against [`Browser`].
+//! Titles and hints live in `lessons/<lesson>/checkpoints.toml`; this file
+//! binds each id there to what the browser must show and the server must
+//! store.
+//!
+//! The checkpoints run in order in one browser, and each starts by putting
+//! the app back in a known state (proxy passing, network on, the first tab
+//! loaded and controlled), so that with `--keep-going` a later checkpoint can
+//! run after an earlier one failed.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::browser::{Browser, Feature, Mark, PageId, js_str};
+use crate::proxy::{Mode, Outcome, Proxy};
+use crate::server::{Article, Server};
+
+/// Every check the harness knows, in the order the lesson file should list
+/// them.
+pub const IDS: &[&str] = &[
+    "app-loads",
+    "worker-controls",
+    "offline-shell",
+    "starred-offline",
+    "page-worker",
+    "sync-when-online",
+    "outbox",
+    "sync",
+    "update-pages",
+    "notification",
+];
+
+pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
+    match id {
+        "app-loads" => app_loads(cx).await,
+        "worker-controls" => worker_controls(cx).await,
+        "offline-shell" => offline_shell(cx).await,
+        "starred-offline" => starred_offline(cx).await,
+        "page-worker" => page_worker(cx).await,
+        "sync-when-online" => sync_when_online(cx).await,
+        "outbox" => outbox(cx).await,
+        "sync" => sync(cx).await,
+        "update-pages" => update_pages(cx).await,
+        "notification" => notification(cx).await,
+        other => bail!("the harness has no check for the checkpoint id {other:?}"),
+    }
+}
+
+/// A checkpoint's verdict when the app did not do what it should: what was
+/// expected and what was seen. Any other error is the harness's or the
+/// environment's, and is reported as what was seen.
+#[derive(Debug)]
+pub struct Failed {
+    pub expected: String,
+    pub seen: String,
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected {}; seen {}", self.expected, self.seen)
+    }
+}
+
+impl std::error::Error for Failed {}
+
+fn failed(expected: impl Into<String>, seen: impl Into<String>) -> anyhow::Error {
+    Failed {
+        expected: expected.into(),
+        seen: seen.into(),
+    }
+    .into()
+}
+
+/// What the checkpoints share: the browser, the proxy in front of the server,
+/// the server, and the tabs opened so far.
+pub struct Ctx<B: Browser> {
+    pub browser: B,
+    pub proxy: Proxy,
+    pub server: Server,
+    pub origin: String,
+    tabs: Vec<PageId>,
+    /// How many API requests the proxy had seen when this checkpoint began.
+    api_mark: usize,
+    run: String,
+    counter: u32,
+}
+
+const UI: Duration = Duration::from_secs(10);
+const ARRIVAL: Duration = Duration::from_secs(15);
+const LIST: &str = "#latest-headlines li[data-id]";
+/// The tag the app registers, if `getTags()` cannot tell.
+const SYNC_TAG: &str = "add-article";
+
+impl<B: Browser> Ctx<B> {
+    pub fn new(browser: B, proxy: Proxy, server: Server) -> Self {
+        let origin = proxy.origin();
+        let run = format!("{:04x}", std::process::id() & 0xffff);
+        Self {
+            browser,
+            proxy,
+            server,
+            origin,
+            tabs: Vec::new(),
+            api_mark: 0,
+            run,
+            counter: 0,
+        }
+    }
+
+    /// A headline no other run or checkpoint uses.
+    fn headline(&mut self, what: &str) -> String {
+        self.counter += 1;
+        format!("Check {}-{}: {what}", self.run, self.counter)
+    }
+
+    fn url(&self) -> String {
+        format!("{}/", self.origin)
+    }
+
+    /// The first tab, opened on the app if there is none yet.
+    async fn tab(&mut self) -> Result<PageId> {
+        if let Some(tab) = self.tabs.first() {
+            return Ok(*tab);
+        }
+        let url = self.url();
+        let tab = self.browser.open_page(&url).await?;
+        self.tabs.push(tab);
+        Ok(tab)
+    }
+
+    async fn set_mode(&mut self, mode: Mode) -> Result<()> {
+        self.proxy.set_mode(mode).await
+    }
+
+    /// The network off for the app, as a user's would be. Where the
+    /// browser's offline emulation does not reach the service worker
+    /// (Firefox), the proxy also refuses connections, so the worker cannot
+    /// quietly use the network either.
+    async fn network_off(&mut self) -> Result<()> {
+        self.browser.set_offline(true).await?;
+        if !self.browser.supports(Feature::ShowsWorkerOffline) {
+            self.set_mode(Mode::Refuse).await?;
+        }
+        Ok(())
+    }
+
+    async fn network_on(&mut self) -> Result<()> {
+        if !self.browser.supports(Feature::ShowsWorkerOffline) {
+            self.set_mode(Mode::Pass).await?;
+        }
+        self.browser.set_offline(false).await
+    }
+
+    /// Proxy passing, network on, the first tab loaded, controlled by the
+    /// worker and showing the list.
+    async fn ready(&mut self) -> Result<PageId> {
+        self.api_mark = self.proxy.api_requests().len();
+        self.set_mode(Mode::Pass).await?;
+        self.browser.set_offline(false).await?;
+        let tab = self.tab().await?;
+        let controlled = self
+            .browser
+            .eval(tab, "navigator.serviceWorker.controller !== null", UI)
+            .await?;
+        if controlled != Value::Bool(true) {
+            wait_for_registration(&mut self.browser, tab).await?;
+            self.browser.reload(tab).await?;
+            wait_controlled(&mut self.browser, tab).await?;
+        }
+        wait_list(&mut self.browser, tab, 1).await?;
+        Ok(tab)
+    }
+
+    /// How many times each of `headlines` is on the server.
+    async fn counts(&self, headlines: &[String]) -> Result<Vec<usize>> {
+        let articles = self.server.articles().await?;
+        Ok(headlines
+            .iter()
+            .map(|h| articles.iter().filter(|a| &a.headline == h).count())
+            .collect())
+    }
+
+    /// Waits until every headline is on the server; then the server's list.
+    async fn wait_on_server(&self, headlines: &[String], after: &str) -> Result<Vec<Article>> {
+        let deadline = tokio::time::Instant::now() + ARRIVAL;
+        loop {
+            let articles = self.server.articles().await?;
+            let missing: Vec<&String> = headlines
+                .iter()
+                .filter(|h| !articles.iter().any(|a| &a.headline == *h))
+                .collect();
+            if missing.is_empty() {
+                return Ok(articles);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(failed(
+                    format!(
+                        "{} on the server within {ARRIVAL:?} {after}",
+                        quote_all(headlines)
+                    ),
+                    format!(
+                        "{} missing; POSTs to the API during this check: {}",
+                        quote_all(&missing.into_iter().cloned().collect::<Vec<_>>()),
+                        self.recent_posts()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Fails unless each headline is on the server exactly once.
+    async fn exactly_once(&self, headlines: &[String]) -> Result<()> {
+        let counts = self.counts(headlines).await?;
+        for (headline, count) in headlines.iter().zip(counts) {
+            if count != 1 {
+                return Err(failed(
+                    format!("\"{headline}\" on the server exactly once"),
+                    format!(
+                        "it is there {count} times (each article has a client-made id: send it, not a new one)"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The POSTs to the API since this checkpoint began, for a message.
+    fn recent_posts(&self) -> String {
+        let seen = self.proxy.api_requests();
+        let posts: Vec<_> = seen
+            .get(self.api_mark..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| s.method == "POST")
+            .cloned()
+            .collect();
+        describe(&posts)
+    }
+
+    /// Waits for a POST to the API, made after the `since`-th API request,
+    /// that the proxy answered with 503 and whose body names `headline`.
+    async fn wait_refused_post(&self, since: usize, headline: &str, what: &str) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + UI;
+        loop {
+            let seen = self.proxy.api_requests();
+            if seen.get(since..).unwrap_or_default().iter().any(|s| {
+                s.method == "POST"
+                    && s.outcome == Outcome::Answered503
+                    && s.body.contains(&json_fragment(headline))
+            }) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(failed(
+                    what.to_owned(),
+                    format!(
+                        "no POST carrying \"{headline}\" within {UI:?}; POSTs to the API since: {}",
+                        describe(
+                            &seen
+                                .get(since..)
+                                .unwrap_or_default()
+                                .iter()
+                                .filter(|s| s.method == "POST")
+                                .cloned()
+                                .collect::<Vec<_>>()
+                        )
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Fires a sync with the tag the app registered (or the lesson's tag).
+    async fn fire_sync(&mut self, tag: &str) -> Result<Mark> {
+        let mark = self.browser.mark();
+        self.browser.fire_sync(tag, false).await?;
+        Ok(mark)
+    }
+}
+
+fn describe(seen: &[crate::proxy::Seen]) -> String {
+    if seen.is_empty() {
+        return "none".into();
+    }
+    seen.iter()
+        .map(|s| {
+            let outcome = match s.outcome {
+                Outcome::Passed => "passed to the server",
+                Outcome::Answered503 => "answered 503",
+                Outcome::ServerDown => "server down",
+            };
+            format!("{} {} ({outcome})", s.method, s.path)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How `text` appears inside a JSON body.
+fn json_fragment(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap_or_default();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+fn quote_all(headlines: &[String]) -> String {
+    headlines
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// ------------------------------------------------------------ shared waits
+
+async fn list_len<B: Browser>(b: &mut B, tab: PageId) -> Result<u64> {
+    let js = format!("document.querySelectorAll({}).length", js_str(LIST));
+    Ok(b.eval(tab, &js, UI).await?.as_u64().unwrap_or(0))
+}
+
+async fn wait_list<B: Browser>(b: &mut B, tab: PageId, at_least: u64) -> Result<()> {
+    let js = format!(
+        "document.querySelectorAll({}).length >= {at_least}",
+        js_str(LIST)
+    );
+    if b.wait_until(tab, &js, "the list", UI).await.is_err() {
+        let n = list_len(b, tab).await.unwrap_or(0);
+        return Err(failed(
+            format!("at least {at_least} articles in the list (`{LIST}`)"),
+            format!("{n} after {UI:?}"),
+        ));
+    }
+    Ok(())
+}
+
+const REGISTRATION_JS: &str = "(async () => {
+    const r = await navigator.serviceWorker.getRegistration('/');
+    if (!r) return null;
+    const w = r.active || r.waiting || r.installing;
+    return { active: !!r.active, state: w ? w.state : null, script: w ? w.scriptURL : null, scope: r.scope };
+})()";
+
+async fn wait_for_registration<B: Browser>(b: &mut B, tab: PageId) -> Result<Value> {
+    let active = format!("{REGISTRATION_JS}.then(r => r && r.active ? r : null)");
+    match b
+        .wait_until(
+            tab,
+            &active,
+            "an active service worker",
+            Duration::from_secs(20),
+        )
+        .await
+    {
+        Ok(registration) => Ok(registration),
+        Err(_) => {
+            let seen = b
+                .eval(tab, REGISTRATION_JS, UI)
+                .await
+                .unwrap_or(Value::Null);
+            Err(failed(
+                "a service worker registered for / (script /sw.js) that becomes active within 20 s",
+                match seen {
+                    Value::Null => "no registration at all".to_owned(),
+                    r => format!("the registration {r}"),
+                },
+            ))
+        }
+    }
+}
+
+async fn wait_controlled<B: Browser>(b: &mut B, tab: PageId) -> Result<()> {
+    if b.wait_until(
+        tab,
+        "navigator.serviceWorker.controller !== null",
+        "a controller",
+        UI,
+    )
+    .await
+    .is_err()
+    {
+        return Err(failed(
+            "the page controlled by the worker (`navigator.serviceWorker.controller` set)",
+            "no controller, even after a reload",
+        ));
+    }
+    Ok(())
+}
+
+/// Fills the form and submits it; waits for the worker's answer in
+/// #form-status and returns it.
+async fn add_article<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> Result<String> {
+    // Clear the status first, so the answer we read is to this submission.
+    b.eval(
+        tab,
+        "(() => { const s = document.querySelector('#form-status'); if (s) s.textContent = ''; return !!s; })()",
+        UI,
+    )
+    .await?;
+    b.fill(tab, "#headline-input", headline)
+        .await
+        .map_err(|e| failed("the form input #headline-input", format!("{e:#}")))?;
+    b.fill(tab, "#byline-input", "The Harness")
+        .await
+        .map_err(|e| failed("the form input #byline-input", format!("{e:#}")))?;
+    b.click(tab, "#submit-article")
+        .await
+        .map_err(|e| failed("the submit button #submit-article", format!("{e:#}")))?;
+    // The worker's answer, or (failing fast) any other final text that stays
+    // put for a second; a text ending in an ellipsis is still in progress.
+    let expected = "#form-status to show the worker's answer (\"Queued — N waiting\") after submitting the form";
+    let deadline = tokio::time::Instant::now() + UI;
+    let mut settled: Option<(String, tokio::time::Instant)> = None;
+    loop {
+        let text = b
+            .text_of(tab, "#form-status")
+            .await?
+            .map(|t| t.trim().to_owned());
+        let Some(text) = text else {
+            return Err(failed(expected, "no #form-status element"));
+        };
+        let lower = text.to_lowercase();
+        if ["queued", "sent", "waiting"]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            return Ok(text);
+        }
+        let now = tokio::time::Instant::now();
+        let in_progress = text.is_empty() || text.ends_with('…') || text.ends_with("...");
+        match &settled {
+            Some((seen, since))
+                if *seen == text && now - *since >= Duration::from_secs(1) && !in_progress =>
+            {
+                return Err(failed(expected, format!("\"{text}\"")));
+            }
+            Some((seen, _)) if *seen == text => {}
+            _ => settled = Some((text.clone(), now)),
+        }
+        if now >= deadline {
+            let seen = if text.is_empty() {
+                format!("it stayed empty for {UI:?}")
+            } else {
+                format!("\"{text}\"")
+            };
+            return Err(failed(expected, seen));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The tags of the pending syncs, as the page sees them.
+async fn sync_tags<B: Browser>(b: &mut B, tab: PageId) -> Result<Option<Vec<String>>> {
+    let js = "(async () => { const r = await navigator.serviceWorker.ready; \
+              return r.sync ? await r.sync.getTags() : null; })()";
+    let tags = b.eval(tab, js, UI).await?;
+    Ok(tags.as_array().map(|a| {
+        a.iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect()
+    }))
+}
+
+// ------------------------------------------------------------ 0: pre-lesson
+
+async fn app_loads<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.tab().await?;
+    wait_list(&mut cx.browser, tab, 3).await
+}
+
+async fn worker_controls<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.tab().await?;
+    let registration = wait_for_registration(&mut cx.browser, tab).await?;
+    let script = registration["script"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if !script.ends_with("/sw.js") {
+        return Err(failed("the worker script /sw.js", script));
+    }
+    if cx
+        .browser
+        .eval(tab, "navigator.serviceWorker.controller !== null", UI)
+        .await?
+        != Value::Bool(true)
+    {
+        cx.browser.reload(tab).await?;
+    }
+    wait_controlled(&mut cx.browser, tab).await?;
+    wait_list(&mut cx.browser, tab, 3).await
+}
+
+async fn offline_shell<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.ready().await?;
+    cx.network_off().await?;
+    let result = async {
+        cx.browser.reload(tab).await?;
+        let shell = "!!(document.querySelector('#add-article') && document.querySelector('#latest-headlines'))";
+        if cx.browser.wait_until(tab, shell, "the shell", UI).await.is_err() {
+            let title = cx.browser.eval(tab, "document.title + ' — ' + document.body.innerText.slice(0, 120)", UI).await;
+            return Err(failed(
+                "the app (form#add-article and #latest-headlines) after reloading with the network off",
+                title.map(|t| t.to_string()).unwrap_or_else(|e| format!("{e:#}")),
+            ));
+        }
+        let offline = "(() => { const s = document.querySelector('#connection-status'); \
+                       return s && /offline/i.test(s.textContent); })()";
+        if cx.browser.wait_until(tab, offline, "Offline", UI).await.is_err() {
+            let text = cx.browser.text_of(tab, "#connection-status").await?;
+            return Err(failed("#connection-status to say \"Offline\"", format!("{text:?}")));
+        }
+        Ok(())
+    }
+    .await;
+    cx.network_on().await?;
+    result
+}
+
+async fn starred_offline<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.ready().await?;
+    cx.browser.reload(tab).await?;
+    wait_list(&mut cx.browser, tab, 1).await?;
+    let star = "(() => { const li = document.querySelector('#latest-headlines li[data-id]'); if (!li) return null;
+                 const b = li.querySelector('button.star'); if (!b) return {id: li.dataset.id, button: false};
+                 if (b.getAttribute('aria-pressed') !== 'true') b.click();
+                 return {id: li.dataset.id, button: true,
+                         headline: (li.querySelector('.headline') || li).textContent.trim()}; })()";
+    let starred = cx.browser.eval(tab, star, UI).await?;
+    let id = starred["id"]
+        .as_str()
+        .context("no article in the list to star")?
+        .to_owned();
+    if starred["button"] != Value::Bool(true) {
+        return Err(failed(
+            "a `button.star` in each list item",
+            "none in the first item",
+        ));
+    }
+    let item = format!("#latest-headlines li[data-id={}]", js_str(&id));
+    let pressed = format!(
+        "document.querySelector({})?.getAttribute('aria-pressed') === 'true'",
+        js_str(&format!("{item} button.star"))
+    );
+    if cx
+        .browser
+        .wait_until(tab, &pressed, "aria-pressed", UI)
+        .await
+        .is_err()
+    {
+        return Err(failed(
+            "the star button to become aria-pressed=\"true\" when clicked",
+            "it did not",
+        ));
+    }
+    cx.network_off().await?;
+    let result = async {
+        cx.browser.reload(tab).await?;
+        let shown = format!("!!document.querySelector({})", js_str(&item));
+        if cx
+            .browser
+            .wait_until(tab, &shown, "the starred article", UI)
+            .await
+            .is_err()
+        {
+            let n = list_len(&mut cx.browser, tab).await.unwrap_or(0);
+            return Err(failed(
+                format!(
+                    "the starred article \"{}\" in the list after reloading offline",
+                    starred["headline"].as_str().unwrap_or(&id)
+                ),
+                format!("{n} articles in the list, not that one"),
+            ));
+        }
+        Ok(())
+    }
+    .await;
+    cx.network_on().await?;
+    // Leave the page online and fresh for the next checkpoint.
+    cx.browser.reload(tab).await?;
+    result
+}
+
+// ------------------------------------------------------------ 1: page ↔ worker
+
+async fn page_worker<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.ready().await?;
+    let headline = cx.headline("the page asks the worker");
+    add_article(&mut cx.browser, tab, &headline).await?;
+    Ok(())
+}
+
+// ------------------------------------------------------------ 2: the outbox
+
+async fn outbox<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.ready().await?;
+    cx.set_mode(Mode::Api503).await?;
+    let headline = cx.headline("kept through a stopped worker");
+    let before = cx.proxy.api_requests().len();
+    add_article(&mut cx.browser, tab, &headline).await?;
+    // The worker may try at once (a sync fires as soon as it is registered
+    // while online); let that attempt reach the server before the worker is
+    // stopped. Not a requirement: a worker that waits is fine too.
+    let _ = cx.wait_refused_post(before, &headline, "").await;
+
+    // Nothing in the worker's memory survives this.
+    let tab = if cx.browser.supports(Feature::StopWorkers) {
+        cx.browser.stop_workers().await?;
+        // A navigation starts the worker again.
+        cx.browser.reload(tab).await?;
+        tab
+    } else {
+        cx.browser.restart().await?;
+        cx.tabs.clear();
+        cx.tab().await?
+    };
+    wait_controlled(&mut cx.browser, tab).await?;
+    let tags = sync_tags(&mut cx.browser, tab).await?.unwrap_or_default();
+    let tag = tags.first().cloned().unwrap_or_else(|| SYNC_TAG.to_owned());
+
+    let before = cx.proxy.api_requests().len();
+    cx.fire_sync(&tag).await?;
+    cx.wait_refused_post(
+        before,
+        &headline,
+        "the restarted worker to send the queued article when a sync fires (the server, answering 503, should be sent it)",
+    )
+    .await
+    .map_err(|e| match e.downcast::<Failed>() {
+        Ok(f) => failed(f.expected, format!("{} — was the outbox only in memory?", f.seen)),
+        Err(e) => e,
+    })?;
+    if cx.counts(std::slice::from_ref(&headline)).await?[0] != 0 {
+        bail!("harness bug: an article reached the server through a proxy answering 503");
+    }
+
+    cx.set_mode(Mode::Pass).await?;
+    cx.fire_sync(&tag).await?;
+    cx.wait_on_server(
+        std::slice::from_ref(&headline),
+        "after the server came back and a sync fired",
+    )
+    .await?;
+    cx.exactly_once(&[headline]).await
+}
+
+// ------------------------------------------------------------ 2: sync
+
+async fn sync<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.ready().await?;
+    let existing: Vec<String> = cx
+        .server
+        .articles()
+        .await?
+        .into_iter()
+        .map(|a| a.headline)
+        .collect();
+    let mut queued = Vec::new();
+
+    cx.set_mode(Mode::Api503).await?;
+    let h = cx.headline("queued while the server answers 503");
+    add_article(&mut cx.browser, tab, &h).await?;
+    queued.push(h);
+
+    cx.set_mode(Mode::Refuse).await?;
+    let h = cx.headline("queued while nobody answers");
+    add_article(&mut cx.browser, tab, &h).await?;
+    queued.push(h);
+
+    // The server itself down (killed), the proxy passing to nobody.
+    cx.set_mode(Mode::Pass).await?;
+    cx.server.stop().await?;
+    let h = cx.headline("queued while the server is down");
+    add_article(&mut cx.browser, tab, &h).await?;
+    queued.push(h);
+    cx.set_mode(Mode::Api503).await?;
+    cx.server.restart().await?;
+
+    let tags = sync_tags(&mut cx.browser, tab).await?;
+    let tag = match tags.as_deref() {
+        None => {
+            return Err(failed(
+                "`registration.sync` (Background Sync) in the page",
+                "it is undefined",
+            ));
+        }
+        Some([]) => {
+            return Err(failed(
+                "a pending sync (`registration.sync.getTags()` not empty) after articles were queued while the server was unreachable",
+                "no tags: the worker did not register a sync, or the browser was told the failed sync succeeded",
+            ));
+        }
+        Some([tag, ..]) => tag.clone(),
+    };
+
+    // A sync while the server still answers 503 must keep the outbox.
+    let before = cx.proxy.api_requests().len();
+    cx.fire_sync(&tag).await?;
+    cx.wait_refused_post(
+        before,
+        &queued[0],
+        "a sync to try to send the queued articles",
+    )
+    .await?;
+
+    cx.set_mode(Mode::Pass).await?;
+    cx.fire_sync(&tag).await?;
+    let articles = cx
+        .wait_on_server(&queued, "after a sync fired with the server back (an earlier sync got 503: was the outbox kept?)")
+        .await?;
+    cx.exactly_once(&queued).await?;
+    let positions: Vec<usize> = queued
+        .iter()
+        .filter_map(|h| articles.iter().position(|a| &a.headline == h))
+        .collect();
+    if positions.windows(2).any(|w| w[0] > w[1]) {
+        let order: Vec<String> = articles
+            .iter()
+            .filter(|a| queued.contains(&a.headline))
+            .map(|a| a.headline.clone())
+            .collect();
+        return Err(failed(
+            format!(
+                "the articles stored in the order they were added: {}",
+                quote_all(&queued)
+            ),
+            format!("stored as {}", quote_all(&order)),
+        ));
+    }
+    // Nothing stored before was lost or duplicated by the restart and syncs.
+    let now = cx.server.articles().await?;
+    if let Some(lost) = existing
+        .iter()
+        .find(|h| !now.iter().any(|a| &a.headline == *h))
+    {
+        bail!("the server lost \"{lost}\" across a restart on the same database");
+    }
+    Ok(())
+}
+
+async fn sync_when_online<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.ready().await?;
+    // A sync that failed waits minutes for its retry, and registering the
+    // same tag again does not bring it forward: start with none pending, or
+    // the browser's own sync cannot be seen. (This is why this checkpoint
+    // runs before the ones that make syncs fail.)
+    let deadline = tokio::time::Instant::now() + UI;
+    loop {
+        match sync_tags(&mut cx.browser, tab).await? {
+            None => {
+                return Err(failed(
+                    "`registration.sync` (Background Sync) in the page",
+                    "it is undefined",
+                ));
+            }
+            Some(tags) if tags.is_empty() => break,
+            Some(tags) if tokio::time::Instant::now() >= deadline => {
+                return Err(failed(
+                    "no sync pending before going offline (an earlier article, sent online, should have synced at once)",
+                    format!(
+                        "still pending after {UI:?}: {tags:?} — Chromium retries a failed sync only after 5 minutes"
+                    ),
+                ));
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let mark = cx.browser.mark();
+    cx.network_off().await?;
+    let headline = cx.headline("queued offline, sent when back online");
+    let added = add_article(&mut cx.browser, tab, &headline).await;
+    // Never stop the worker while it is offline; back online in any case.
+    cx.network_on().await?;
+    added?;
+    let syncs = |cx: &Ctx<B>| -> String {
+        let events: Vec<String> = cx
+            .browser
+            .service_events(mark)
+            .iter()
+            .filter(|e| e.service == "backgroundSync")
+            .map(|e| format!("{} ({})", e.name, e.details))
+            .collect();
+        if events.is_empty() {
+            "none".into()
+        } else {
+            events.join("; ")
+        }
+    };
+    cx.wait_on_server(
+        std::slice::from_ref(&headline),
+        "after the network came back (the harness fired no sync)",
+    )
+    .await
+    .map_err(|e| match e.downcast::<Failed>() {
+        Ok(f) => failed(
+            f.expected,
+            format!(
+                "{}; sync events the browser reported: {}",
+                f.seen,
+                syncs(cx)
+            ),
+        ),
+        Err(e) => e,
+    })?;
+    cx.exactly_once(std::slice::from_ref(&headline)).await?;
+    if !cx
+        .browser
+        .service_events(mark)
+        .iter()
+        .any(|e| e.service == "backgroundSync" && e.name.contains("Dispatched"))
+    {
+        return Err(failed(
+            "the article delivered by a `sync` event that the browser fired when it came back online",
+            format!(
+                "it arrived, but the browser fired no sync (sync events: {})",
+                syncs(cx)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------ 3: every page
+
+async fn update_pages<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let first = cx.ready().await?;
+    let url = cx.url();
+    let second = match cx.tabs.get(1) {
+        Some(tab) => *tab,
+        None => {
+            let tab = cx.browser.open_page(&url).await?;
+            cx.tabs.push(tab);
+            tab
+        }
+    };
+    wait_controlled(&mut cx.browser, second).await?;
+    wait_list(&mut cx.browser, second, 1).await?;
+    for tab in [first, second] {
+        cx.browser
+            .eval(tab, "window.__harnessNoReload = true", UI)
+            .await?;
+    }
+
+    cx.set_mode(Mode::Api503).await?;
+    let headline = cx.headline("shown in every open page");
+    add_article(&mut cx.browser, first, &headline).await?;
+    cx.set_mode(Mode::Pass).await?;
+    let tag = sync_tags(&mut cx.browser, first)
+        .await?
+        .and_then(|t| t.first().cloned());
+    cx.fire_sync(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    cx.wait_on_server(std::slice::from_ref(&headline), "after a sync")
+        .await?;
+
+    for (tab, name) in [(second, "the other tab"), (first, "the tab that added it")] {
+        let js = format!(
+            "window.__harnessNoReload === true && Array.from(document.querySelectorAll('#latest-headlines li'))
+               .some(li => li.textContent.includes({}))",
+            js_str(&headline)
+        );
+        if cx
+            .browser
+            .wait_until(tab, &js, "the new article in the list", UI)
+            .await
+            .is_err()
+        {
+            let reloaded = cx
+                .browser
+                .eval(tab, "window.__harnessNoReload !== true", UI)
+                .await?
+                == Value::Bool(true);
+            return Err(failed(
+                format!(
+                    "\"{headline}\" in #latest-headlines of {name}, without a reload, once the sync delivered it"
+                ),
+                if reloaded {
+                    "the page reloaded: update the DOM from the worker's message instead".to_owned()
+                } else {
+                    format!(
+                        "not there after {UI:?} (did the worker post {{type: \"articles\"}} to every client?)"
+                    )
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------ 4: notification
+
+async fn notification<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.ready().await?;
+    // Earlier syncs may have shown notifications: start from none.
+    cx.browser
+        .eval(
+            tab,
+            "(async () => { const r = await navigator.serviceWorker.ready;
+               for (const n of await r.getNotifications()) n.close(); return true; })()",
+            UI,
+        )
+        .await?;
+    cx.set_mode(Mode::Api503).await?;
+    let headlines = vec![cx.headline("first of two"), cx.headline("second of two")];
+    for headline in &headlines {
+        add_article(&mut cx.browser, tab, headline).await?;
+    }
+    cx.set_mode(Mode::Pass).await?;
+    let tag = sync_tags(&mut cx.browser, tab)
+        .await?
+        .and_then(|t| t.first().cloned());
+    let mark = cx.fire_sync(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    cx.wait_on_server(&headlines, "after a sync").await?;
+
+    // Reading the notifications while showNotification() is still pending
+    // can make Chromium drop it: wait until the browser reports it shown.
+    let expected = "a notification \"Added 2 new articles\" after a sync delivered two articles";
+    if cx
+        .browser
+        .wait_service_event(mark, "notifications", "Notification displayed", UI)
+        .await
+        .is_err()
+    {
+        return Err(failed(
+            expected,
+            format!("the browser showed no notification within {UI:?}"),
+        ));
+    }
+    let shown = cx
+        .browser
+        .eval(
+            tab,
+            "(async () => { const r = await navigator.serviceWorker.ready;
+               return (await r.getNotifications()).map(n => n.title + ' | ' + n.body); })()",
+            UI,
+        )
+        .await?;
+    let texts: Vec<String> = shown
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    if !texts.iter().any(|t| t.contains("Added 2 new article")) {
+        return Err(failed(
+            expected,
+            if texts.is_empty() {
+                "no notification".to_owned()
+            } else {
+                quote_all(&texts)
+            },
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,759 @@
+//! Headless Chromium over the DevTools protocol: finding (or installing) it,
+//! launching it on a fresh profile, and the [`Browser`] implementation.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::browser::{Browser, Feature, Mark, PageId, ServiceEvent};
+use crate::cdp::{Cdp, Event};
+use crate::util::{TempDir, is_root, kill_process_group};
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------- finding it
+
+/// `CHROME`, else chromium / chromium-browser / google-chrome on `PATH`;
+/// else, as root on Debian or Ubuntu, installs the `chromium` package (and
+/// says so); else one line saying how to install it.
+pub fn find_or_install() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROME").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return match which(&path) {
+            Some(found) => Ok(found),
+            None => bail!(
+                "CHROME is set to {}, which is not an executable",
+                path.display()
+            ),
+        };
+    }
+    if let Some(found) = on_path() {
+        return Ok(found);
+    }
+    if is_root() && Path::new("/etc/debian_version").exists() {
+        println!(
+            "harness: no Chromium found; installing the Debian package `chromium` with apt-get (as root)…"
+        );
+        let install = || {
+            std::process::Command::new("apt-get")
+                .args(["install", "-y", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !install() {
+            // A fresh machine may never have read the package lists.
+            let _ = std::process::Command::new("apt-get").arg("update").status();
+            if !install() {
+                bail!(
+                    "`apt-get install -y chromium` failed; install Chromium and run again (or set CHROME)"
+                );
+            }
+        }
+        return on_path()
+            .ok_or_else(|| anyhow!("installed `chromium`, but it is still not on PATH"));
+    }
+    bail!(
+        "no Chromium found: install it (Debian/Ubuntu: `sudo apt-get install chromium`; macOS: `brew install --cask chromium`) or set CHROME to its executable"
+    )
+}
+
+fn on_path() -> Option<PathBuf> {
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .find_map(|name| which(Path::new(name)))
+}
+
+fn which(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_owned());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+// ---------------------------------------------------------------- the process
+
+/// The browser process; killed with all its children when dropped.
+struct Process {
+    child: Child,
+    pid: u32,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        kill_process_group(self.pid);
+    }
+}
+
+async fn launch(exe: &Path, profile: &Path) -> Result<(Process, String)> {
+    let mut child = Command::new(exe)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--remote-debugging-port=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("about:blank")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))?;
+    let pid = child.id().context("Chromium exited at once")?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+    let process = Process {
+        child,
+        pid,
+        stderr_tail: stderr_tail.clone(),
+    };
+
+    // Read stderr until the endpoint line, then keep draining it (a full
+    // pipe would block the browser) into a short tail for failure reports.
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut url_tx = Some(url_tx);
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.trim().strip_prefix("DevTools listening on ")
+                && let Some(tx) = url_tx.take()
+            {
+                let _ = tx.send(url.trim().to_owned());
+            }
+            let mut tail = stderr_tail.lock().unwrap();
+            tail.push_back(line);
+            if tail.len() > 40 {
+                tail.pop_front();
+            }
+        }
+    });
+    match tokio::time::timeout(LAUNCH_TIMEOUT, url_rx).await {
+        Ok(Ok(url)) => Ok((process, url)),
+        Ok(Err(_)) => bail!(
+            "Chromium ({}) exited before printing its DevTools endpoint:\n{}",
+            exe.display(),
+            process
+                .stderr_tail
+                .lock()
+                .unwrap()
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        Err(_) => bail!(
+            "timed out after {LAUNCH_TIMEOUT:?} waiting for Chromium to print `DevTools listening on ws://…`"
+        ),
+    }
+}
+
+// ---------------------------------------------------------------- the browser
+
+struct Page {
+    session: String,
+}
+
+/// Chromium driven over one DevTools websocket.
+pub struct Chromium {
+    // Field order is drop order: the connection, then the process, then the
+    // profile directory it was using.
+    cdp: Option<Cdp>,
+    process: Option<Process>,
+    profile: TempDir,
+    exe: PathBuf,
+    origin: String,
+    pages: Vec<Page>,
+    /// The page session the ServiceWorker and BackgroundService domains are
+    /// enabled on (the first tab).
+    control: Option<String>,
+    /// The service worker's target and our flat session to it.
+    worker: Option<(String, String)>,
+    offline: bool,
+    product: String,
+    /// Background-service events seen, across restarts; and how far the
+    /// current connection's event log has been read into it.
+    service_log: Mutex<(Vec<ServiceEvent>, usize)>,
+    logs: Mutex<(Vec<String>, usize)>,
+}
+
+impl Chromium {
+    /// Launches Chromium on a fresh profile and grants the app's origin the
+    /// permissions the lesson needs.
+    pub async fn launch(exe: PathBuf, origin: &str) -> Result<Self> {
+        let mut browser = Self {
+            cdp: None,
+            process: None,
+            profile: TempDir::new("harness-chromium-profile")?,
+            exe,
+            origin: origin.trim_end_matches('/').to_owned(),
+            pages: Vec::new(),
+            control: None,
+            worker: None,
+            offline: false,
+            product: String::new(),
+            service_log: Mutex::new((Vec::new(), 0)),
+            logs: Mutex::new((Vec::new(), 0)),
+        };
+        browser.start().await?;
+        Ok(browser)
+    }
+
+    async fn start(&mut self) -> Result<()> {
+        let (process, url) = launch(&self.exe, self.profile.path()).await?;
+        self.process = Some(process);
+        let cdp = Cdp::connect(&url, COMMAND_TIMEOUT).await?;
+        // The grant list replaces every other grant: leave one out and it is
+        // denied.
+        cdp.call(
+            None,
+            "Browser.grantPermissions",
+            json!({ "origin": self.origin, "permissions": ["notifications", "backgroundSync"] }),
+            COMMAND_TIMEOUT,
+        )
+        .await?;
+        let version = cdp
+            .call(None, "Browser.getVersion", json!({}), COMMAND_TIMEOUT)
+            .await?;
+        self.product = version["product"]
+            .as_str()
+            .unwrap_or("Chromium")
+            .replace('/', " ");
+        self.cdp = Some(cdp);
+        self.service_log.lock().unwrap().1 = 0;
+        self.logs.lock().unwrap().1 = 0;
+        Ok(())
+    }
+
+    fn cdp(&self) -> Result<&Cdp> {
+        self.cdp.as_ref().context("the browser is not running")
+    }
+
+    async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Result<Value> {
+        self.cdp()?
+            .call(session, method, params, COMMAND_TIMEOUT)
+            .await
+    }
+
+    fn page(&self, page: PageId) -> Result<String> {
+        Ok(self
+            .pages
+            .get(page.0)
+            .context("no such tab (was the browser restarted?)")?
+            .session
+            .clone())
+    }
+
+    async fn wait_load(&self, session: &str, since: usize, what: &str) -> Result<()> {
+        self.cdp()?
+            .wait_event(since, what, LOAD_TIMEOUT, |e| {
+                e.method == "Page.loadEventFired" && e.session.as_deref() == Some(session)
+            })
+            .await
+            .map(drop)
+    }
+
+    /// The app's service worker target, if one is running now.
+    async fn worker_target(&self) -> Result<Option<String>> {
+        let targets = self.call(None, "Target.getTargets", json!({})).await?;
+        Ok(targets["targetInfos"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|t| {
+                (t["type"] == "service_worker"
+                    && t["url"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with(&self.origin)))
+                .then(|| t["targetId"].as_str().unwrap_or_default().to_owned())
+            }))
+    }
+
+    /// A flat session to the running service worker, waiting up to `timeout`
+    /// for it to run.
+    async fn worker_session(&mut self, timeout: Duration) -> Result<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let target = loop {
+            if let Some(target) = self.worker_target().await? {
+                break target;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "timed out after {timeout:?} waiting for the app's service worker to be running"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        if let Some((known, session)) = &self.worker
+            && *known == target
+        {
+            return Ok(session.clone());
+        }
+        let attached = self
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({ "targetId": target, "flatten": true }),
+            )
+            .await?;
+        let session = attached["sessionId"]
+            .as_str()
+            .context("attachToTarget gave no sessionId")?
+            .to_owned();
+        self.call(Some(&session), "Runtime.enable", json!({}))
+            .await?;
+        self.call(Some(&session), "Network.enable", json!({}))
+            .await?;
+        self.worker = Some((target, session.clone()));
+        Ok(session)
+    }
+
+    /// Attaches to the worker if it runs, for its console output; never waits.
+    async fn watch_worker(&mut self) {
+        if self.worker_target().await.ok().flatten().is_some() {
+            let _ = self.worker_session(Duration::ZERO).await;
+        }
+    }
+
+    async fn emulate_offline(&self, session: &str, offline: bool) -> Result<()> {
+        self.call(Some(session), "Network.enable", json!({}))
+            .await?;
+        let conditions = json!({ "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 });
+        self.call(
+            Some(session),
+            "Network.emulateNetworkConditions",
+            conditions.clone(),
+        )
+        .await?;
+        // Newer Chromium (about 137 on) keeps `navigator.onLine` and the
+        // `online`/`offline` events apart: they follow this override. Older
+        // ones do not know it and derive them from the emulation above.
+        if let Err(error) = self
+            .call(Some(session), "Network.overrideNetworkState", conditions)
+            .await
+            && !error.to_string().contains("wasn't found")
+        {
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// The app's service-worker registration id, as the ServiceWorker domain
+    /// reported it.
+    async fn registration_id(&self) -> Result<String> {
+        let scope = format!("{}/", self.origin);
+        let find = |events: &[Event]| {
+            let mut live: HashMap<String, bool> = HashMap::new();
+            for e in events
+                .iter()
+                .filter(|e| e.method == "ServiceWorker.workerRegistrationUpdated")
+            {
+                for r in e.params["registrations"].as_array().into_iter().flatten() {
+                    if r["scopeURL"] == scope.as_str() {
+                        let id = r["registrationId"].as_str().unwrap_or_default().to_owned();
+                        live.insert(id, !r["isDeleted"].as_bool().unwrap_or(false));
+                    }
+                }
+            }
+            live.into_iter().find(|(_, alive)| *alive).map(|(id, _)| id)
+        };
+        let cdp = self.cdp()?;
+        if let Some(id) = find(&cdp.events_since(0)) {
+            return Ok(id);
+        }
+        let scope2 = scope.clone();
+        cdp.wait_event(
+            0,
+            &format!("a service worker registration for {scope}"),
+            COMMAND_TIMEOUT,
+            move |e| {
+                e.method == "ServiceWorker.workerRegistrationUpdated"
+                    && e.params["registrations"]
+                        .as_array()
+                        .is_some_and(|rs| rs.iter().any(|r| r["scopeURL"] == scope2.as_str()))
+            },
+        )
+        .await?;
+        find(&cdp.events_since(0))
+            .with_context(|| format!("the registration for {scope} was deleted"))
+    }
+
+    fn read_events(&self) {
+        let Some(cdp) = &self.cdp else { return };
+        {
+            let mut log = self.service_log.lock().unwrap();
+            let new = cdp.events_since(log.1);
+            log.1 += new.len();
+            for e in new
+                .iter()
+                .filter(|e| e.method == "BackgroundService.backgroundServiceEventReceived")
+            {
+                let ev = &e.params["backgroundServiceEvent"];
+                let details = ev["eventMetadata"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| {
+                        format!(
+                            "{}: {}",
+                            m["key"].as_str().unwrap_or(""),
+                            m["value"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                log.0.push(ServiceEvent {
+                    service: ev["service"].as_str().unwrap_or_default().to_owned(),
+                    name: ev["eventName"].as_str().unwrap_or_default().to_owned(),
+                    details,
+                });
+            }
+        }
+        let mut logs = self.logs.lock().unwrap();
+        let new = cdp.events_since(logs.1);
+        logs.1 += new.len();
+        let worker = self.worker.as_ref().map(|(_, s)| s.as_str());
+        for e in &new {
+            let from = if e.session.is_some() && e.session.as_deref() == worker {
+                "worker"
+            } else {
+                "page"
+            };
+            let line = match e.method.as_str() {
+                "Runtime.consoleAPICalled" => {
+                    let args = e.params["args"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|a| match &a["value"] {
+                            Value::String(s) => s.clone(),
+                            Value::Null => a["description"].as_str().unwrap_or("").to_owned(),
+                            v => v.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    format!(
+                        "{from} console.{}: {args}",
+                        e.params["type"].as_str().unwrap_or("log")
+                    )
+                }
+                "Runtime.exceptionThrown" => {
+                    // A thrown Error has a description; a thrown string (as
+                    // wasm-bindgen code often throws) only a value.
+                    let d = &e.params["exceptionDetails"];
+                    let thrown = &d["exception"];
+                    let text = match (thrown["description"].as_str(), &thrown["value"]) {
+                        (Some(description), _) => description.to_owned(),
+                        (None, Value::String(value)) => value.clone(),
+                        (None, Value::Null) => d["text"].as_str().unwrap_or("").to_owned(),
+                        (None, value) => value.to_string(),
+                    };
+                    format!("{from} uncaught: {text}")
+                }
+                "Log.entryAdded" => format!(
+                    "{from} {}: {}",
+                    e.params["entry"]["level"].as_str().unwrap_or(""),
+                    e.params["entry"]["text"].as_str().unwrap_or("")
+                ),
+                _ => continue,
+            };
+            logs.0.push(line);
+        }
+    }
+}
+
+impl Browser for Chromium {
+    fn name(&self) -> &'static str {
+        "chromium"
+    }
+
+    fn version(&self) -> String {
+        self.product.clone()
+    }
+
+    fn supports(&self, feature: Feature) -> bool {
+        match feature {
+            Feature::BackgroundSync | Feature::StopWorkers | Feature::ShowsWorkerOffline => true,
+        }
+    }
+
+    async fn open_page(&mut self, url: &str) -> Result<PageId> {
+        let created = self
+            .call(None, "Target.createTarget", json!({ "url": "about:blank" }))
+            .await?;
+        let target = created["targetId"]
+            .as_str()
+            .context("createTarget gave no targetId")?
+            .to_owned();
+        let attached = self
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({ "targetId": target, "flatten": true }),
+            )
+            .await?;
+        let session = attached["sessionId"]
+            .as_str()
+            .context("attachToTarget gave no sessionId")?
+            .to_owned();
+        let s = Some(session.as_str());
+        // We attach to what we drive ourselves: a worker auto-attached and
+        // paused for a debugger would never start.
+        self.call(
+            s,
+            "Target.setAutoAttach",
+            json!({ "autoAttach": false, "waitForDebuggerOnStart": false }),
+        )
+        .await?;
+        self.call(s, "Page.enable", json!({})).await?;
+        self.call(s, "Runtime.enable", json!({})).await?;
+        self.call(s, "Log.enable", json!({})).await?;
+        if self.control.is_none() {
+            self.call(s, "ServiceWorker.enable", json!({})).await?;
+            for service in ["notifications", "backgroundSync"] {
+                self.call(
+                    s,
+                    "BackgroundService.startObserving",
+                    json!({ "service": service }),
+                )
+                .await?;
+                self.call(
+                    s,
+                    "BackgroundService.setRecording",
+                    json!({ "shouldRecord": true, "service": service }),
+                )
+                .await?;
+            }
+            self.control = Some(session.clone());
+        }
+        if self.offline {
+            self.emulate_offline(&session, true).await?;
+        }
+        let since = self.cdp()?.mark();
+        let navigated = self.call(s, "Page.navigate", json!({ "url": url })).await?;
+        if let Some(error) = navigated["errorText"].as_str().filter(|e| !e.is_empty()) {
+            bail!("opening {url} failed: {error}");
+        }
+        self.wait_load(&session, since, &format!("{url} to load"))
+            .await?;
+        if self.offline {
+            self.emulate_offline(&session, true).await?;
+        }
+        self.pages.push(Page { session });
+        self.watch_worker().await;
+        Ok(PageId(self.pages.len() - 1))
+    }
+
+    async fn reload(&mut self, page: PageId) -> Result<()> {
+        let session = self.page(page)?;
+        let since = self.cdp()?.mark();
+        self.call(Some(&session), "Page.reload", json!({})).await?;
+        self.wait_load(&session, since, "the reloaded page to load")
+            .await?;
+        if self.offline {
+            // The `navigator.onLine` override does not survive a navigation.
+            self.emulate_offline(&session, true).await?;
+        }
+        self.watch_worker().await;
+        Ok(())
+    }
+
+    async fn eval(&mut self, page: PageId, expression: &str, timeout: Duration) -> Result<Value> {
+        let session = self.page(page)?;
+        let result = self
+            .cdp()?
+            .call(
+                Some(&session),
+                "Runtime.evaluate",
+                json!({
+                    "expression": expression,
+                    "awaitPromise": true,
+                    "returnByValue": true,
+                    "userGesture": true,
+                }),
+                timeout,
+            )
+            .await?;
+        if let Some(details) = result.get("exceptionDetails") {
+            let text = details["exception"]["description"]
+                .as_str()
+                .or(details["text"].as_str())
+                .unwrap_or("exception");
+            bail!("the page threw: {text}");
+        }
+        Ok(result["result"]["value"].clone())
+    }
+
+    async fn set_offline(&mut self, offline: bool) -> Result<()> {
+        // The page's emulation does not reach the worker: it is its own
+        // target.
+        let worker = if offline {
+            Some(self.worker_session(COMMAND_TIMEOUT).await?)
+        } else {
+            self.worker.as_ref().map(|(_, s)| s.clone())
+        };
+        if let Some(worker) = worker {
+            self.emulate_offline(&worker, offline)
+                .await
+                .with_context(|| {
+                    format!(
+                        "setting the service worker {}",
+                        if offline { "offline" } else { "online" }
+                    )
+                })?;
+        }
+        for page in &self.pages {
+            self.emulate_offline(&page.session, offline).await?;
+        }
+        self.offline = offline;
+        Ok(())
+    }
+
+    async fn stop_workers(&mut self) -> Result<()> {
+        // Stopped while emulated offline, a worker's registration stays
+        // offline for good and later syncs never fire.
+        anyhow::ensure!(
+            !self.offline,
+            "harness bug: stop_workers while the worker is emulated offline"
+        );
+        let control = self.control.clone().context("open a page first")?;
+        self.call(Some(&control), "ServiceWorker.stopAllWorkers", json!({}))
+            .await?;
+        self.worker = None;
+        let deadline = tokio::time::Instant::now() + COMMAND_TIMEOUT;
+        while self.worker_target().await?.is_some() {
+            if tokio::time::Instant::now() >= deadline {
+                bail!("timed out after {COMMAND_TIMEOUT:?} waiting for the service worker to stop");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    async fn fire_sync(&mut self, tag: &str, last_chance: bool) -> Result<()> {
+        let control = self.control.clone().context("open a page first")?;
+        let registration = self.registration_id().await?;
+        self.call(
+            Some(&control),
+            "ServiceWorker.dispatchSyncEvent",
+            json!({ "origin": self.origin, "registrationId": registration, "tag": tag, "lastChance": last_chance }),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn restart(&mut self) -> Result<()> {
+        if let Some(cdp) = &self.cdp {
+            let _ = cdp
+                .call(None, "Browser.close", json!({}), Duration::from_secs(5))
+                .await;
+        }
+        if let Some(mut process) = self.process.take() {
+            // Let it close the profile cleanly; the Drop kills what is left.
+            let _ = tokio::time::timeout(Duration::from_secs(10), process.child.wait()).await;
+        }
+        self.read_events();
+        self.cdp = None;
+        self.pages.clear();
+        self.control = None;
+        self.worker = None;
+        self.offline = false;
+        self.start().await
+    }
+
+    fn mark(&self) -> Mark {
+        self.read_events();
+        Mark(self.service_log.lock().unwrap().0.len())
+    }
+
+    async fn wait_service_event(
+        &mut self,
+        since: Mark,
+        service: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<ServiceEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(found) = self
+                .service_events(since)
+                .into_iter()
+                .find(|e| e.service == service && e.name.contains(name))
+            {
+                return Ok(found);
+            }
+            let cdp = self.cdp()?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let from = self.service_log.lock().unwrap().1;
+            cdp.wait_event(
+                from,
+                &format!("the browser to report \"{name}\" ({service})"),
+                left,
+                |e| e.method == "BackgroundService.backgroundServiceEventReceived",
+            )
+            .await?;
+        }
+    }
+
+    fn service_events(&self, since: Mark) -> Vec<ServiceEvent> {
+        self.read_events();
+        self.service_log
+            .lock()
+            .unwrap()
+            .0
+            .get(since.0..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    fn recent_logs(&self, lines: usize) -> Vec<String> {
+        self.read_events();
+        let logs = self.logs.lock().unwrap();
+        let mut out: Vec<String> = logs.0[logs.0.len().saturating_sub(lines)..].to_vec();
+        if let Some(process) = &self.process {
+            let tail = process.stderr_tail.lock().unwrap();
+            // Only Chromium's own errors; it complains about the missing
+            // D-Bus at every start, which is not news.
+            let useful: Vec<&String> = tail
+                .iter()
+                .filter(|l| (l.contains(":ERROR:") || l.contains(":FATAL:")) && !l.contains("dbus"))
+                .collect();
+            out.extend(
+                useful
+                    .iter()
+                    .rev()
+                    .take(3)
+                    .rev()
+                    .map(|l| format!("chromium stderr: {l}")),
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,356 @@
+//! The browser harness: proves the lesson's checkpoints in a real headless
+//! browser, judging only by what a user sees and what the server stores.
+//!
+//! `cargo xtask check` runs it as
+//! `cargo run -q -p harness -- check <stage> --site <dir> --server-bin <path>`.
+//! It is its own crate so that `cargo xtask serve` never compiles it.
+
+mod browser;
+mod catalogue;
+mod cdp;
+mod checkpoints;
+mod chromium;
+mod proxy;
+mod selftest;
+mod server;
+mod util;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::browser::Browser;
+use crate::catalogue::Checkpoint;
+use crate::checkpoints::{Ctx, Failed};
+use crate::chromium::Chromium;
+use crate::proxy::Proxy;
+use crate::server::Server;
+
+/// The workspace root (this crate is `xtask/harness`).
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harness",
+    about = "Check the lesson's checkpoints in headless Chromium"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the stage's server and Chromium, run the checkpoints, report.
+    Check {
+        /// The stage directory name: `starter` or `solution`.
+        stage: String,
+        /// The built site [default: target/site/<stage>].
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// The stage's server binary [default: target/debug/server].
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+        /// The checkpoint file [default: lessons/background-sync/checkpoints.toml].
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        /// Run the checkpoints after a failure too (by default they are
+        /// reported as not run).
+        #[arg(long)]
+        keep_going: bool,
+        /// Print the browser's console and the server's log of every failure.
+        #[arg(long, short)]
+        verbose: bool,
+        /// Succeed exactly when the stage is as a student finds it before
+        /// the lesson: every pre-lesson checkpoint passes and every lesson
+        /// checkpoint fails. Implies --keep-going.
+        #[arg(long)]
+        expect_starter: bool,
+    },
+    /// List the checkpoints.
+    List {
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Check the harness itself against a tiny built-in app.
+    Selftest,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let work = async {
+        match cli.command {
+            Command::Check {
+                stage,
+                site,
+                server_bin,
+                checkpoints,
+                keep_going,
+                verbose,
+                expect_starter,
+            } => {
+                let root = workspace();
+                let site = site.unwrap_or_else(|| root.join("target/site").join(&stage));
+                let server_bin = server_bin.unwrap_or_else(|| root.join("target/debug/server"));
+                let file = checkpoints.unwrap_or_else(|| root.join(catalogue::DEFAULT));
+                let options = Options {
+                    keep_going: keep_going || expect_starter,
+                    verbose,
+                    expect_starter,
+                };
+                check(&stage, &site, &server_bin, &file, options).await
+            }
+            Command::List { checkpoints } => {
+                let file = checkpoints.unwrap_or_else(|| workspace().join(catalogue::DEFAULT));
+                for c in catalogue::load(&file)? {
+                    let kind = if c.pre_lesson {
+                        "pre-lesson".to_owned()
+                    } else {
+                        format!("goal {}", c.goal)
+                    };
+                    println!("{:<18} {:<11} {}", c.id, kind, c.title);
+                }
+                Ok(true)
+            }
+            Command::Selftest => selftest::run().await.map(|()| true),
+        }
+    };
+    // On Ctrl-C or SIGTERM the work future is dropped, and with it every
+    // guard: the browser, the proxy and the server are stopped.
+    let outcome = tokio::select! {
+        outcome = work => outcome,
+        () = interrupted() => {
+            eprintln!("harness: interrupted; stopped the browser and the server");
+            return ExitCode::from(130);
+        }
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("harness: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn interrupted() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = async { match &mut term { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+    }
+}
+
+/// What one checkpoint came to.
+enum Verdict {
+    Passed,
+    Failed(anyhow::Error),
+    NotRun,
+}
+
+/// The longest a single checkpoint may take, all its waits included.
+const CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Options {
+    keep_going: bool,
+    verbose: bool,
+    expect_starter: bool,
+}
+
+async fn check(
+    stage: &str,
+    site: &Path,
+    server_bin: &Path,
+    file: &Path,
+    options: Options,
+) -> Result<bool> {
+    let Options {
+        keep_going,
+        verbose,
+        expect_starter,
+    } = options;
+    let started = Instant::now();
+    let list = catalogue::load(file)?;
+    let exe = chromium::find_or_install()?;
+    let server = Server::start(server_bin, site)
+        .await
+        .context("starting the server")?;
+    let proxy = Proxy::start(util::free_port()?, server.port).await?;
+    let browser = Chromium::launch(exe, &proxy.origin())
+        .await
+        .context("starting Chromium")?;
+    let mut cx = Ctx::new(browser, proxy, server);
+    let color = std::io::stdout().is_terminal();
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    };
+
+    println!(
+        "Checking {stage} in {} ({} checkpoints)\n",
+        cx.browser.version(),
+        list.len()
+    );
+    let mut verdicts: Vec<(Checkpoint, Verdict)> = Vec::new();
+    let mut first_failure: Option<(usize, Vec<String>)> = None;
+    for checkpoint in list {
+        let applies = checkpoint
+            .browsers
+            .as_ref()
+            .is_none_or(|b| b.iter().any(|b| b == cx.browser.name()));
+        if !applies {
+            println!(
+                "  {} {:<18} {} (not in {})",
+                paint("2", "-"),
+                checkpoint.id,
+                checkpoint.title,
+                cx.browser.name()
+            );
+            continue;
+        }
+        if first_failure.is_some() && !keep_going {
+            println!(
+                "  {} {:<18} {} (not run)",
+                paint("2", "-"),
+                checkpoint.id,
+                checkpoint.title
+            );
+            verdicts.push((checkpoint, Verdict::NotRun));
+            continue;
+        }
+        let t = Instant::now();
+        let result = match tokio::time::timeout(
+            CHECKPOINT_TIMEOUT,
+            checkpoints::run(&checkpoint.id, &mut cx),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!(
+                "the checkpoint did not finish within {CHECKPOINT_TIMEOUT:?}"
+            )),
+        };
+        let ms = t.elapsed().as_millis();
+        match result {
+            Ok(()) => {
+                println!(
+                    "  {} {:<18} {} {}",
+                    paint("32", "✓"),
+                    checkpoint.id,
+                    checkpoint.title,
+                    paint("2", &format!("({ms} ms)"))
+                );
+                verdicts.push((checkpoint, Verdict::Passed));
+            }
+            Err(error) => {
+                println!(
+                    "  {} {:<18} {} {}",
+                    paint("31", "✗"),
+                    checkpoint.id,
+                    checkpoint.title,
+                    paint("2", &format!("({ms} ms)"))
+                );
+                if verbose {
+                    println!("      {error:#}");
+                }
+                if first_failure.is_none() {
+                    let mut logs = cx.browser.recent_logs(12);
+                    logs.extend(
+                        cx.server
+                            .log_tail(6)
+                            .into_iter()
+                            .map(|l| format!("server: {l}")),
+                    );
+                    first_failure = Some((verdicts.len(), logs));
+                }
+                verdicts.push((checkpoint, Verdict::Failed(error)));
+            }
+        }
+    }
+
+    if let Some((index, logs)) = &first_failure
+        && let (checkpoint, Verdict::Failed(error)) = &verdicts[*index]
+    {
+        println!(
+            "\n{} {}: {}\n",
+            paint("31", "✗"),
+            checkpoint.id,
+            checkpoint.title
+        );
+        match error.downcast_ref::<Failed>() {
+            Some(f) => {
+                println!("  expected: {}", f.expected);
+                println!("  seen:     {}", f.seen);
+            }
+            None => println!("  the check could not finish: {error:#}"),
+        }
+        println!("  hint:     {}", checkpoint.hint.replace("{stage}", stage));
+        println!("  read:     the book, {}", checkpoint.book);
+        if !logs.is_empty() {
+            println!("\n  recent output (browser console, server log):");
+            for line in logs {
+                println!("    {}", line.chars().take(200).collect::<String>());
+            }
+        }
+    }
+    let passed = verdicts
+        .iter()
+        .filter(|(_, v)| matches!(v, Verdict::Passed))
+        .count();
+    let failed = verdicts
+        .iter()
+        .filter(|(_, v)| matches!(v, Verdict::Failed(_)))
+        .count();
+    let not_run = verdicts
+        .iter()
+        .filter(|(_, v)| matches!(v, Verdict::NotRun))
+        .count();
+    println!();
+    if not_run > 0 {
+        println!(
+            "{not_run} not run after the first failure (counted as failed; --keep-going runs them)"
+        );
+    }
+    println!(
+        "{} in {:.1} s",
+        if failed + not_run == 0 {
+            "all checkpoints pass"
+        } else {
+            "some checkpoints fail"
+        },
+        started.elapsed().as_secs_f64()
+    );
+    println!("{passed} passed, {} failed", failed + not_run);
+    if expect_starter {
+        // The starter must neither drift into solved nor into broken.
+        let wrong: Vec<&str> = verdicts
+            .iter()
+            .filter(|(c, v)| c.pre_lesson != matches!(v, Verdict::Passed))
+            .map(|(c, _)| c.id.as_str())
+            .collect();
+        if wrong.is_empty() {
+            println!(
+                "as expected before the lesson: every pre-lesson checkpoint passes, every lesson checkpoint fails"
+            );
+        } else {
+            println!(
+                "NOT as expected before the lesson (pre-lesson checkpoints must pass, lesson ones fail): {}",
+                wrong.join(", ")
+            );
+        }
+        return Ok(wrong.is_empty());
+    }
+    Ok(failed + not_run == 0)
+}

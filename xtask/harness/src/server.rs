@@ -1,0 +1,143 @@
+//! The stage's server: started on a free port with a fresh database, stopped
+//! and started again on the same database, killed when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use tokio::process::{Child, Command};
+
+use crate::proxy::http_get;
+use crate::util::{TempDir, free_port, tail_file};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An article as the server lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Article {
+    pub headline: String,
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    bin: PathBuf,
+    site: PathBuf,
+    // Declared last: removed after the process is gone.
+    dir: TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.start_kill();
+        }
+    }
+}
+
+impl Server {
+    pub async fn start(bin: &Path, site: &Path) -> Result<Self> {
+        anyhow::ensure!(
+            bin.is_file(),
+            "no server binary at {}: build it first",
+            bin.display()
+        );
+        anyhow::ensure!(
+            site.join("index.html").is_file(),
+            "no site at {} (no index.html): build it first with `cargo xtask build`",
+            site.display()
+        );
+        let mut server = Self {
+            child: None,
+            port: free_port()?,
+            bin: bin.to_owned(),
+            site: site.to_owned(),
+            dir: TempDir::new("harness-server")?,
+        };
+        server.spawn().await?;
+        Ok(server)
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    async fn spawn(&mut self) -> Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())?;
+        let child = Command::new(&self.bin)
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--db")
+            .arg(self.dir.path().join("articles.sqlite3"))
+            .arg("--site")
+            .arg(&self.site)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start the server {}", self.bin.display()))?;
+        self.child = Some(child);
+
+        // There is no event for "listening": ask until it answers.
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Ok((200, _)) = http_get(self.port, "/api/v1/articles").await {
+                return Ok(());
+            }
+            if let Some(child) = &mut self.child
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                bail!(
+                    "the server exited ({status}) before answering:\n{}",
+                    self.log_tail(15).join("\n")
+                );
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "timed out after {READY_TIMEOUT:?} waiting for the server to answer GET /api/v1/articles:\n{}",
+                    self.log_tail(15).join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills the server and waits until it is gone.
+    pub async fn stop(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .context("timed out after 10 s waiting for the server to exit")??;
+        }
+        Ok(())
+    }
+
+    /// Starts it again on the same port and database.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.stop().await?;
+        self.spawn().await
+    }
+
+    /// The articles, read from the server itself (not through the proxy).
+    pub async fn articles(&self) -> Result<Vec<Article>> {
+        let (status, body) = http_get(self.port, "/api/v1/articles").await?;
+        anyhow::ensure!(
+            status == 200,
+            "GET /api/v1/articles answered {status}: {body}"
+        );
+        serde_json::from_str(&body)
+            .with_context(|| format!("GET /api/v1/articles is not a list of articles: {body}"))
+    }
+
+    pub fn log_tail(&self, lines: usize) -> Vec<String> {
+        tail_file(&self.log_path(), lines)
+    }
+}

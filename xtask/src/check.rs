@@ -1,0 +1,138 @@
+//! `cargo xtask check [starter|solution] [--watch]`: how far the lesson has
+//! come, decided by a real headless browser.
+//!
+//! This module only builds the stage and hands over to the `harness` crate
+//! (`xtask/harness`), which starts the server and the browser and runs the
+//! checkpoints of `lessons/background-sync/checkpoints.toml`. The harness is
+//! its own crate so that its DevTools client is compiled only when a check
+//! runs, never on the way to `cargo xtask serve`.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::thread;
+
+use anyhow::Context;
+
+use crate::build::build_site;
+use crate::serve::{
+    POLL, build_server, display_relative, first_difference, server_binary, settle, snapshot,
+};
+use crate::stage::Stage;
+use crate::{cargo, report, run as run_command, step, target_dir};
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[arg(value_enum, default_value_t)]
+    pub stage: Stage,
+    /// Check again after every save in the stage's crate.
+    #[arg(long)]
+    pub watch: bool,
+    /// Run every checkpoint, even after one has failed.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Show the full error of every failed checkpoint.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Pass only when the starter is exactly as a student finds it: every
+    /// pre-lesson checkpoint passes and every lesson checkpoint fails (what
+    /// `cargo xtask test` asserts).
+    #[arg(long, hide = true)]
+    pub expect_starter: bool,
+}
+
+impl CheckArgs {
+    /// A plain check of `stage`, as `cargo xtask check <stage>` runs it.
+    pub fn new(stage: Stage) -> Self {
+        CheckArgs {
+            stage,
+            watch: false,
+            keep_going: false,
+            verbose: false,
+            expect_starter: false,
+        }
+    }
+}
+
+pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
+    if !args.watch {
+        return check_once(args);
+    }
+    let mut files = snapshot(args.stage);
+    loop {
+        if let Err(error) = check_once(args) {
+            report(&error);
+        }
+        println!(
+            "==> watching {stage}/ — save a file to check again (Ctrl-C to stop)",
+            stage = args.stage
+        );
+        loop {
+            thread::sleep(POLL);
+            let now = snapshot(args.stage);
+            if let Some(changed) = first_difference(&files, &now) {
+                println!("==> changed: {}", display_relative(&changed));
+                files = settle(args.stage, now);
+                break;
+            }
+        }
+    }
+}
+
+fn check_once(args: &CheckArgs) -> anyhow::Result<()> {
+    let site = build_site(args.stage)?;
+    let server = stage_server(args.stage)?;
+    let mut harness = harness();
+    harness
+        .args(["check", args.stage.name()])
+        .arg("--site")
+        .arg(&site)
+        .arg("--server-bin")
+        .arg(&server);
+    if args.keep_going {
+        harness.arg("--keep-going");
+    }
+    if args.verbose {
+        harness.arg("--verbose");
+    }
+    if args.expect_starter {
+        harness.arg("--expect-starter");
+    }
+    step(
+        &format!("checking {} in a headless browser", args.stage),
+        || {
+            run_command(&mut harness).map_err(|_| {
+                anyhow::anyhow!("not every checkpoint passes; the report above says which, and why")
+            })
+        },
+    )
+}
+
+/// `cargo run -p harness --`, quietly: its report is what the user reads.
+fn harness() -> Command {
+    let mut command = cargo();
+    command.args(["run", "-q", "-p", "harness", "--"]);
+    command
+}
+
+/// Builds the stage's server and keeps a copy under a name of its own: both
+/// stages build a binary called `server`, and the check must run this
+/// stage's, not whichever was built last.
+fn stage_server(stage: Stage) -> anyhow::Result<PathBuf> {
+    build_server(stage)?;
+    let copy = target_dir().join("debug").join(format!(
+        "server-{}{}",
+        stage.name(),
+        std::env::consts::EXE_SUFFIX
+    ));
+    fs::copy(server_binary(), &copy)
+        .with_context(|| format!("cannot copy the server binary to {}", copy.display()))?;
+    Ok(copy)
+}
+
+/// `cargo run -p harness -- selftest`: the harness checks itself against a
+/// tiny app of its own, so that a failing lesson check is never the
+/// harness's fault.
+pub fn selftest() -> anyhow::Result<()> {
+    run_command(harness().arg("selftest"))
+}
