@@ -586,9 +586,9 @@ fn on_worker_message(event: &MessageEvent) {
 // Live reload (only under `cargo xtask serve --watch`)
 // ---------------------------------------------------------------------------
 
-/// Long-polls `/__dev/reload`. A server without `--live-reload` answers 404
-/// and this stops at once; with it, the answer is the build id, and a new id
-/// means a new build: update the worker, then reload.
+/// Long-polls `/__dev/reload`. A server without `--live-reload` answers
+/// with nothing and this stops at once; with it, the answer is the build id,
+/// and a new id means a new build: update the worker, then reload.
 async fn live_reload() -> JsResult<()> {
     let mut known: Option<String> = None;
     loop {
@@ -607,6 +607,10 @@ async fn live_reload() -> JsResult<()> {
                     .await?
                     .as_string()
                     .unwrap_or_default();
+                if text.is_empty() {
+                    // Live reload is off (a plain `cargo xtask serve`).
+                    return Ok(());
+                }
                 if known.is_some() {
                     let registration: ServiceWorkerRegistration =
                         JsFuture::from(service_worker()?.ready()?)

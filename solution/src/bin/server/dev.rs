@@ -1,6 +1,8 @@
 //! Live reload for `cargo xtask serve --watch`, off unless `--live-reload`.
 //!
-//! `GET /__dev/reload?build=ID` answers at once with the current build id if
+//! Off, `GET /__dev/reload` answers an empty `200` at once, which tells the
+//! page to stop asking (a `404` would do too, but shows as an error in every
+//! browser console). On, `GET /__dev/reload?build=ID` answers at once with the current build id if
 //! it differs from `ID`, else waits (up to 25 s) until `cargo xtask` writes a
 //! new one, and answers then: a long poll, which needs no streaming machinery
 //! and reconnects by itself across a server restart. The page's code calls it
@@ -25,10 +27,16 @@ pub fn build_id_file(site: &std::path::Path) -> PathBuf {
     site.join("build-id")
 }
 
+/// `None` when live reload is off.
+pub type ReloadState = Option<PathBuf>;
+
 pub async fn reload(
-    State(build_id_file): State<PathBuf>,
+    State(build_id_file): State<ReloadState>,
     Query(since): Query<Since>,
 ) -> Result<String, StatusCode> {
+    let Some(build_id_file) = build_id_file else {
+        return Ok(String::new());
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
     loop {
         let current = tokio::fs::read_to_string(&build_id_file)

@@ -165,14 +165,10 @@ fn app(state: api::AppState, site: &Path, live_reload: bool) -> Router {
             HeaderValue::from_static("no-cache"),
         ));
 
-    let mut app = api.merge(static_files);
-    if live_reload {
-        app = app.route(
-            "/__dev/reload",
-            get(dev::reload).with_state(dev::build_id_file(site)),
-        );
-    }
-    app.layer(CompressionLayer::new())
+    let reload = live_reload.then(|| dev::build_id_file(site));
+    api.merge(static_files)
+        .route("/__dev/reload", get(dev::reload).with_state(reload))
+        .layer(CompressionLayer::new())
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,

@@ -423,6 +423,29 @@ async fn responses_are_compressed_when_the_client_accepts_it() {
 }
 
 #[tokio::test]
+async fn live_reload_is_off_unless_asked_for() {
+    let server = TestServer::new();
+    let state = AppState {
+        store: Arc::clone(&server.store),
+        push: Arc::clone(&server.push),
+    };
+    let response = app(state, server.site.path(), false)
+        .oneshot(
+            Request::get("/__dev/reload?build=")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        body.is_empty(),
+        "an empty answer tells the page to stop asking"
+    );
+}
+
+#[tokio::test]
 async fn live_reload_answers_when_the_build_changes() {
     let server = TestServer::new();
     let (status, _, body) = server.get("/__dev/reload?build=").await;
