@@ -222,4 +222,8 @@ async fn shutdown_signal() {
 }
 
 #[cfg(test)]
+mod load;
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

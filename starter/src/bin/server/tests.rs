@@ -58,6 +58,14 @@ impl TestServer {
         }
     }
 
+    /// The state the router runs on, sharing this server's store.
+    pub(crate) fn state(&self) -> AppState {
+        AppState {
+            store: Arc::clone(&self.store),
+            push: Arc::clone(&self.push),
+        }
+    }
+
     pub(crate) async fn send(
         &self,
         request: Request<Body>,
@@ -425,11 +433,7 @@ async fn responses_are_compressed_when_the_client_accepts_it() {
 #[tokio::test]
 async fn live_reload_is_off_unless_asked_for() {
     let server = TestServer::new();
-    let state = AppState {
-        store: Arc::clone(&server.store),
-        push: Arc::clone(&server.push),
-    };
-    let response = app(state, server.site.path(), false)
+    let response = app(server.state(), server.site.path(), false)
         .oneshot(
             Request::get("/__dev/reload?build=")
                 .body(Body::empty())
