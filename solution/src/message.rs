@@ -43,8 +43,9 @@ pub enum WorkerReply {
 pub enum WorkerBroadcast {
     /// A sync delivered articles: here is the server's list, oldest first.
     Articles { articles: Vec<Article> },
-    /// The server refused a queued article for good (a 4xx); it has been
-    /// taken out of the outbox so that it does not block the others.
+    /// A queued article will never be delivered — the server refused it for
+    /// good (a 4xx), or it waited past the retention limit. It is out of the
+    /// outbox, so it does not block the others, and the page says why.
     Rejected { article: NewArticle, reason: String },
 }
 

@@ -573,7 +573,7 @@ fn on_worker_message(event: &MessageEvent) {
         }
         Ok(WorkerBroadcast::Rejected { article, reason }) => set_text(
             "form-status",
-            &format!("The server refused “{}”: {reason}", article.headline),
+            &format!("“{}” was not added: {reason}", article.headline),
         ),
         Err(error) => {
             web_sys::console::warn_1(&format!("unknown message from the worker: {error}").into())

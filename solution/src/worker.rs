@@ -352,6 +352,8 @@ struct Flushed {
     articles: Option<Vec<Article>>,
     /// Why delivery stopped early, if it did.
     stopped: Option<String>,
+    /// Articles dropped for having waited longer than the retention limit.
+    dropped: Vec<NewArticle>,
 }
 
 // ANCHOR: deliver_and_report
@@ -367,6 +369,27 @@ async fn deliver_and_report() -> JsResult<()> {
     if let Some(articles) = flushed.articles {
         tell_pages(&WorkerBroadcast::Articles { articles }).await?;
     }
+    if !flushed.dropped.is_empty() {
+        let headlines: Vec<&str> = flushed
+            .dropped
+            .iter()
+            .map(|a| a.headline.as_str())
+            .collect();
+        for article in &flushed.dropped {
+            tell_pages(&WorkerBroadcast::Rejected {
+                article: article.clone(),
+                reason: "it could not be sent within 7 days".into(),
+            })
+            .await?;
+        }
+        let title = outbox::dropped_notification(headlines.len());
+        if let Err(error) = notify("articles-dropped", &title, &headlines.join("\n"), "/").await {
+            log(&format!(
+                "could not show the notification: {}",
+                describe(&error)
+            ));
+        }
+    }
     if !flushed.delivered.is_empty() {
         let headlines: Vec<&str> = flushed
             .delivered
@@ -376,6 +399,7 @@ async fn deliver_and_report() -> JsResult<()> {
         // A notification that fails to show must not fail the sync: the
         // browser would retry it, and the retry would find nothing to send.
         if let Err(error) = notify(
+            "articles-added",
             &outbox::added_notification(headlines.len()),
             &headlines.join("\n"),
             "/",
@@ -403,6 +427,14 @@ async fn deliver() -> JsResult<Flushed> {
     let db = idb::open().await?;
     let queue = read_outbox(&db).await?;
     let mut flushed = Flushed::default();
+    // The oldest come first: drop those past the retention limit.
+    let now = js_sys::Date::now();
+    let too_old = queue.iter().take_while(|q| outbox::expired(q, now)).count();
+    if too_old > 0 {
+        delete_through(&db, &queue[..too_old]).await?;
+        flushed.dropped = queue[..too_old].iter().map(|q| q.article.clone()).collect();
+    }
+    let queue = &queue[too_old..];
     let articles: Vec<NewArticle> = queue.iter().map(|q| q.article.clone()).collect();
     'batches: for batch in outbox::batches(&articles) {
         let mut settled = batch.start;
@@ -555,8 +587,9 @@ async fn tell_pages(message: &WorkerBroadcast) -> JsResult<()> {
 /// Shows a notification, if the user allowed them. A worker may show one
 /// whenever it likes — no page needs to be open — but only with permission,
 /// which the page asks for in answer to a click (browsers refuse to ask
-/// otherwise). `url` is the page a click opens.
-async fn notify(title: &str, body: &str, url: &str) -> JsResult<()> {
+/// otherwise). `url` is the page a click opens. A notification with the
+/// same `tag` as one still shown replaces it instead of stacking up.
+async fn notify(tag: &str, title: &str, body: &str, url: &str) -> JsResult<()> {
     if Notification::permission() != NotificationPermission::Granted {
         log("notifications are not allowed; skipping");
         return Ok(());
@@ -564,9 +597,7 @@ async fn notify(title: &str, body: &str, url: &str) -> JsResult<()> {
     let options = NotificationOptions::new();
     options.set_body(body);
     options.set_icon("/icon.svg");
-    // Same tag: a newer "Added N" replaces the older one instead of stacking,
-    // and a push about the same articles replaces the sync's notification.
-    options.set_tag("articles-added");
+    options.set_tag(tag);
     options.set_data(&url.into());
     JsFuture::from(
         scope()
@@ -588,7 +619,15 @@ async fn notify(title: &str, body: &str, url: &str) -> JsResult<()> {
 pub async fn on_push(event: PushEvent) -> JsResult<()> {
     let text = event.data().map(|data| data.text());
     let payload = PushPayload::parse_or_fallback(text.as_deref());
-    notify(&payload.title, &payload.body, &payload.url).await
+    // The same tag as the sync's "Added N": a push about the same articles
+    // replaces that notification rather than adding a second one.
+    notify(
+        "articles-added",
+        &payload.title,
+        &payload.body,
+        &payload.url,
+    )
+    .await
 }
 // ANCHOR_END: on_push
 

@@ -87,6 +87,25 @@ fn encoded_len(article: &NewArticle) -> usize {
     serde_json::to_vec(article).map_or(usize::MAX / 2, |json| json.len())
 }
 
+/// How long an article may wait in the outbox, in milliseconds: 7 days.
+/// News that could not be sent for a week is stale; the worker drops it and
+/// tells the user (never silently), rather than keep trying forever.
+pub const RETENTION_MS: f64 = 7.0 * 24.0 * 60.0 * 60.0 * 1000.0;
+
+/// Whether an entry has waited longer than [`RETENTION_MS`] at `now_ms`.
+pub fn expired(entry: &Queued, now_ms: f64) -> bool {
+    now_ms - entry.queued_at > RETENTION_MS
+}
+
+/// The text of the notification shown when `count` articles were dropped
+/// for having waited too long.
+pub fn dropped_notification(count: usize) -> String {
+    match count {
+        1 => "1 article could not be sent within 7 days and was dropped".to_owned(),
+        n => format!("{n} articles could not be sent within 7 days and were dropped"),
+    }
+}
+
 /// The text of the notification shown after a sync delivered `count` articles.
 pub fn added_notification(count: usize) -> String {
     match count {
@@ -165,6 +184,22 @@ mod tests {
     fn an_oversized_article_gets_a_batch_of_its_own() {
         let queue = vec![article(0, 10), article(1, MAX_BODY_BYTES), article(2, 10)];
         assert_eq!(batches(&queue), vec![0..1, 1..2, 2..3]);
+    }
+
+    #[test]
+    fn an_entry_expires_after_seven_days() {
+        let day = 24.0 * 60.0 * 60.0 * 1000.0;
+        let entry = Queued {
+            seq: Some(1.0),
+            article: article(1, 10),
+            queued_at: 1_000.0,
+        };
+        assert!(!expired(&entry, 1_000.0 + 7.0 * day));
+        assert!(expired(&entry, 1_000.0 + 7.0 * day + 1.0));
+        assert_eq!(
+            dropped_notification(2),
+            "2 articles could not be sent within 7 days and were dropped"
+        );
     }
 
     #[test]

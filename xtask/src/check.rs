@@ -39,6 +39,36 @@ pub struct CheckArgs {
     /// `cargo xtask test` asserts).
     #[arg(long, hide = true)]
     pub expect_starter: bool,
+    /// The headless browser to check in. Firefox has no Background Sync:
+    /// there the checkpoints prove the app's fallback instead.
+    #[arg(long, value_enum, default_value_t)]
+    pub browser: Browser,
+}
+
+/// The browsers the harness drives (its `--browser`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Browser {
+    /// Chromium, over the DevTools protocol.
+    #[default]
+    Chromium,
+    /// Firefox ESR, over WebDriver BiDi.
+    Firefox,
+}
+
+impl Browser {
+    pub fn name(self) -> &'static str {
+        match self {
+            Browser::Chromium => "chromium",
+            Browser::Firefox => "firefox",
+        }
+    }
+
+    fn product(self) -> &'static str {
+        match self {
+            Browser::Chromium => "Chromium",
+            Browser::Firefox => "Firefox",
+        }
+    }
 }
 
 impl CheckArgs {
@@ -50,6 +80,7 @@ impl CheckArgs {
             keep_going: false,
             verbose: false,
             expect_starter: false,
+            browser: Browser::Chromium,
         }
     }
 }
@@ -98,8 +129,13 @@ fn check_once(args: &CheckArgs) -> anyhow::Result<()> {
     if args.expect_starter {
         harness.arg("--expect-starter");
     }
+    harness.args(["--browser", args.browser.name()]);
     step(
-        &format!("checking {} in a headless browser", args.stage),
+        &format!(
+            "checking {} in headless {}",
+            args.stage,
+            args.browser.product()
+        ),
         || {
             run_command(&mut harness).map_err(|_| {
                 anyhow::anyhow!("not every checkpoint passes; the report above says which, and why")
@@ -135,4 +171,23 @@ fn stage_server(stage: Stage) -> anyhow::Result<PathBuf> {
 /// harness's fault.
 pub fn selftest() -> anyhow::Result<()> {
     run_command(harness().arg("selftest"))
+}
+
+/// `cargo xtask screenshots`: builds the solution and has the harness drive
+/// it through the lesson's story in headless Chromium, writing the book's
+/// pictures to `book/src/screenshots/` (commit them with the chapters).
+pub fn screenshots() -> anyhow::Result<()> {
+    let site = build_site(Stage::Solution)?;
+    let server = stage_server(Stage::Solution)?;
+    let mut harness = harness();
+    harness
+        .arg("screenshots")
+        .arg("--site")
+        .arg(&site)
+        .arg("--server-bin")
+        .arg(&server);
+    step(
+        "taking the book's screenshots in a headless browser",
+        || run_command(&mut harness),
+    )
 }

@@ -18,6 +18,8 @@
 //! - `book`: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
 //!   built by the `book` crate (its own crate, so that the mdBook libraries
 //!   are never compiled on the way to `serve`).
+//! - `screenshots`: `cargo xtask screenshots` — the book's pictures of the
+//!   real app, taken by the harness in headless Chromium.
 //!
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
@@ -69,6 +71,9 @@ enum Cmd {
         #[arg(long)]
         open: bool,
     },
+    /// Drive the solution in headless Chromium and write the book's
+    /// screenshots to `book/src/screenshots/`.
+    Screenshots,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +84,7 @@ fn main() -> ExitCode {
         Cmd::Check(args) => check::run(&args),
         Cmd::Test => test::run(),
         Cmd::Book { serve, open } => book(serve, open),
+        Cmd::Screenshots => check::screenshots(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

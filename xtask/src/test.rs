@@ -6,7 +6,7 @@
 //! a green run here means a green CI.
 
 use crate::build::{self, WASM_TARGET};
-use crate::check::{self, CheckArgs};
+use crate::check::{self, Browser, CheckArgs};
 use crate::stage::Stage;
 use crate::{cargo, openssl_features, run as run_command};
 
@@ -129,6 +129,18 @@ fn steps() -> Vec<Step> {
         "see the report above: the solution must pass every checkpoint",
         || check::run(&CheckArgs::new(Stage::Solution)),
     ));
+    // Firefox has no Background Sync: the same checkpoints prove the app's
+    // fallback there (Chromium-only ones are listed, not run).
+    steps.push(Step::new(
+        "checking the solution in headless Firefox",
+        "see the report above: the solution must pass every checkpoint that applies in Firefox (install it with `apt-get install firefox-esr`, or set FIREFOX)",
+        || {
+            check::run(&CheckArgs {
+                browser: Browser::Firefox,
+                ..CheckArgs::new(Stage::Solution)
+            })
+        },
+    ));
     steps.push(Step::new(
         "checking that the starter is as a student finds it",
         "see the report above: pre-lesson checkpoints must pass, lesson ones fail",
@@ -177,6 +189,9 @@ mod tests {
         assert!(position("cargo clippy --workspace") < position("cargo test"));
         assert!(position("cargo test") < position("building the starter site"));
         assert!(position("cargo test") < position("building the solution site"));
+        assert!(
+            position("solution in headless Chromium") < position("solution in headless Firefox")
+        );
         // The wasm lint names the packages by hand; it must name both.
         let wasm_lint = &steps[position("linting the wasm code")].what;
         for stage in Stage::ALL {

@@ -177,7 +177,7 @@ fn every_lesson_checkpoint_has_its_todo_in_the_starter() {
         .collect();
     for todo in &in_starter {
         assert!(
-            ids.contains(&todo.as_str()) || todo == "push",
+            ids.contains(&todo.as_str()),
             "the starter has TODO({todo}), which is no checkpoint's id"
         );
     }

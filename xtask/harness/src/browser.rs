@@ -1,15 +1,16 @@
 //! What a checkpoint may ask of a browser. Each checkpoint is written once
 //! against this trait; Chromium implements it over the DevTools protocol
-//! (`chromium.rs`). A Firefox implementation over WebDriver BiDi (issue 10)
-//! slots in beside it, over the same websocket client crate:
+//! (`chromium.rs`), Firefox over WebDriver BiDi (`firefox.rs`), both over the
+//! same websocket client crate:
 //!
 //! | here | Chromium (CDP) | Firefox (BiDi) |
 //! | --- | --- | --- |
 //! | `open_page`, `reload` | `Target.createTarget` + flat session, `Page.navigate`/`reload` + `Page.loadEventFired` | `browsingContext.create`, `browsingContext.navigate`/`reload` with `wait: "complete"` |
 //! | `eval` | `Runtime.evaluate {awaitPromise, returnByValue}` | `script.evaluate {awaitPromise: true}` |
-//! | `set_offline` | `Network.emulateNetworkConditions` on every tab *and* the worker's target | `emulation.setNetworkConditions` (tabs only: `supports(ShowsWorkerOffline)` is false, and the checkpoints add the proxy's refusal) |
+//! | `set_offline` | `Network.emulateNetworkConditions` on every tab *and* the worker's target | `emulation.setNetworkConditions` (tabs only: `supports(ShowsWorkerOffline)` is false, and the checkpoints add the proxy's refusal); before Firefox has it (ESR 140), `navigator.onLine` and the `online`/`offline` events from the tab's side |
 //! | `stop_workers` | `ServiceWorker.stopAllWorkers` | none: `supports(StopWorkers)` is false and the checkpoints use `restart` |
-//! | `fire_sync` | `ServiceWorker.dispatchSyncEvent` | none: `supports(BackgroundSync)` is false; sync checkpoints are marked `browsers = ["chromium"]` in the lesson file |
+//! | `fire_sync` | `ServiceWorker.dispatchSyncEvent` | none: `supports(BackgroundSync)` is false; `sync-when-online` is marked `browsers = ["chromium"]` in the lesson file, and the other checkpoints set off the app's fallback with a tab's `online` event (`set_tab_offline`) |
+//! | `set_tab_offline` | (every tab, as `set_offline`) | `emulation.setNetworkConditions` with `contexts`, or the tab-side emulation |
 //! | `restart` | `Browser.close`, relaunch on the same `--user-data-dir` | `browser.close`, relaunch on the same `--profile` |
 //! | `wait_service_event` | `BackgroundService.startObserving` ("Notification displayed", "Dispatched sync event", "Sync completed") | poll `registration.getNotifications()` from a tab and report "Notification displayed" |
 
@@ -29,7 +30,6 @@ pub struct Mark(pub usize);
 
 /// What not every browser can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // `ShowsWorkerOffline` is for the Firefox variant's wording
 pub enum Feature {
     /// `SyncManager` exists and the harness can fire a `sync` event.
     BackgroundSync,
@@ -72,6 +72,14 @@ pub trait Browser {
     /// Turns the network off (or on) for the app: every tab and the service
     /// worker.
     async fn set_offline(&mut self, offline: bool) -> Result<()>;
+    /// Turns the network off (or on) for one tab only; the other tabs hear
+    /// nothing. Where there is no Background Sync, a tab's `online` event is
+    /// what sets off the app's fallback, and this keeps the other tabs from
+    /// reloading the list by themselves. By default: every tab.
+    async fn set_tab_offline(&mut self, page: PageId, offline: bool) -> Result<()> {
+        let _ = page;
+        self.set_offline(offline).await
+    }
     /// Stops every service worker and waits until they are stopped. Refused
     /// while offline (Chromium would keep the registration offline for good).
     async fn stop_workers(&mut self) -> Result<()>;
@@ -98,6 +106,25 @@ pub trait Browser {
     /// Recent console output and errors from the tabs and the worker, for a
     /// failure report.
     fn recent_logs(&self, lines: usize) -> Vec<String>;
+
+    /// Hands `data` to the app's service worker as a `push` event, as the
+    /// browser does with a message its push service delivered (Chromium:
+    /// `ServiceWorker.deliverPushMessage`). Push checkpoints are marked
+    /// `browsers = ["chromium"]`, so other browsers need not implement it.
+    async fn deliver_push(&mut self, data: &str) -> Result<()> {
+        let _ = data;
+        bail!(
+            "the harness cannot deliver a push message in {}",
+            self.name()
+        )
+    }
+
+    /// A PNG of what the tab shows, in a `width`×`height` viewport (for the
+    /// book's screenshots; Chromium: `Page.captureScreenshot`).
+    async fn screenshot(&mut self, page: PageId, width: u32, height: u32) -> Result<Vec<u8>> {
+        let _ = (page, width, height);
+        bail!("the harness cannot take screenshots in {}", self.name())
+    }
 
     // ---- provided: user actions and waits written once over `eval` ----
 

@@ -21,6 +21,48 @@ pub struct Checkpoint {
     /// The browsers it applies to; all when absent.
     #[serde(default)]
     pub browsers: Option<Vec<String>>,
+    /// With `browsers`: why it does not run in the others, and what stands
+    /// in for it there (the report says so instead of skipping silently).
+    #[serde(default)]
+    pub elsewhere: Option<String>,
+    /// Where Firefox's way differs: what its variant checks.
+    #[serde(default)]
+    pub firefox: Option<Variant>,
+}
+
+/// A checkpoint as one browser checks it, where its way differs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    pub title: String,
+    /// The hint, when it differs from the checkpoint's.
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+impl Checkpoint {
+    /// Whether it runs in `browser` ("chromium", "firefox").
+    pub fn applies_to(&self, browser: &str) -> bool {
+        self.browsers
+            .as_ref()
+            .is_none_or(|b| b.iter().any(|b| b == browser))
+    }
+
+    /// The checkpoint as `browser` checks it: its variant's title and hint
+    /// where it has one.
+    pub fn in_browser(mut self, browser: &str) -> Checkpoint {
+        let variant = match browser {
+            "firefox" => self.firefox.take(),
+            _ => None,
+        };
+        if let Some(variant) = variant {
+            self.title = variant.title;
+            if let Some(hint) = variant.hint {
+                self.hint = hint;
+            }
+        }
+        self
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +87,12 @@ pub fn parse(text: &str) -> Result<Vec<Checkpoint>> {
                 "checkpoint {:?} has no check in the harness (known: {})",
                 c.id,
                 crate::checkpoints::IDS.join(", ")
+            );
+        }
+        if c.elsewhere.is_some() && c.browsers.is_none() {
+            bail!(
+                "checkpoint {:?}: `elsewhere` says why it does not run in some browsers, so it needs `browsers`",
+                c.id
             );
         }
         if c.goal > 4 || (c.goal == 0) != c.pre_lesson {
@@ -73,5 +121,8 @@ mod tests {
         let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, crate::checkpoints::IDS);
         assert!(list.iter().all(|c| c.book.starts_with("background-sync/")));
+        let sync = list.iter().find(|c| c.id == "sync").unwrap().clone();
+        assert_ne!(sync.clone().in_browser("firefox").title, sync.title);
+        assert_eq!(sync.clone().in_browser("chromium").title, sync.title);
     }
 }

@@ -18,6 +18,9 @@ use crate::browser::{Browser, Feature, Mark, PageId, js_str};
 use crate::proxy::{Mode, Outcome, Proxy};
 use crate::server::{Article, Server};
 
+mod fallback;
+mod push;
+
 /// Every check the harness knows, in the order the lesson file should list
 /// them.
 pub const IDS: &[&str] = &[
@@ -31,6 +34,7 @@ pub const IDS: &[&str] = &[
     "sync",
     "update-pages",
     "notification",
+    "push",
 ];
 
 pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
@@ -45,6 +49,7 @@ pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
         "sync" => sync(cx).await,
         "update-pages" => update_pages(cx).await,
         "notification" => notification(cx).await,
+        "push" => push::push(cx).await,
         other => bail!("the harness has no check for the checkpoint id {other:?}"),
     }
 }
@@ -280,6 +285,36 @@ impl<B: Browser> Ctx<B> {
         let mark = self.browser.mark();
         self.browser.fire_sync(tag, false).await?;
         Ok(mark)
+    }
+
+    /// Gets the worker to deliver its outbox the browser's way: a `sync`
+    /// where there is Background Sync; elsewhere the app's fallback, which
+    /// the first tab sets off when it comes back online (its `online` event
+    /// tells the worker; the other tabs hear nothing).
+    async fn deliver(&mut self, tag: &str) -> Result<Mark> {
+        if self.browser.supports(Feature::BackgroundSync) {
+            return self.fire_sync(tag).await;
+        }
+        let mark = self.browser.mark();
+        let tab = self.tab().await?;
+        self.browser.set_tab_offline(tab, true).await?;
+        self.browser
+            .wait_until(tab, "navigator.onLine === false", "the tab offline", UI)
+            .await?;
+        self.browser.set_tab_offline(tab, false).await?;
+        self.browser
+            .wait_until(tab, "navigator.onLine === true", "the tab online", UI)
+            .await?;
+        Ok(mark)
+    }
+
+    /// What [`Ctx::deliver`] does, for messages.
+    fn delivery(&self) -> &'static str {
+        if self.browser.supports(Feature::BackgroundSync) {
+            "a sync"
+        } else {
+            "the first tab came back online"
+        }
     }
 }
 
@@ -605,6 +640,7 @@ async fn outbox<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let _ = cx.wait_refused_post(before, &headline, "").await;
 
     // Nothing in the worker's memory survives this.
+    let before_restart = cx.proxy.api_requests().len();
     let tab = if cx.browser.supports(Feature::StopWorkers) {
         cx.browser.stop_workers().await?;
         // A navigation starts the worker again.
@@ -619,35 +655,50 @@ async fn outbox<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tags = sync_tags(&mut cx.browser, tab).await?.unwrap_or_default();
     let tag = tags.first().cloned().unwrap_or_else(|| SYNC_TAG.to_owned());
 
-    let before = cx.proxy.api_requests().len();
-    cx.fire_sync(&tag).await?;
-    cx.wait_refused_post(
-        before,
-        &headline,
-        "the restarted worker to send the queued article when a sync fires (the server, answering 503, should be sent it)",
-    )
-    .await
-    .map_err(|e| match e.downcast::<Failed>() {
-        Ok(f) => failed(f.expected, format!("{} — was the outbox only in memory?", f.seen)),
-        Err(e) => e,
-    })?;
+    let (before, expected) = if cx.browser.supports(Feature::BackgroundSync) {
+        let before = cx.proxy.api_requests().len();
+        cx.fire_sync(&tag).await?;
+        (
+            before,
+            "the restarted worker to send the queued article when a sync fires (the server, answering 503, should be sent it)",
+        )
+    } else {
+        // Without Background Sync the worker sends its outbox when it starts
+        // and when the page, opened again, says it is online.
+        (
+            before_restart,
+            "the worker, started again with the browser, to send the queued article by itself (the server, answering 503, should be sent it)",
+        )
+    };
+    let why = if cx.browser.supports(Feature::BackgroundSync) {
+        "was the outbox only in memory?"
+    } else {
+        "without Background Sync the worker must send its outbox when it starts; if it does, was the outbox only in memory?"
+    };
+    cx.wait_refused_post(before, &headline, expected)
+        .await
+        .map_err(|e| match e.downcast::<Failed>() {
+            Ok(f) => failed(f.expected, format!("{} — {why}", f.seen)),
+            Err(e) => e,
+        })?;
     if cx.counts(std::slice::from_ref(&headline)).await?[0] != 0 {
         bail!("harness bug: an article reached the server through a proxy answering 503");
     }
 
     cx.set_mode(Mode::Pass).await?;
-    cx.fire_sync(&tag).await?;
-    cx.wait_on_server(
-        std::slice::from_ref(&headline),
-        "after the server came back and a sync fired",
-    )
-    .await?;
+    cx.deliver(&tag).await?;
+    let after = format!("after the server came back and {}", cx.delivery());
+    cx.wait_on_server(std::slice::from_ref(&headline), &after)
+        .await?;
     cx.exactly_once(&[headline]).await
 }
 
 // ------------------------------------------------------------ 2: sync
 
 async fn sync<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    if !cx.browser.supports(Feature::BackgroundSync) {
+        return fallback::fallback_flush(cx).await;
+    }
     let tab = cx.ready().await?;
     let existing: Vec<String> = cx
         .server
@@ -849,8 +900,9 @@ async fn update_pages<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tag = sync_tags(&mut cx.browser, first)
         .await?
         .and_then(|t| t.first().cloned());
-    cx.fire_sync(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
-    cx.wait_on_server(std::slice::from_ref(&headline), "after a sync")
+    cx.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    let after = format!("after {}", cx.delivery());
+    cx.wait_on_server(std::slice::from_ref(&headline), &after)
         .await?;
 
     for (tab, name) in [(second, "the other tab"), (first, "the tab that added it")] {
@@ -909,8 +961,9 @@ async fn notification<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tag = sync_tags(&mut cx.browser, tab)
         .await?
         .and_then(|t| t.first().cloned());
-    let mark = cx.fire_sync(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
-    cx.wait_on_server(&headlines, "after a sync").await?;
+    let mark = cx.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    let after = format!("after {}", cx.delivery());
+    cx.wait_on_server(&headlines, &after).await?;
 
     // Reading the notifications while showNotification() is still pending
     // can make Chromium drop it: wait until the browser reports it shown.

@@ -733,6 +733,44 @@ impl Browser for Chromium {
             .unwrap_or_default()
     }
 
+    async fn deliver_push(&mut self, data: &str) -> Result<()> {
+        let control = self.control.clone().context("open a page first")?;
+        let registration = self.registration_id().await?;
+        self.call(
+            Some(&control),
+            "ServiceWorker.deliverPushMessage",
+            json!({ "origin": self.origin, "registrationId": registration, "data": data }),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn screenshot(&mut self, page: PageId, width: u32, height: u32) -> Result<Vec<u8>> {
+        let session = self.page(page)?;
+        // A tab in the background is not painted: its capture never comes.
+        self.call(Some(&session), "Page.bringToFront", json!({}))
+            .await?;
+        self.call(
+            Some(&session),
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
+        )
+        .await?;
+        let shot = self
+            .call(
+                Some(&session),
+                "Page.captureScreenshot",
+                json!({ "format": "png" }),
+            )
+            .await?;
+        let data = shot["data"]
+            .as_str()
+            .context("Page.captureScreenshot gave no data")?;
+        use base64ct::Encoding;
+        base64ct::Base64::decode_vec(data)
+            .map_err(|e| anyhow!("Page.captureScreenshot gave bad base64: {e}"))
+    }
+
     fn recent_logs(&self, lines: usize) -> Vec<String> {
         self.read_events();
         let logs = self.logs.lock().unwrap();

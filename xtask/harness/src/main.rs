@@ -5,12 +5,16 @@
 //! `cargo run -q -p harness -- check <stage> --site <dir> --server-bin <path>`.
 //! It is its own crate so that `cargo xtask serve` never compiles it.
 
+mod bidi;
 mod browser;
 mod catalogue;
 mod cdp;
 mod checkpoints;
 mod chromium;
+mod firefox;
 mod proxy;
+mod push_service;
+mod screenshots;
 mod selftest;
 mod server;
 mod util;
@@ -27,6 +31,7 @@ use crate::browser::Browser;
 use crate::catalogue::Checkpoint;
 use crate::checkpoints::{Ctx, Failed};
 use crate::chromium::Chromium;
+use crate::firefox::Firefox;
 use crate::proxy::Proxy;
 use crate::server::Server;
 
@@ -72,6 +77,10 @@ enum Command {
         /// checkpoint fails. Implies --keep-going.
         #[arg(long)]
         expect_starter: bool,
+        /// The browser to check in. Firefox has no Background Sync: there the
+        /// checkpoints prove the app's fallback instead.
+        #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
+        browser: BrowserKind,
     },
     /// List the checkpoints.
     List {
@@ -80,6 +89,19 @@ enum Command {
     },
     /// Check the harness itself against a tiny built-in app.
     Selftest,
+    /// Drive the solution through the lesson's story and write the book's
+    /// screenshots (PNG, 900×700).
+    Screenshots {
+        /// The built site [default: target/site/solution].
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// The solution's server binary [default: target/debug/server].
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+        /// Where to write them [default: book/src/screenshots].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -95,6 +117,7 @@ async fn main() -> ExitCode {
                 keep_going,
                 verbose,
                 expect_starter,
+                browser,
             } => {
                 let root = workspace();
                 let site = site.unwrap_or_else(|| root.join("target/site").join(&stage));
@@ -104,6 +127,7 @@ async fn main() -> ExitCode {
                     keep_going: keep_going || expect_starter,
                     verbose,
                     expect_starter,
+                    browser,
                 };
                 check(&stage, &site, &server_bin, &file, options).await
             }
@@ -120,6 +144,19 @@ async fn main() -> ExitCode {
                 Ok(true)
             }
             Command::Selftest => selftest::run().await.map(|()| true),
+            Command::Screenshots {
+                site,
+                server_bin,
+                out,
+            } => {
+                let root = workspace();
+                let site = site.unwrap_or_else(|| root.join("target/site/solution"));
+                let server_bin = server_bin.unwrap_or_else(|| root.join("target/debug/server"));
+                let out = out.unwrap_or_else(|| root.join("book/src/screenshots"));
+                screenshots::run(&site, &server_bin, &out)
+                    .await
+                    .map(|()| true)
+            }
         }
     };
     // On Ctrl-C or SIGTERM the work future is dropped, and with it every
@@ -160,10 +197,20 @@ enum Verdict {
 /// The longest a single checkpoint may take, all its waits included.
 const CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The browsers the harness drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BrowserKind {
+    /// Headless Chromium over the DevTools protocol.
+    Chromium,
+    /// Headless Firefox (ESR) over WebDriver BiDi.
+    Firefox,
+}
+
 struct Options {
     keep_going: bool,
     verbose: bool,
     expect_starter: bool,
+    browser: BrowserKind,
 }
 
 async fn check(
@@ -173,22 +220,51 @@ async fn check(
     file: &Path,
     options: Options,
 ) -> Result<bool> {
-    let Options {
-        keep_going,
-        verbose,
-        expect_starter,
-    } = options;
     let started = Instant::now();
     let list = catalogue::load(file)?;
-    let exe = chromium::find_or_install()?;
+    let exe = match options.browser {
+        BrowserKind::Chromium => chromium::find_or_install()?,
+        BrowserKind::Firefox => firefox::find_or_install()?,
+    };
     let server = Server::start(server_bin, site)
         .await
         .context("starting the server")?;
     let proxy = Proxy::start(util::free_port()?, server.port).await?;
-    let browser = Chromium::launch(exe, &proxy.origin())
-        .await
-        .context("starting Chromium")?;
-    let mut cx = Ctx::new(browser, proxy, server);
+    match options.browser {
+        BrowserKind::Chromium => {
+            let browser = Chromium::launch(exe, &proxy.origin())
+                .await
+                .context("starting Chromium")?;
+            let cx = Ctx::new(browser, proxy, server);
+            run_checkpoints(cx, stage, list, options, started).await
+        }
+        BrowserKind::Firefox => {
+            let browser = Firefox::launch(exe, &proxy.origin())
+                .await
+                .context("starting Firefox")?;
+            let cx = Ctx::new(browser, proxy, server);
+            run_checkpoints(cx, stage, list, options, started).await
+        }
+    }
+}
+
+/// Runs the checkpoints that apply in `cx`'s browser, in order, and reports.
+async fn run_checkpoints<B: Browser>(
+    mut cx: Ctx<B>,
+    stage: &str,
+    list: Vec<Checkpoint>,
+    options: Options,
+    started: Instant,
+) -> Result<bool> {
+    let Options {
+        keep_going,
+        verbose,
+        expect_starter,
+        browser: _,
+    } = options;
+    let browser = cx.browser.name();
+    let list: Vec<Checkpoint> = list.into_iter().map(|c| c.in_browser(browser)).collect();
+    let elsewhere = list.iter().filter(|c| !c.applies_to(browser)).count();
     let color = std::io::stdout().is_terminal();
     let paint = |code: &str, text: &str| {
         if color {
@@ -199,24 +275,36 @@ async fn check(
     };
 
     println!(
-        "Checking {stage} in {} ({} checkpoints)\n",
+        "Checking {stage} in {} ({} checkpoints{})\n",
         cx.browser.version(),
-        list.len()
+        list.len() - elsewhere,
+        if elsewhere > 0 {
+            format!("; {elsewhere} not in {browser}")
+        } else {
+            String::new()
+        }
     );
     let mut verdicts: Vec<(Checkpoint, Verdict)> = Vec::new();
     let mut first_failure: Option<(usize, Vec<String>)> = None;
     for checkpoint in list {
-        let applies = checkpoint
-            .browsers
-            .as_ref()
-            .is_none_or(|b| b.iter().any(|b| b == cx.browser.name()));
-        if !applies {
+        if !checkpoint.applies_to(browser) {
+            // Said, not skipped silently: which browsers prove it, and what
+            // stands in for it here.
+            let only = checkpoint
+                .browsers
+                .as_deref()
+                .unwrap_or_default()
+                .join(", ");
             println!(
-                "  {} {:<18} {} (not in {})",
+                "  {} {:<18} {} (only in {only}, not checked in {browser}{})",
                 paint("2", "-"),
                 checkpoint.id,
                 checkpoint.title,
-                cx.browser.name()
+                checkpoint
+                    .elsewhere
+                    .as_deref()
+                    .map(|why| format!(": {why}"))
+                    .unwrap_or_default()
             );
             continue;
         }
@@ -332,7 +420,14 @@ async fn check(
         },
         started.elapsed().as_secs_f64()
     );
-    println!("{passed} passed, {} failed", failed + not_run);
+    if elsewhere > 0 {
+        println!(
+            "{passed} passed, {} failed; {elsewhere} not checked in {browser} (see above)",
+            failed + not_run
+        );
+    } else {
+        println!("{passed} passed, {} failed", failed + not_run);
+    }
     if expect_starter {
         // The starter must neither drift into solved nor into broken.
         let wrong: Vec<&str> = verdicts

@@ -265,7 +265,7 @@ pub async fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let line_end = data

@@ -75,6 +75,9 @@ impl Server {
             .arg(self.dir.path().join("articles.sqlite3"))
             .arg("--site")
             .arg(&self.site)
+            // The push checkpoints subscribe a push service of the harness's
+            // own, on 127.0.0.1: a test mode the server refuses by default.
+            .arg("--allow-local-push-endpoints")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

@@ -1,0 +1,209 @@
+//! Goal 4, Web Push: the server pushes a new article to a subscribed browser,
+//! and the worker shows it.
+//!
+//! The harness stands in for the browser's push service (see
+//! `push_service.rs`): it subscribes keys of its own, receives the server's
+//! push on 127.0.0.1, checks its VAPID header and decrypts it, then hands the
+//! plaintext to the app's worker through the browser — which is where the
+//! student's `on_push` runs.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use serde_json::{Value, json};
+
+use super::{ARRIVAL, Ctx, UI, failed, quote_all};
+use crate::browser::Browser;
+use crate::proxy::http_get;
+use crate::push_service::{PushService, Subscriber, check_vapid, http_json, uuid};
+
+const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
+
+pub(super) async fn push<B: Browser>(cx: &mut Ctx<B>) -> anyhow::Result<()> {
+    let tab = cx.ready().await?;
+    let port = cx.server.port;
+    let mut service = PushService::start().await?;
+    let subscriber = Subscriber::new()?;
+    let endpoint = service.endpoint(&uuid()?);
+
+    // The server's VAPID public key, to compare with the push's `k`.
+    let (status, body) = http_get(port, "/api/v1/push/public-key").await?;
+    let server_key = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["public_key"].as_str().map(str::to_owned))
+        .filter(|_| status == 200)
+        .ok_or_else(|| {
+            failed(
+                "GET /api/v1/push/public-key to answer 200 {\"public_key\": \"<base64url>\"}",
+                format!("{status} {body}"),
+            )
+        })?;
+    let server_key = <Base64UrlUnpadded as Encoding>::decode_vec(server_key.trim_end_matches('='))
+        .map_err(|_| failed("a base64url VAPID public key", server_key.clone()))?;
+
+    let (status, body) =
+        http_json(port, "POST", SUBSCRIPTIONS, &subscriber.json(&endpoint)).await?;
+    if !(200..300).contains(&status) {
+        return Err(failed(
+            format!(
+                "POST {SUBSCRIPTIONS} to store a subscription (the server started with --allow-local-push-endpoints)"
+            ),
+            format!("{status} {body}"),
+        ));
+    }
+
+    let result = push_and_show(cx, tab, &mut service, &subscriber, &endpoint, &server_key).await;
+    // Leave no subscription behind whose push service is gone.
+    let _ = http_json(
+        port,
+        "DELETE",
+        SUBSCRIPTIONS,
+        &json!({ "endpoint": endpoint }),
+    )
+    .await;
+    result
+}
+
+async fn push_and_show<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: crate::browser::PageId,
+    service: &mut PushService,
+    subscriber: &Subscriber,
+    endpoint: &str,
+    server_key: &[u8],
+) -> anyhow::Result<()> {
+    // Earlier checkpoints may have shown notifications: start from none.
+    cx.browser
+        .eval(
+            tab,
+            "(async () => { const r = await navigator.serviceWorker.ready;
+               for (const n of await r.getNotifications()) n.close(); return true; })()",
+            UI,
+        )
+        .await?;
+
+    // Publish an article straight to the server, as another reader would.
+    let headline = cx.headline("pushed to every subscriber");
+    let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
+    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
+    anyhow::ensure!(
+        status == 201,
+        "POST /api/v1/articles answered {status}: {body}"
+    );
+
+    // The server's push, at the push service.
+    let Some(push) = service.next(ARRIVAL).await else {
+        return Err(failed(
+            format!(
+                "a push request at the subscribed endpoint within {ARRIVAL:?} of publishing \"{headline}\""
+            ),
+            "none arrived (does the server send to every subscription after an article is stored?)",
+        ));
+    };
+    let expected = "a push the browser's push service would accept (RFC 8030/8291/8292)";
+    if push.method != "POST" || !endpoint.ends_with(&push.path) {
+        return Err(failed(
+            format!("{expected}: POST to the endpoint {endpoint}"),
+            format!("{} {}", push.method, push.path),
+        ));
+    }
+    if push.header("content-encoding") != Some("aes128gcm") {
+        return Err(failed(
+            expected,
+            format!(
+                "Content-Encoding {:?}, not aes128gcm",
+                push.header("content-encoding")
+            ),
+        ));
+    }
+    if push
+        .header("ttl")
+        .and_then(|t| t.parse::<u64>().ok())
+        .is_none()
+    {
+        return Err(failed(
+            expected,
+            format!(
+                "TTL {:?}: the header is mandatory, in seconds",
+                push.header("ttl")
+            ),
+        ));
+    }
+    check_vapid(push.header("authorization"), server_key, &service.origin)
+        .map_err(|why| failed(format!("{expected}: a valid VAPID header"), why))?;
+    let plain = subscriber.decrypt(&push.body).map_err(|why| {
+        failed(
+            format!("{expected}: an aes128gcm body for this subscription"),
+            why,
+        )
+    })?;
+    let plain = String::from_utf8(plain)
+        .map_err(|_| failed("a UTF-8 payload", "bytes that are not UTF-8"))?;
+    let payload: Value = serde_json::from_str(&plain).unwrap_or(Value::Null);
+    let title = payload["title"].as_str().unwrap_or_default().to_owned();
+    if title.is_empty()
+        || !payload["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&headline)
+    {
+        return Err(failed(
+            format!("a payload {{\"title\", \"body\", \"url\"}} whose body names \"{headline}\""),
+            plain,
+        ));
+    }
+
+    // Now the browser's part: hand the plaintext to the worker.
+    let mark = cx.browser.mark();
+    cx.browser.deliver_push(&plain).await?;
+    let expected = format!(
+        "a notification \"{title}\" naming \"{headline}\" when the worker receives the push"
+    );
+    if cx
+        .browser
+        .wait_service_event(mark, "notifications", "Notification displayed", UI)
+        .await
+        .is_err()
+    {
+        return Err(failed(
+            expected,
+            format!("the browser showed no notification within {UI:?} of delivering the push"),
+        ));
+    }
+    let shown = cx
+        .browser
+        .eval(
+            tab,
+            "(async () => { const r = await navigator.serviceWorker.ready;
+               return (await r.getNotifications()).map(n => [n.title, n.body]); })()",
+            UI,
+        )
+        .await?;
+    let shown: Vec<(String, String)> = shown
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            (
+                n[0].as_str().unwrap_or_default().to_owned(),
+                n[1].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    if !shown
+        .iter()
+        .any(|(t, b)| *t == title && b.contains(&headline))
+    {
+        let texts: Vec<String> = shown.iter().map(|(t, b)| format!("{t} | {b}")).collect();
+        return Err(failed(
+            expected,
+            if texts.is_empty() {
+                "no notification".to_owned()
+            } else {
+                format!(
+                    "{} (was the payload read, `event.data().text()`?)",
+                    quote_all(&texts)
+                )
+            },
+        ));
+    }
+    Ok(())
+}

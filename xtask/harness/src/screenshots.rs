@@ -1,0 +1,316 @@
+//! `cargo xtask screenshots`: the book's pictures of the real app, made by
+//! driving the solution in headless Chromium through the lesson's story —
+//! start, go offline, add an article, come back, see the list and the
+//! notification, two windows updated by one sync.
+//!
+//! Each picture is written to `book/src/screenshots/<name>.png`, the names
+//! the chapters use in `{{#screenshot NAME CAPTION}}`. Headless Chromium
+//! draws no system notifications, and a screenshot shows one tab: the
+//! `notification` and `two-pages` pictures are composed by the harness in a
+//! blank tab from real screenshots and from what
+//! `registration.getNotifications()` returned.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use base64ct::{Base64, Encoding};
+use serde_json::Value;
+
+use crate::browser::{Browser, PageId, js_str};
+use crate::chromium::{self, Chromium};
+use crate::proxy::{Mode, Proxy};
+use crate::server::Server;
+use crate::util;
+
+const WIDTH: u32 = 900;
+const HEIGHT: u32 = 700;
+const WAIT: Duration = Duration::from_secs(15);
+const LIST: &str = "#latest-headlines li[data-id]";
+
+pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let exe = chromium::find_or_install()?;
+    let server = Server::start(server_bin, site)
+        .await
+        .context("starting the server")?;
+    let mut proxy = Proxy::start(util::free_port()?, server.port).await?;
+    let origin = proxy.origin();
+    let url = format!("{origin}/");
+    let mut b = Chromium::launch(exe, &origin)
+        .await
+        .context("starting Chromium")?;
+    let mut shots = Shots { out, written: 0 };
+
+    // The app as it opens, controlled by its worker.
+    let tab = b.open_page(&url).await?;
+    b.wait_until(
+        tab,
+        "navigator.serviceWorker.getRegistration('/').then(r => !!(r && r.active))",
+        "an active service worker",
+        WAIT,
+    )
+    .await?;
+    b.reload(tab).await?;
+    b.wait_until(
+        tab,
+        "navigator.serviceWorker.controller !== null",
+        "the page controlled by the worker",
+        WAIT,
+    )
+    .await?;
+    wait_text(&mut b, tab, LIST, "", "the list").await?;
+    // Before the lesson the page has no push button (the starter keeps it
+    // hidden): hide it for this one picture, so that it shows the starter.
+    b.eval(
+        tab,
+        "document.querySelector('#push-toggle').hidden = true",
+        WAIT,
+    )
+    .await?;
+    shots.take(&mut b, tab, "app-start").await?;
+    b.eval(
+        tab,
+        "document.querySelector('#push-toggle').hidden = false",
+        WAIT,
+    )
+    .await?;
+
+    // Offline: the badge says so.
+    b.set_offline(true).await?;
+    wait_text(
+        &mut b,
+        tab,
+        "#connection-status",
+        "Offline",
+        "the offline badge",
+    )
+    .await?;
+    shots.take(&mut b, tab, "offline-badge").await?;
+
+    // An article added offline: the worker keeps it.
+    let headline = "Local man's umbrella predicts rain, again";
+    add_article(&mut b, tab, headline, "Ada Lovelace").await?;
+    wait_text(&mut b, tab, "#form-status", "Queued", "the worker's answer").await?;
+    shots.take(&mut b, tab, "queued-article").await?;
+
+    // Back online: the browser fires the sync, the list updates and the
+    // worker shows a notification.
+    let mark = b.mark();
+    b.set_offline(false).await?;
+    wait_text(
+        &mut b,
+        tab,
+        "#latest-headlines",
+        headline,
+        "the synced article",
+    )
+    .await?;
+    b.wait_service_event(mark, "notifications", "Notification displayed", WAIT)
+        .await?;
+    scroll_to(&mut b, tab, headline).await?;
+    let updated = shots.take(&mut b, tab, "updated-list").await?;
+
+    // The notification, drawn over the page from what the browser holds.
+    let shown = b
+        .eval(
+            tab,
+            "(async () => { const r = await navigator.serviceWorker.ready;
+               return (await r.getNotifications()).map(n => ({title: n.title, body: n.body, icon: n.icon})); })()",
+            WAIT,
+        )
+        .await?;
+    let Some(notification) = shown.as_array().and_then(|a| a.last()).cloned() else {
+        bail!("the browser reported a notification, but getNotifications() returned none");
+    };
+    // The icon as a data: URL: the blank tab is another origin.
+    let icon = b
+        .eval(
+            tab,
+            &format!(
+                "fetch({}).then(r => r.blob()).then(b => new Promise(ok => {{
+                   const f = new FileReader(); f.onload = () => ok(f.result); f.readAsDataURL(b); }}))",
+                js_str(notification["icon"].as_str().unwrap_or("/icon.svg"))
+            ),
+            WAIT,
+        )
+        .await?;
+    let canvas = b.open_page("about:blank").await?;
+    compose(
+        &mut b,
+        canvas,
+        &notification_html(&updated, &notification, icon.as_str().unwrap_or_default()),
+    )
+    .await?;
+    shots.take(&mut b, canvas, "notification").await?;
+
+    // Two windows, one sync: the server answers 503 while the article is
+    // added, then comes back and a sync delivers it to both lists.
+    let second = b.open_page(&url).await?;
+    wait_text(&mut b, second, LIST, "", "the list in the second window").await?;
+    proxy.set_mode(Mode::Api503).await?;
+    let headline = "Cat elected mayor; promises more naps";
+    add_article(&mut b, tab, headline, "Grace Hopper").await?;
+    wait_text(&mut b, tab, "#form-status", "Queued", "the worker's answer").await?;
+    proxy.set_mode(Mode::Pass).await?;
+    b.fire_sync("add-article", false).await?;
+    let mut halves = Vec::new();
+    for page in [tab, second] {
+        wait_text(
+            &mut b,
+            page,
+            "#latest-headlines",
+            headline,
+            "the synced article",
+        )
+        .await?;
+        // Narrow the window first, then bring the article into view.
+        b.screenshot(page, WIDTH / 2 - 12, HEIGHT - 40).await?;
+        scroll_to(&mut b, page, headline).await?;
+        b.eval(page, "document.activeElement?.blur(), true", WAIT)
+            .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        halves.push(Base64::encode_string(
+            &b.screenshot(page, WIDTH / 2 - 12, HEIGHT - 40).await?,
+        ));
+    }
+    compose(&mut b, canvas, &two_pages_html(&halves[0], &halves[1])).await?;
+    shots.take(&mut b, canvas, "two-pages").await?;
+
+    println!(
+        "wrote {} screenshots ({WIDTH}×{HEIGHT}) to {}",
+        shots.written,
+        out.canonicalize().as_deref().unwrap_or(out).display()
+    );
+    Ok(())
+}
+
+struct Shots<'a> {
+    out: &'a Path,
+    written: usize,
+}
+
+impl Shots<'_> {
+    /// Writes the tab's picture as `<name>.png`; returns it as base64.
+    async fn take<B: Browser>(&mut self, b: &mut B, tab: PageId, name: &str) -> Result<String> {
+        // No focus ring on the input the form left focused; let the last
+        // change paint (and any transition settle).
+        b.eval(tab, "document.activeElement?.blur(), true", WAIT)
+            .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = b.screenshot(tab, WIDTH, HEIGHT).await?;
+        let path = self.out.join(format!("{name}.png"));
+        std::fs::write(&path, &png).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  {name}.png ({} KB)", png.len().div_ceil(1024));
+        self.written += 1;
+        Ok(Base64::encode_string(&png))
+    }
+}
+
+/// Waits until the first element matching `selector` exists and its text
+/// contains `text`.
+async fn wait_text<B: Browser>(
+    b: &mut B,
+    tab: PageId,
+    selector: &str,
+    text: &str,
+    what: &str,
+) -> Result<()> {
+    let js = format!(
+        "(() => {{ const el = document.querySelector({}); return !!el && el.textContent.includes({}); }})()",
+        js_str(selector),
+        js_str(text)
+    );
+    b.wait_until(tab, &js, what, WAIT).await.map(drop)
+}
+
+async fn add_article<B: Browser>(
+    b: &mut B,
+    tab: PageId,
+    headline: &str,
+    byline: &str,
+) -> Result<()> {
+    b.eval(
+        tab,
+        "document.querySelector('#form-status').textContent = ''",
+        WAIT,
+    )
+    .await?;
+    b.fill(tab, "#headline-input", headline).await?;
+    b.fill(tab, "#byline-input", byline).await?;
+    b.click(tab, "#submit-article").await
+}
+
+/// Scrolls the list item with `headline` into the middle of the view.
+async fn scroll_to<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> Result<()> {
+    let js = format!(
+        "(() => {{ const li = Array.from(document.querySelectorAll({})).find(li => li.textContent.includes({}));
+           if (li) li.scrollIntoView({{block: 'center'}}); return !!li; }})()",
+        js_str(LIST),
+        js_str(headline)
+    );
+    b.eval(tab, &js, WAIT).await.map(drop)
+}
+
+/// Replaces the blank tab's document with `html`, and waits for its images.
+async fn compose<B: Browser>(b: &mut B, tab: PageId, html: &str) -> Result<()> {
+    let js = format!(
+        "(async () => {{ document.documentElement.innerHTML = {};
+           await Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)));
+           return true; }})()",
+        js_str(html)
+    );
+    b.eval(tab, &js, WAIT).await.map(drop)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The page after the sync, dimmed, with the notification as a desktop
+/// would show it: the worker's title, body and icon.
+fn notification_html(page_png: &str, notification: &Value, icon: &str) -> String {
+    let title = escape(notification["title"].as_str().unwrap_or_default());
+    let body = escape(notification["body"].as_str().unwrap_or_default()).replace('\n', "<br>");
+    let icon = escape(icon);
+    format!(
+        r#"<head><style>
+  body {{ margin: 0; font: 15px system-ui, sans-serif; }}
+  .page {{ position: absolute; inset: 0; filter: brightness(0.93); }}
+  .card {{ position: absolute; top: 18px; right: 18px; width: 360px; display: flex; gap: 12px;
+           padding: 14px 16px; background: #fff; border-radius: 10px;
+           box-shadow: 0 6px 24px rgba(0,0,0,.28); border: 1px solid #d0d4da; }}
+  .card img {{ width: 40px; height: 40px; flex: none; }}
+  .from {{ color: #5f6368; font-size: 12px; margin-bottom: 2px; }}
+  .title {{ font-weight: 600; margin-bottom: 2px; }}
+  .body {{ color: #3c4043; }}
+</style></head>
+<body><img class="page" src="data:image/png;base64,{page_png}" alt="">
+<div class="card"><img src="{icon}" alt=""><div>
+  <div class="from">Offline News · 127.0.0.1</div><div class="title">{title}</div><div class="body">{body}</div>
+</div></div></body>"#
+    )
+}
+
+/// Two windows side by side, each labelled.
+fn two_pages_html(left: &str, right: &str) -> String {
+    format!(
+        r#"<head><style>
+  body {{ margin: 0; padding: 8px; background: #c9ced6; font: 13px system-ui, sans-serif;
+          display: flex; gap: 8px; }}
+  figure {{ margin: 0; background: #fff; border-radius: 6px; overflow: hidden;
+            box-shadow: 0 2px 8px rgba(0,0,0,.2); }}
+  figcaption {{ padding: 6px 10px; background: #e8eaed; color: #202124; }}
+  img {{ display: block; }}
+</style></head>
+<body>
+<figure><figcaption>Window 1: added the article while the server was down</figcaption>
+<img src="data:image/png;base64,{left}" alt=""></figure>
+<figure><figcaption>Window 2: updated by the same sync</figcaption>
+<img src="data:image/png;base64,{right}" alt=""></figure>
+</body>"#
+    )
+}
