@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail, ensure};
 
 use crate::stage::Stage;
-use crate::{cargo, run as run_command, step, target_dir};
+use crate::{cargo, project_root, run as run_command, step, target_dir};
 
 /// The target for code that runs in a browser: no operating system, the
 /// browser's APIs reached through imported JavaScript functions.
@@ -108,36 +108,66 @@ fn sysroot_has_wasm_target() -> bool {
 /// site (a new `app.js` with the old `.wasm`, say), and files that were
 /// deleted from `static/` do not linger.
 pub fn build_site(stage: Stage) -> anyhow::Result<PathBuf> {
-    step(&format!("building the wasm ({stage})"), || {
-        run_command(cargo().args([
-            "build",
-            "--target",
-            WASM_TARGET,
-            "--release",
-            "-p",
-            stage.package(),
-            "--lib",
-        ]))
+    build_site_of(&SiteSource {
+        name: stage.name(),
+        manifest: project_root().join("Cargo.toml"),
+        package: stage.package(),
+        lib_name: stage.lib_name(),
+        static_dir: stage.dir().join("static"),
+    })
+}
+
+/// What a site is built from: a stage crate, named by its package in the
+/// workspace `manifest`. (The trail test builds a copy of the starter from
+/// a workspace of its own.)
+pub struct SiteSource<'a> {
+    /// The site's name: it is built into `target/site/<name>/`.
+    pub name: &'a str,
+    pub manifest: PathBuf,
+    pub package: &'a str,
+    pub lib_name: &'a str,
+    pub static_dir: PathBuf,
+}
+
+pub fn build_site_of(source: &SiteSource) -> anyhow::Result<PathBuf> {
+    let name = source.name;
+    step(&format!("building the wasm ({name})"), || {
+        run_command(
+            cargo()
+                .arg("build")
+                .arg("--manifest-path")
+                .arg(&source.manifest)
+                // Always our `target/`, also for a manifest elsewhere.
+                .env("CARGO_TARGET_DIR", target_dir())
+                .args([
+                    "--target",
+                    WASM_TARGET,
+                    "--release",
+                    "-p",
+                    source.package,
+                    "--lib",
+                ]),
+        )
     })?;
     let wasm = target_dir()
         .join(WASM_TARGET)
         .join("release")
-        .join(format!("{}.wasm", stage.lib_name()));
+        .join(format!("{}.wasm", source.lib_name));
 
     let sites = target_dir().join("site");
-    let site = sites.join(stage.name());
+    let site = sites.join(name);
     fs::create_dir_all(&sites).with_context(|| format!("cannot create {}", sites.display()))?;
-    remove_leftovers(&sites, stage);
-    let staging = Staging::create(sites.join(format!(".{stage}.new-{}", std::process::id())))?;
+    remove_leftovers(&sites, name);
+    let staging = Staging::create(sites.join(format!(".{name}.new-{}", std::process::id())))?;
 
-    step(&format!("generating the JS bindings ({stage})"), || {
+    step(&format!("generating the JS bindings ({name})"), || {
         bindgen(&wasm, &staging.0.join("pkg"))
     })?;
-    let build_id = step(&format!("assembling the site ({stage})"), || {
-        assemble(&stage.dir().join("static"), &staging.0)
+    let build_id = step(&format!("assembling the site ({name})"), || {
+        assemble(&source.static_dir, &staging.0)
     })?;
-    step(&format!("publishing the site ({stage})"), || {
-        let old = sites.join(format!(".{stage}.old-{}", std::process::id()));
+    step(&format!("publishing the site ({name})"), || {
+        let old = sites.join(format!(".{name}.old-{}", std::process::id()));
         swap_in(&staging.0, &site, &old)?;
         // Last of all, so that the long poll announces a site that is
         // completely there.
@@ -328,8 +358,8 @@ impl Drop for Staging {
 /// Removes staging and old directories that an interrupted build (Ctrl-C
 /// in `serve --watch`, say) left next to the site. Only old ones: a fresh
 /// one may belong to a build that is running right now in another terminal.
-fn remove_leftovers(sites: &Path, stage: Stage) {
-    let prefix = format!(".{stage}.");
+fn remove_leftovers(sites: &Path, name: &str) {
+    let prefix = format!(".{name}.");
     let Ok(entries) = fs::read_dir(sites) else {
         return;
     };

@@ -8,7 +8,7 @@
 //! runs, never on the way to `cargo xtask serve`.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 
@@ -113,35 +113,45 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
 fn check_once(args: &CheckArgs) -> anyhow::Result<()> {
     let site = build_site(args.stage)?;
     let server = stage_server(args.stage)?;
-    let mut harness = harness();
-    harness
-        .args(["check", args.stage.name()])
-        .arg("--site")
-        .arg(&site)
-        .arg("--server-bin")
-        .arg(&server);
+    let mut options = vec!["--browser", args.browser.name()];
     if args.keep_going {
-        harness.arg("--keep-going");
+        options.push("--keep-going");
     }
     if args.verbose {
-        harness.arg("--verbose");
+        options.push("--verbose");
     }
     if args.expect_starter {
-        harness.arg("--expect-starter");
+        options.push("--expect-starter");
     }
-    harness.args(["--browser", args.browser.name()]);
     step(
         &format!(
             "checking {} in headless {}",
             args.stage,
             args.browser.product()
         ),
-        || {
-            run_command(&mut harness).map_err(|_| {
-                anyhow::anyhow!("not every checkpoint passes; the report above says which, and why")
-            })
-        },
+        || run_harness(args.stage.name(), &site, &server, &options),
     )
+}
+
+/// Runs the checkpoints against a built site and server binary; `stage` is
+/// the directory the hints name.
+pub fn run_harness(
+    stage: &str,
+    site: &Path,
+    server: &Path,
+    options: &[&str],
+) -> anyhow::Result<()> {
+    let mut harness = harness();
+    harness
+        .args(["check", stage])
+        .arg("--site")
+        .arg(site)
+        .arg("--server-bin")
+        .arg(server)
+        .args(options);
+    run_command(&mut harness).map_err(|_| {
+        anyhow::anyhow!("not every checkpoint passes; the report above says which, and why")
+    })
 }
 
 /// `cargo run -p harness --`, quietly: its report is what the user reads.

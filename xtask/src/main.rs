@@ -30,6 +30,7 @@ mod stage;
 mod test;
 #[cfg(test)]
 mod tidy;
+mod trail;
 
 use std::env;
 use std::ffi::OsStr;
@@ -62,6 +63,10 @@ enum Cmd {
     Check(check::CheckArgs),
     /// Run every test and check, stopping at the first failure.
     Test,
+    /// Check that the starter with the solution's lesson files passes every
+    /// checkpoint (one step of `test`).
+    #[command(hide = true)]
+    Trail,
     /// Build the lesson's book into `target/book/` (and check it).
     Book {
         /// Serve it on http://127.0.0.1:3001/, rebuilding on every change.
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
         Cmd::Serve(args) => serve::run(&args),
         Cmd::Check(args) => check::run(&args),
         Cmd::Test => test::run(),
+        Cmd::Trail => trail::run(),
         Cmd::Book { serve, open } => book(serve, open),
         Cmd::Screenshots => check::screenshots(),
     };

@@ -8,6 +8,7 @@
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
 use crate::stage::Stage;
+use crate::trail;
 use crate::{cargo, openssl_features, run as run_command};
 
 const STAGE_PACKAGES: [&str; 2] = ["after-sync-lesson", "before-sync-lesson"];
@@ -140,6 +141,11 @@ fn steps() -> Vec<Step> {
                 ..CheckArgs::new(Stage::Solution)
             })
         },
+    ));
+    steps.push(Step::new(
+        "checking that the starter's TODOs lead to the solution",
+        "see the report above: a starter with the solution's lesson files must pass every checkpoint",
+        trail::run,
     ));
     steps.push(Step::new(
         "checking that the starter is as a student finds it",
