@@ -9,7 +9,9 @@
 //!
 //! The copy is a one-crate workspace of its own under `target/trail/`, with
 //! the workspace's `Cargo.lock` and `target/` directory, so only the copied
-//! crate is compiled.
+//! crate is compiled. It is renamed (package `trail-sync-lesson`): cargo
+//! writes some outputs under the library's name alone, and a copy called
+//! like the starter would overwrite the starter's.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,8 @@ use crate::check::run_harness;
 use crate::{cargo, openssl_features, project_root, run as run_command, step, target_dir};
 
 const LESSON_FILE: &str = "lessons/background-sync/lesson.toml";
+const PACKAGE: &str = "trail-sync-lesson";
+const LIB_NAME: &str = "trail_sync_lesson";
 
 pub fn run() -> anyhow::Result<()> {
     let root = project_root();
@@ -33,8 +37,8 @@ pub fn run() -> anyhow::Result<()> {
     let site = build_site_of(&SiteSource {
         name: "trail",
         manifest: manifest.clone(),
-        package: "before-sync-lesson",
-        lib_name: "before_sync_lesson",
+        package: PACKAGE,
+        lib_name: LIB_NAME,
         static_dir: copy.join("static"),
     })?;
     step("building the copy's server", || {
@@ -44,8 +48,8 @@ pub fn run() -> anyhow::Result<()> {
                 .arg("--manifest-path")
                 .arg(&manifest)
                 .env("CARGO_TARGET_DIR", target_dir())
-                .args(["-p", "before-sync-lesson", "--bin", "server"])
-                .args(openssl_features(&["before-sync-lesson"])),
+                .args(["-p", PACKAGE, "--bin", "server"])
+                .args(openssl_features(&[PACKAGE])),
         )
     })?;
     let server = target_dir()
@@ -79,12 +83,32 @@ fn make_workspace(root: &Path, workspace: &Path) -> anyhow::Result<PathBuf> {
         fs::copy(root.join("solution").join(file), copy.join(file))
             .with_context(|| format!("cannot copy solution/{file}"))?;
     }
+    rename(&copy.join("Cargo.toml"), "before-sync-lesson", PACKAGE)?;
+    rename(
+        &copy.join("src/bin/server/shared.rs"),
+        "before_sync_lesson",
+        LIB_NAME,
+    )?;
     let manifest = fs::read_to_string(root.join("Cargo.toml")).context("cannot read Cargo.toml")?;
     fs::write(workspace.join("Cargo.toml"), one_member(&manifest))
         .context("cannot write the copy's Cargo.toml")?;
     fs::copy(root.join("Cargo.lock"), workspace.join("Cargo.lock"))
         .context("cannot copy Cargo.lock")?;
     Ok(copy)
+}
+
+/// Replaces the starter's name in a copied file, failing if it is not there
+/// (the rename must not silently miss).
+fn rename(file: &Path, from: &str, to: &str) -> anyhow::Result<()> {
+    let text =
+        fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    anyhow::ensure!(
+        text.contains(from),
+        "{} does not name {from}",
+        file.display()
+    );
+    fs::write(file, text.replace(from, to))
+        .with_context(|| format!("cannot write {}", file.display()))
 }
 
 /// The root manifest, with `members = ["starter"]` and no
