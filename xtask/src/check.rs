@@ -201,3 +201,57 @@ pub fn screenshots() -> anyhow::Result<()> {
         || run_command(&mut harness),
     )
 }
+
+/// `cargo xtask chaos`: the solution in headless Chromium, articles added
+/// from two tabs while faults happen at random; nothing may be lost or
+/// duplicated (the harness's `chaos` command says how).
+#[derive(Debug, clap::Args)]
+pub struct ChaosArgs {
+    /// The seed of the fault schedule; every run prints its own, and the
+    /// same seed runs the same schedule again [default: a new one].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// How many articles the two tabs add.
+    #[arg(long, default_value_t = 50)]
+    pub articles: usize,
+    /// How many faults happen meanwhile.
+    #[arg(long, default_value_t = 20)]
+    pub faults: usize,
+}
+
+impl Default for ChaosArgs {
+    fn default() -> Self {
+        ChaosArgs {
+            seed: None,
+            articles: 50,
+            faults: 20,
+        }
+    }
+}
+
+pub fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
+    let site = build_site(Stage::Solution)?;
+    let server = stage_server(Stage::Solution)?;
+    let mut harness = harness();
+    harness
+        .arg("chaos")
+        .arg("--site")
+        .arg(&site)
+        .arg("--server-bin")
+        .arg(&server)
+        .args(["--articles", &args.articles.to_string()])
+        .args(["--faults", &args.faults.to_string()]);
+    if let Some(seed) = args.seed {
+        harness.args(["--seed", &seed.to_string()]);
+    }
+    step(
+        "adding articles from two tabs while faults happen (headless Chromium)",
+        || {
+            run_command(&mut harness).map_err(|_| {
+                anyhow::anyhow!(
+                    "articles were lost, duplicated or reordered, or the run broke; the report above says which, with the seed to rerun it"
+                )
+            })
+        },
+    )
+}

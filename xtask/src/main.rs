@@ -20,9 +20,15 @@
 //!   are never compiled on the way to `serve`).
 //! - `screenshots`: `cargo xtask screenshots` — the book's pictures of the
 //!   real app, taken by the harness in headless Chromium.
+//! - `chaos`: `cargo xtask chaos [--seed N]` — articles added from two tabs
+//!   while faults happen at random; nothing may be lost or duplicated (one
+//!   step of `test`).
+//! - [`bench`]: `cargo xtask bench [name] [--quick]` — the benchmarks
+//!   and their baselines, reported in `target/bench/report.md`.
 //!
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
+mod bench;
 mod build;
 mod check;
 mod serve;
@@ -79,6 +85,13 @@ enum Cmd {
     /// Drive the solution in headless Chromium and write the book's
     /// screenshots to `book/src/screenshots/`.
     Screenshots,
+    /// Add articles to the solution from two tabs while faults happen at
+    /// random (server killed, 503s, worker stopped or offline, browser
+    /// restarted); check that nothing is lost or duplicated.
+    Chaos(check::ChaosArgs),
+    /// Run the benchmarks, each beside its baseline, and write the report
+    /// to `target/bench/report.md`.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +104,8 @@ fn main() -> ExitCode {
         Cmd::Trail => trail::run(),
         Cmd::Book { serve, open } => book(serve, open),
         Cmd::Screenshots => check::screenshots(),
+        Cmd::Chaos(args) => check::chaos(&args),
+        Cmd::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 //! and names its step and the fix. CI runs exactly this (see `.ci/run`), so
 //! a green run here means a green CI.
 
+use crate::bench;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
 use crate::stage::Stage;
@@ -130,6 +131,13 @@ fn steps() -> Vec<Step> {
         "see the report above: the solution must pass every checkpoint",
         || check::run(&CheckArgs::new(Stage::Solution)),
     ));
+    // Faults at random while two tabs add articles; a new seed each run
+    // (printed, to rerun it with `cargo xtask chaos --seed N`).
+    steps.push(Step::new(
+        "the chaos test: articles added while faults happen, none lost or duplicated",
+        "see the report above, and rerun it with `cargo xtask chaos --seed N` (the seed it printed)",
+        || check::chaos(&check::ChaosArgs::default()),
+    ));
     // Firefox has no Background Sync: the same checkpoints prove the app's
     // fallback there (Chromium-only ones are listed, not run).
     steps.push(Step::new(
@@ -154,6 +162,18 @@ fn steps() -> Vec<Step> {
             check::run(&CheckArgs {
                 expect_starter: true,
                 ..CheckArgs::new(Stage::Starter)
+            })
+        },
+    ));
+    // The benchmarks in smoke mode: tiny sizes, one run each, so that they
+    // cannot rot. Speed goals are judged by `cargo xtask bench`, never here.
+    steps.push(Step::new(
+        "the benchmarks in smoke mode: cargo xtask bench --quick",
+        "see the output above; `cargo xtask bench <name> --quick` reruns one",
+        || {
+            bench::run(&bench::BenchArgs {
+                name: None,
+                quick: true,
             })
         },
     ));

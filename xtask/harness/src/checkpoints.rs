@@ -20,6 +20,7 @@ use crate::server::{Article, Server};
 
 mod fallback;
 mod push;
+mod text;
 
 /// Every check the harness knows, in the order the lesson file should list
 /// them.
@@ -28,6 +29,7 @@ pub const IDS: &[&str] = &[
     "worker-controls",
     "offline-shell",
     "starred-offline",
+    "text-not-html",
     "page-worker",
     "sync-when-online",
     "outbox",
@@ -43,6 +45,7 @@ pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
         "worker-controls" => worker_controls(cx).await,
         "offline-shell" => offline_shell(cx).await,
         "starred-offline" => starred_offline(cx).await,
+        "text-not-html" => text::text_not_html(cx).await,
         "page-worker" => page_worker(cx).await,
         "sync-when-online" => sync_when_online(cx).await,
         "outbox" => outbox(cx).await,

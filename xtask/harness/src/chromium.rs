@@ -14,7 +14,7 @@ use tokio::process::{Child, Command};
 
 use crate::browser::{Browser, Feature, Mark, PageId, ServiceEvent};
 use crate::cdp::{Cdp, Event};
-use crate::util::{TempDir, is_root, kill_process_group};
+use crate::util::{Installable, TempDir, kill_process_group};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -22,69 +22,25 @@ const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------- finding it
 
-/// `CHROME`, else chromium / chromium-browser / google-chrome on `PATH`;
-/// else, as root on Debian or Ubuntu, installs the `chromium` package (and
-/// says so); else one line saying how to install it.
-pub fn find_or_install() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROME").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        return match which(&path) {
-            Some(found) => Ok(found),
-            None => bail!(
-                "CHROME is set to {}, which is not an executable",
-                path.display()
-            ),
-        };
-    }
-    if let Some(found) = on_path() {
-        return Ok(found);
-    }
-    if is_root() && Path::new("/etc/debian_version").exists() {
-        println!(
-            "harness: no Chromium found; installing the Debian package `chromium` with apt-get (as root)…"
-        );
-        let install = || {
-            std::process::Command::new("apt-get")
-                .args(["install", "-y", "chromium"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            // A fresh machine may never have read the package lists.
-            let _ = std::process::Command::new("apt-get").arg("update").status();
-            if !install() {
-                bail!(
-                    "`apt-get install -y chromium` failed; install Chromium and run again (or set CHROME)"
-                );
-            }
-        }
-        return on_path()
-            .ok_or_else(|| anyhow!("installed `chromium`, but it is still not on PATH"));
-    }
-    bail!(
-        "no Chromium found: install it (Debian/Ubuntu: `sudo apt-get install chromium`; macOS: `brew install --cask chromium`) or set CHROME to its executable"
-    )
-}
-
-fn on_path() -> Option<PathBuf> {
-    [
+/// Where to find Chromium, and how to get it.
+const CHROMIUM: Installable = Installable {
+    product: "Chromium",
+    env: "CHROME",
+    names: &[
         "chromium",
         "chromium-browser",
         "google-chrome",
         "google-chrome-stable",
-    ]
-    .iter()
-    .find_map(|name| which(Path::new(name)))
-}
+    ],
+    debian_package: "chromium",
+    how_to_install: "Debian/Ubuntu: `sudo apt-get install chromium`; macOS: `brew install --cask chromium`",
+};
 
-fn which(program: &Path) -> Option<PathBuf> {
-    if program.components().count() > 1 {
-        return program.is_file().then(|| program.to_owned());
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+/// `CHROME`, else chromium / chromium-browser / google-chrome on `PATH`;
+/// else, as root on Debian or Ubuntu, installs the `chromium` package (and
+/// says so); else one line saying how to install it.
+pub fn find_or_install() -> Result<PathBuf> {
+    CHROMIUM.find_or_install()
 }
 
 // ---------------------------------------------------------------- the process
@@ -333,6 +289,30 @@ impl Chromium {
             .await?;
         self.worker = Some((target, session.clone()));
         Ok(session)
+    }
+
+    /// Evaluates a JavaScript expression in the app's service worker (started
+    /// by a page first), awaits it if it is a promise, and returns its value
+    /// as JSON (for the benchmarks' baseline replay, `cargo xtask bench`).
+    pub async fn eval_worker(&mut self, expression: &str, timeout: Duration) -> Result<Value> {
+        let session = self.worker_session(COMMAND_TIMEOUT).await?;
+        let result = self
+            .cdp()?
+            .call(
+                Some(&session),
+                "Runtime.evaluate",
+                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
+                timeout,
+            )
+            .await?;
+        if let Some(details) = result.get("exceptionDetails") {
+            let text = details["exception"]["description"]
+                .as_str()
+                .or(details["text"].as_str())
+                .unwrap_or("exception");
+            bail!("the worker threw: {text}");
+        }
+        Ok(result["result"]["value"].clone())
     }
 
     /// Attaches to the worker if it runs, for its console output; never waits.
@@ -644,11 +624,22 @@ impl Browser for Chromium {
             "harness bug: stop_workers while the worker is emulated offline"
         );
         let control = self.control.clone().context("open a page first")?;
+        let since = self.cdp()?.mark();
         self.call(Some(&control), "ServiceWorker.stopAllWorkers", json!({}))
             .await?;
         self.worker = None;
+        // Gone, or reported stopped: a sync that is due (or a tab's fetch)
+        // may start it again at once, and then its target never disappears.
+        let stopped = |events: Vec<crate::cdp::Event>| {
+            events.iter().any(|e| {
+                e.method == "ServiceWorker.workerVersionUpdated"
+                    && e.params["versions"]
+                        .as_array()
+                        .is_some_and(|vs| vs.iter().any(|v| v["runningStatus"] == "stopped"))
+            })
+        };
         let deadline = tokio::time::Instant::now() + COMMAND_TIMEOUT;
-        while self.worker_target().await?.is_some() {
+        while self.worker_target().await?.is_some() && !stopped(self.cdp()?.events_since(since)) {
             if tokio::time::Instant::now() >= deadline {
                 bail!("timed out after {COMMAND_TIMEOUT:?} waiting for the service worker to stop");
             }

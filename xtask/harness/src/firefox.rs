@@ -32,14 +32,14 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::bidi::{self, Bidi};
 use crate::browser::{Browser, Feature, Mark, PageId, ServiceEvent};
-use crate::util::{TempDir, is_root, kill_process_group};
+use crate::util::{Installable, TempDir, kill_process_group};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,64 +47,20 @@ const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------- finding it
 
+/// Where to find Firefox, and how to get it.
+const FIREFOX: Installable = Installable {
+    product: "Firefox ESR",
+    env: "FIREFOX",
+    names: &["firefox-esr", "firefox"],
+    debian_package: "firefox-esr",
+    how_to_install: "Debian: `sudo apt-get install firefox-esr`; macOS: `brew install --cask firefox@esr`",
+};
+
 /// `FIREFOX`, else firefox-esr / firefox on `PATH`; else, as root on Debian
 /// or Ubuntu, installs the `firefox-esr` package (and says so); else one line
 /// saying how to install it.
 pub fn find_or_install() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("FIREFOX").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        return match which(&path) {
-            Some(found) => Ok(found),
-            None => bail!(
-                "FIREFOX is set to {}, which is not an executable",
-                path.display()
-            ),
-        };
-    }
-    if let Some(found) = on_path() {
-        return Ok(found);
-    }
-    if is_root() && Path::new("/etc/debian_version").exists() {
-        println!(
-            "harness: no Firefox found; installing the Debian package `firefox-esr` with apt-get (as root)…"
-        );
-        let install = || {
-            std::process::Command::new("apt-get")
-                .args(["install", "-y", "firefox-esr"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            // A fresh machine may never have read the package lists.
-            let _ = std::process::Command::new("apt-get").arg("update").status();
-            if !install() {
-                bail!(
-                    "`apt-get install -y firefox-esr` failed; install Firefox ESR and run again (or set FIREFOX)"
-                );
-            }
-        }
-        return on_path()
-            .ok_or_else(|| anyhow!("installed `firefox-esr`, but it is still not on PATH"));
-    }
-    bail!(
-        "no Firefox found: install Firefox ESR (Debian: `sudo apt-get install firefox-esr`; macOS: `brew install --cask firefox@esr`) or set FIREFOX to its executable"
-    )
-}
-
-fn on_path() -> Option<PathBuf> {
-    ["firefox-esr", "firefox"]
-        .iter()
-        .find_map(|name| which(Path::new(name)))
-}
-
-fn which(program: &Path) -> Option<PathBuf> {
-    if program.components().count() > 1 {
-        return program.is_file().then(|| program.to_owned());
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+    FIREFOX.find_or_install()
 }
 
 // ---------------------------------------------------------------- the profile

@@ -5,10 +5,12 @@
 //! `cargo run -q -p harness -- check <stage> --site <dir> --server-bin <path>`.
 //! It is its own crate so that `cargo xtask serve` never compiles it.
 
+mod bench;
 mod bidi;
 mod browser;
 mod catalogue;
 mod cdp;
+mod chaos;
 mod checkpoints;
 mod chromium;
 mod firefox;
@@ -89,6 +91,48 @@ enum Command {
     },
     /// Check the harness itself against a tiny built-in app.
     Selftest,
+    /// Add articles from two tabs while faults happen at random (the server
+    /// killed mid-replay, 503s, the worker stopped or offline, the browser
+    /// restarted, a lastChance sync); then check that the server holds each
+    /// exactly once, in each tab's order, and the outbox is empty.
+    Chaos {
+        /// The schedule's seed [default: a new one, printed].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// How many articles the tabs add.
+        #[arg(long, default_value_t = 50)]
+        articles: usize,
+        /// How many faults happen.
+        #[arg(long, default_value_t = 20)]
+        faults: usize,
+        /// The built site [default: target/site/solution].
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// The solution's server binary [default: target/debug/server].
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+    },
+    /// Run the benchmarks (`cargo xtask bench`) and write a Markdown report.
+    Bench {
+        /// One benchmark only: replay, server, push, worker or inner.
+        name: Option<String>,
+        /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
+        #[arg(long)]
+        quick: bool,
+        /// The solution's built site [default: target/site/solution].
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// The solution's server binary [default: target/debug/server].
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+        /// The xtask binary, for the inner loop's `serve --watch` (without
+        /// it, that benchmark is not measured).
+        #[arg(long)]
+        xtask_bin: Option<PathBuf>,
+        /// The report [default: target/bench/report.md].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Drive the solution through the lesson's story and write the book's
     /// screenshots (PNG, 900×700).
     Screenshots {
@@ -144,6 +188,43 @@ async fn main() -> ExitCode {
                 Ok(true)
             }
             Command::Selftest => selftest::run().await.map(|()| true),
+            Command::Chaos {
+                seed,
+                articles,
+                faults,
+                site,
+                server_bin,
+            } => {
+                let root = workspace();
+                let site = site.unwrap_or_else(|| root.join("target/site/solution"));
+                let server_bin = server_bin.unwrap_or_else(|| root.join("target/debug/server"));
+                let options = chaos::Options {
+                    seed,
+                    articles,
+                    faults,
+                };
+                chaos::run(&site, &server_bin, options).await
+            }
+            Command::Bench {
+                name,
+                quick,
+                site,
+                server_bin,
+                xtask_bin,
+                out,
+            } => {
+                let root = workspace();
+                let setup = bench::Setup {
+                    site: site.unwrap_or_else(|| root.join("target/site/solution")),
+                    server_bin: server_bin.unwrap_or_else(|| root.join("target/debug/server")),
+                    xtask_bin,
+                    node_dir: root.join("target/bench/node"),
+                    quick,
+                    root: root.clone(),
+                };
+                let out = out.unwrap_or_else(|| root.join("target/bench/report.md"));
+                bench::run(&setup, name.as_deref(), &out).await
+            }
             Command::Screenshots {
                 site,
                 server_bin,

@@ -1,0 +1,149 @@
+//! Benchmark 5, the inner loop: save a starter source file while `cargo xtask serve
+//! --watch` runs; how long until the site is rebuilt and the live-reload
+//! poll (`/__dev/reload?build=<old>`) answers the new build id.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tokio::process::Command;
+
+use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
+use crate::proxy::http_get;
+use crate::util::{TempDir, free_port, kill_process_group, tail_file};
+
+/// The file saved: part of the starter's wasm and of its server's library.
+const FILE: &str = "starter/src/page.rs";
+/// What the save adds: a function the wasm exports, so the build (whose id
+/// is a hash of the site's contents) really changes. Removed again at once.
+const EDIT: &str = "\n#[wasm_bindgen]\npub fn bench_inner_loop_marker() -> u32 {\n    7\n}\n";
+
+pub async fn run(setup: &Setup) -> Result<Section> {
+    let mut section = Section::new("5. Inner loop: save → rebuilt → reload answered");
+    let Some(xtask) = &setup.xtask_bin else {
+        section
+            .notes
+            .push("Not measured: no xtask binary was given (`--xtask-bin`).".into());
+        return Ok(section);
+    };
+    let runs = setup.size(3, 1);
+    let dir = TempDir::new("bench-inner")?;
+    let log = dir.path().join("serve.log");
+    let port = free_port()?;
+    let child = Command::new(xtask)
+        .args(["serve", "starter", "--watch", "--port", &port.to_string()])
+        .arg("--db")
+        .arg(dir.path().join("articles.sqlite3"))
+        // xtask finds the workspace from its manifest directory.
+        .env("CARGO_MANIFEST_DIR", setup.root.join("xtask"))
+        .current_dir(&setup.root)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log)?)
+        .stderr(std::fs::File::create(dir.path().join("serve.err"))?)
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start `cargo xtask serve --watch`")?;
+    let _serving = Group(child.id().context("xtask exited at once")?);
+
+    let mut original_id = wait_id(port, "", Duration::from_secs(900))
+        .await
+        .with_context(|| format!("`serve --watch` never served: {}", tail(dir.path())))?;
+    let path = setup.root.join(FILE);
+    let original = std::fs::read(&path).with_context(|| format!("cannot read {FILE}"))?;
+    let restore = Restore {
+        path: path.clone(),
+        original: original.clone(),
+    };
+    let mut edited_bytes = original.clone();
+    edited_bytes.extend_from_slice(EDIT.as_bytes());
+
+    let mut save = Sample::new("s", Better::Lower);
+    for run in 0..runs {
+        for (what, bytes) in [("edit", &edited_bytes), ("revert", &original)] {
+            let started = Instant::now();
+            std::fs::write(&path, bytes).with_context(|| format!("cannot write {FILE}"))?;
+            let id = wait_id(port, &original_id, Duration::from_secs(600))
+                .await
+                .with_context(|| format!("no new build after the save: {}", tail(dir.path())))?;
+            let s = started.elapsed().as_secs_f64();
+            println!("bench: inner run {} {what}: {s:.2} s (build {id})", run + 1);
+            save.push(s);
+            original_id = id;
+        }
+    }
+    drop(restore);
+
+    section.method = vec![format!(
+        "`cargo xtask serve starter --watch` runs (its first build not timed). Each save writes `{FILE}` — once \
+         adding an exported function (so the site's content-hash build id really changes), once restoring the \
+         original bytes — and the clock runs from the write until the server's live-reload long poll \
+         `GET /__dev/reload?build=<old id>` answers the new id: xtask noticing the change (it polls every 300 ms and \
+         waits for the files to settle), `cargo build` of the starter's wasm (release, `opt-level = \"z\"`, LTO) and \
+         of its server (dev), wasm-bindgen, the site's assembly, the server restart, and the poll's 200 ms file check. \
+         Every save is one sample; the file is restored at the end (and on any error). \
+         No baseline: the goal is absolute."
+    )];
+    section.rows.push(Row {
+        figure: "save → rebuilt → reload answered".into(),
+        ours: save,
+        baseline: Baseline::NotApplicable("none (goal: absolute)"),
+        goal: Goal::AtMost(3.0),
+    });
+    section.notes.push(
+        "A cold `cargo xtask serve` from a fresh clone was not measured: it compiles every dependency of the \
+         server, the wasm and xtask from nothing (several minutes on these 2 shared cores) and needs a \
+         target directory of its own; the benchmark would cost more than the rest together."
+            .into(),
+    );
+    Ok(section)
+}
+
+/// Asks the live-reload poll for a build id other than `old` until one comes.
+async fn wait_id(port: u16, old: &str, timeout: Duration) -> Result<String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        // The server answers a changed id at once, else holds the poll (up
+        // to 25 s; `http_get` gives up after 10 s, and we ask again).
+        if let Ok((200, id)) = http_get(port, &format!("/__dev/reload?build={old}")).await {
+            let id = id.trim();
+            if !id.is_empty() && id != old {
+                return Ok(id.to_owned());
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("timed out after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn tail(dir: &Path) -> String {
+    let mut lines = tail_file(&dir.join("serve.log"), 5);
+    lines.extend(tail_file(&dir.join("serve.err"), 10));
+    lines.join("\n")
+}
+
+/// Puts the starter's file back as it was, whatever happens.
+struct Restore {
+    path: PathBuf,
+    original: Vec<u8>,
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if std::fs::read(&self.path).ok().as_deref() != Some(&self.original[..]) {
+            let _ = std::fs::write(&self.path, &self.original);
+        }
+    }
+}
+
+/// `serve --watch` and everything it started (the server), killed on drop.
+struct Group(u32);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        kill_process_group(self.0);
+    }
+}

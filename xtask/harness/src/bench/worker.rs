@@ -1,0 +1,135 @@
+//! Benchmark 4, the worker: what the browser downloads (the .wasm, raw and gzip), and
+//! how long a stopped worker takes until its Rust handler runs.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::app::App;
+use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
+use crate::browser::Browser;
+use crate::chromium::{self, Chromium};
+
+pub async fn run(setup: &Setup) -> Result<Section> {
+    let runs = setup.size(15, 1);
+    let wasm_path = setup.site.join("pkg/app_bg.wasm");
+    let wasm = std::fs::read(&wasm_path)
+        .with_context(|| format!("cannot read {}", wasm_path.display()))?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&wasm)?;
+    let gzipped = gz.finish()?.len();
+
+    let app = App::start(&setup.server_bin, &setup.site).await?;
+    let mut browser = Chromium::launch(chromium::find_or_install()?, &app.origin())
+        .await
+        .context("starting Chromium")?;
+    let tab = browser.open_page(&format!("{}/", app.origin())).await?;
+    browser
+        .wait_until(
+            tab,
+            "(async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; })()",
+            "the service worker to control the page",
+            Duration::from_secs(30),
+        )
+        .await?;
+    browser
+        .eval(tab, ROUND_TRIP_FN, Duration::from_secs(5))
+        .await?;
+    // One warm round trip first: the very first may still be compiling.
+    browser
+        .eval(tab, "window.__benchRoundTrip()", Duration::from_secs(30))
+        .await?;
+
+    let mut cold = Sample::new("ms", Better::Lower);
+    let mut warm = Sample::new("ms", Better::Lower);
+    let mut start = Sample::new("ms", Better::Lower);
+    for run in 0..runs {
+        browser.stop_workers().await?;
+        let c = round_trip(&mut browser, tab).await?;
+        let w = round_trip(&mut browser, tab).await?;
+        println!(
+            "bench: worker run {}: cold {c:.1} ms, warm {w:.2} ms",
+            run + 1
+        );
+        cold.push(c);
+        warm.push(w);
+        start.push(c - w);
+    }
+
+    let mut raw = Sample::new("kB", Better::Lower);
+    raw.push(wasm.len() as f64 / 1000.0);
+    let mut gzip = Sample::new("kB", Better::Lower);
+    gzip.push(gzipped as f64 / 1000.0);
+
+    let mut section = Section::new("4. The service worker: size and cold start");
+    section.method = vec![
+        format!(
+            "Size: `{}` as built by `cargo xtask build solution` (release profile, `opt-level = \"z\"`), raw and gzip -9 \
+             (flate2), in kB of 1000 bytes.",
+            "pkg/app_bg.wasm"
+        ),
+        "Cold start: the page sends the worker a message it does not understand over a `MessageChannel`; the Rust \
+         `on_message` handler answers `{type: \"error\"}` on the port — so the round trip includes the handler running. \
+         Each run stops every worker (`ServiceWorker.stopAllWorkers`, waiting until its target is gone), then times one \
+         round trip from the page (`performance.now()`, which starts the worker: the script, `importScripts` of the \
+         bindings, the wasm from this build's cache, compiled and instantiated, then the handler), then at once a \
+         second one on the now-running worker. Cold start = cold round trip − warm round trip (the message passing \
+         itself)."
+            .to_owned(),
+    ];
+    section.rows.push(Row {
+        figure: "`app_bg.wasm` raw".into(),
+        ours: raw,
+        baseline: Baseline::NotApplicable("none (reported)"),
+        goal: Goal::None,
+    });
+    section.rows.push(Row {
+        figure: "`app_bg.wasm` gzip".into(),
+        ours: gzip,
+        baseline: Baseline::NotApplicable("none (goal: absolute)"),
+        goal: Goal::AtMost(40.0),
+    });
+    section.rows.push(Row {
+        figure: "stopped worker → Rust handler (cold − warm)".into(),
+        ours: start,
+        baseline: Baseline::NotApplicable("none (goal: absolute)"),
+        goal: Goal::AtMost(10.0),
+    });
+    section.rows.push(Row {
+        figure: "cold round trip (as measured)".into(),
+        ours: cold,
+        baseline: Baseline::NotApplicable("—"),
+        goal: Goal::None,
+    });
+    section.rows.push(Row {
+        figure: "warm round trip (subtracted)".into(),
+        ours: warm,
+        baseline: Baseline::NotApplicable("—"),
+        goal: Goal::None,
+    });
+    Ok(section)
+}
+
+async fn round_trip(browser: &mut Chromium, tab: crate::browser::PageId) -> Result<f64> {
+    let answer: Value = browser
+        .eval(tab, "window.__benchRoundTrip()", Duration::from_secs(30))
+        .await?;
+    anyhow::ensure!(
+        answer["type"] == "error",
+        "the worker answered {answer}, not the error a message it does not know gets"
+    );
+    answer["ms"].as_f64().context("no time")
+}
+
+const ROUND_TRIP_FN: &str = r#"window.__benchRoundTrip = () => new Promise((resolve, reject) => {
+  const channel = new MessageChannel();
+  const started = performance.now();
+  const timer = setTimeout(() => reject(new Error('no answer from the worker')), 20000);
+  channel.port1.onmessage = (event) => {
+    clearTimeout(timer);
+    resolve({ type: event.data && event.data.type, ms: performance.now() - started });
+  };
+  navigator.serviceWorker.controller.postMessage({ type: 'bench-ping' }, [channel.port2]);
+}); true"#;

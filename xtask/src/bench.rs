@@ -1,0 +1,116 @@
+//! `cargo xtask bench [name] [--quick]`: the figures that matter, each
+//! beside its baseline measured in the same run, as a Markdown report in
+//! `target/bench/report.md` (and printed).
+//!
+//! This side only builds: the solution's site, and its server in the
+//! `bench-server` profile (release with `opt-level = 3`: the release profile
+//! itself is tuned for the wasm's size). The harness (`xtask/harness`, its
+//! `bench` subcommand) drives the server, Chromium and the Node baselines.
+//! `--quick` is the smoke mode `cargo xtask test` runs so the benchmarks
+//! cannot rot: tiny sizes, one run each, the dev-profile server and harness
+//! that the other test steps have built already.
+
+use std::fs;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::build::build_site;
+use crate::serve::{build_server, server_binary};
+use crate::stage::Stage;
+use crate::{cargo, openssl_features, run as run_command, step, target_dir};
+
+/// The cargo profile the benchmarked server (and the harness driving it)
+/// is built in; see the workspace's `Cargo.toml`.
+const PROFILE: &str = "bench-server";
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Run only this benchmark: replay, server, push, worker or inner.
+    pub name: Option<String>,
+    /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
+    #[arg(long)]
+    pub quick: bool,
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let site = build_site(Stage::Solution)?;
+    let server = if args.quick {
+        build_server(Stage::Solution)?;
+        keep_copy(server_binary(), "debug")?
+    } else {
+        let package = Stage::Solution.package();
+        step(
+            &format!("building the server for speed (profile {PROFILE})"),
+            || {
+                run_command(
+                    cargo()
+                        .args([
+                            "build",
+                            "--profile",
+                            PROFILE,
+                            "-p",
+                            package,
+                            "--bin",
+                            "server",
+                        ])
+                        .args(openssl_features(&[package])),
+                )
+            },
+        )?;
+        keep_copy(
+            target_dir()
+                .join(PROFILE)
+                .join(format!("server{}", std::env::consts::EXE_SUFFIX)),
+            PROFILE,
+        )?
+    };
+    let mut harness = cargo();
+    harness.args(["run", "-q"]);
+    if !args.quick {
+        // The load generator runs in the harness: optimised too.
+        harness.args(["--profile", PROFILE]);
+    }
+    harness.args(["-p", "harness", "--", "bench"]);
+    if let Some(name) = &args.name {
+        harness.arg(name);
+    }
+    if args.quick {
+        harness.arg("--quick");
+    }
+    harness.arg("--site").arg(&site);
+    harness.arg("--server-bin").arg(&server);
+    // Where cargo puts us (not `current_exe`, which names a deleted file
+    // once a concurrent build has replaced the binary).
+    let xtask = target_dir()
+        .join("debug")
+        .join(format!("xtask{}", std::env::consts::EXE_SUFFIX));
+    harness.arg("--xtask-bin").arg(xtask);
+    harness
+        .arg("--out")
+        .arg(target_dir().join("bench/report.md"));
+    step(
+        &format!(
+            "running the benchmarks{}",
+            if args.quick { " (smoke mode)" } else { "" }
+        ),
+        || {
+            run_command(&mut harness).map_err(|_| {
+                anyhow::anyhow!("a benchmark could not run; the output above says why")
+            })
+        },
+    )
+}
+
+/// A copy of the solution's server under a name of its own: both stages
+/// build a binary called `server`, and the inner-loop benchmark rebuilds the
+/// starter's while the solution's is still wanted.
+fn keep_copy(binary: PathBuf, dir: &str) -> anyhow::Result<PathBuf> {
+    let copy = target_dir().join(dir).join(format!(
+        "server-bench-solution{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    fs::copy(&binary, &copy)
+        .with_context(|| format!("cannot copy {} to {}", binary.display(), copy.display()))?;
+    Ok(copy)
+}
