@@ -1,8 +1,12 @@
-//! A POST answered 2xx is on disk: the real server binary, killed with
-//! SIGKILL the moment it has answered, started again on the same database,
-//! still has every article it confirmed.
+//! The real server binary, over real sockets.
 //!
-//! This is the promise the worker's outbox relies on: it deletes an article
+//! - A POST answered 2xx is on disk: the server, killed with SIGKILL the
+//!   moment it has answered, started again on the same database, still has
+//!   every article it confirmed.
+//! - Bad input gets a 4xx whose JSON `error` names the problem, nothing is
+//!   stored, and the server stays healthy.
+//!
+//! The first is the promise the worker's outbox relies on: it deletes an article
 //! once the server answered 2xx, so an answer given before the article is
 //! durable would lose it for good. (`store.rs` says why `synchronous = FULL`.)
 
@@ -83,12 +87,23 @@ fn request(
     path: &str,
     body: Option<&str>,
 ) -> std::io::Result<(u16, String)> {
+    request_as(port, method, path, "application/json", body)
+}
+
+/// [`request`] with a content type of the caller's choosing.
+fn request_as(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let body = body.unwrap_or("");
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: {content_type}\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )?;
@@ -148,14 +163,36 @@ fn ids(server: &Server) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_post_answered_2xx_survives_sigkill_right_after_the_answer() {
+/// A temporary directory with an empty site, and where the database and the
+/// log go.
+struct Setup {
+    _dir: tempfile::TempDir,
+    site: PathBuf,
+    db: PathBuf,
+    log: PathBuf,
+}
+
+fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let site: PathBuf = dir.path().join("site");
     std::fs::create_dir_all(&site).unwrap();
     std::fs::write(site.join("index.html"), "<!doctype html><title>t</title>").unwrap();
-    let db = dir.path().join("data").join("articles.sqlite3");
-    let log = dir.path().join("server.log");
+    Setup {
+        db: dir.path().join("data").join("articles.sqlite3"),
+        log: dir.path().join("server.log"),
+        site,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn a_post_answered_2xx_survives_sigkill_right_after_the_answer() {
+    let Setup {
+        site,
+        db,
+        log,
+        _dir,
+    } = setup();
 
     let mut confirmed: Vec<String> = Vec::new();
     let mut next = 0;
@@ -199,4 +236,172 @@ fn a_post_answered_2xx_survives_sigkill_right_after_the_answer() {
     let (status, answer) = request(server.port, "POST", "/api/v1/articles", Some(&again))
         .expect("the POST is answered");
     assert_eq!(status, 200, "{answer}");
+}
+
+#[test]
+fn bad_input_gets_a_4xx_naming_the_problem_and_nothing_is_stored() {
+    let Setup {
+        site,
+        db,
+        log,
+        _dir,
+    } = setup();
+    let server = Server::start(&db, &site, &log);
+    let before = ids(&server);
+    let json = "application/json";
+    let long = "x".repeat(201);
+    let too_many = format!("[{}]", (0..101).map(article).collect::<Vec<_>>().join(","));
+    let huge = "x".repeat(70 * 1024);
+    let good_key =
+        "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM";
+    let cases: Vec<(&str, &str, &str, String, u16, &str)> = vec![
+        (
+            "POST",
+            "/api/v1/articles",
+            json,
+            "{not json".into(),
+            400,
+            "body: not valid JSON",
+        ),
+        (
+            "POST",
+            "/api/v1/articles",
+            "text/plain",
+            article(1),
+            415,
+            "content-type:",
+        ),
+        (
+            "POST",
+            "/api/v1/articles",
+            json,
+            huge,
+            413,
+            "body: larger than the 64 KiB limit",
+        ),
+        (
+            "POST",
+            "/api/v1/articles",
+            json,
+            too_many,
+            422,
+            "at most 100",
+        ),
+        (
+            "POST",
+            "/api/v1/articles",
+            json,
+            format!(r#"{{"id":"{}","byline":"b"}}"#, id(1)),
+            422,
+            "headline: is missing",
+        ),
+        (
+            "POST",
+            "/api/v1/articles",
+            json,
+            format!(r#"{{"id":"{}","headline":"","byline":"b"}}"#, id(1)),
+            422,
+            "headline: must not be empty",
+        ),
+        (
+            "POST",
+            "/api/v1/articles",
+            json,
+            format!(r#"{{"id":"{}","headline":"   ","byline":"b"}}"#, id(1)),
+            422,
+            "headline: must not be empty",
+        ),
+        (
+            "POST",
+            "/api/v1/articles",
+            json,
+            format!(r#"{{"id":"{}","headline":"{long}","byline":"b"}}"#, id(1)),
+            422,
+            "headline: must be at most 200",
+        ),
+        (
+            "POST",
+            "/api/v1/articles",
+            json,
+            format!(r#"{{"id":"{}","headline":"h","byline":"a\u0007b"}}"#, id(1)),
+            422,
+            "byline: must not contain control characters",
+        ),
+        (
+            "POST",
+            "/api/v1/articles",
+            json,
+            r#"{"id":"42","headline":"h","byline":"b"}"#.into(),
+            422,
+            "id: must be a UUID",
+        ),
+        (
+            "GET",
+            "/api/v1/nope",
+            json,
+            String::new(),
+            404,
+            "path: no route",
+        ),
+        (
+            "DELETE",
+            "/api/v1/articles",
+            json,
+            String::new(),
+            405,
+            "method:",
+        ),
+        (
+            "POST",
+            "/api/v1/push/subscriptions",
+            json,
+            format!(
+                r#"{{"endpoint":"https://push.example.com/x","keys":{{"p256dh":"AAAA","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}}}"#
+            ),
+            422,
+            "keys.p256dh:",
+        ),
+        (
+            "POST",
+            "/api/v1/push/subscriptions",
+            json,
+            format!(
+                r#"{{"endpoint":"not a url","keys":{{"p256dh":"{good_key}","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}}}"#
+            ),
+            422,
+            "endpoint:",
+        ),
+        (
+            "POST",
+            "/api/v1/push/subscriptions",
+            json,
+            format!(
+                r#"{{"endpoint":"https://10.0.0.1/push","keys":{{"p256dh":"{good_key}","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}}}"#
+            ),
+            422,
+            "endpoint:",
+        ),
+    ];
+    for (method, path, content_type, body, expected, message) in cases {
+        let shown = format!("{method} {path} {}", &body[..body.len().min(60)]);
+        let (status, answer) = request_as(server.port, method, path, content_type, Some(&body))
+            .unwrap_or_else(|e| panic!("{shown}: no answer: {e}"));
+        assert_eq!(status, expected, "{shown}: {answer}");
+        let error: serde_json::Value =
+            serde_json::from_str(&answer).unwrap_or_else(|_| panic!("{shown}: not JSON: {answer}"));
+        let text = error["error"].as_str().unwrap_or_default();
+        assert!(
+            text.contains(message),
+            "{shown}: {text:?} lacks {message:?}"
+        );
+        assert_eq!(ids(&server), before, "{shown}: something was stored");
+    }
+    // Still healthy, and markup is stored as text, unchanged.
+    let markup = format!(
+        r#"{{"id":"{}","headline":"<script>alert(1)</script>","byline":"b"}}"#,
+        id(9)
+    );
+    let (status, answer) = request(server.port, "POST", "/api/v1/articles", Some(&markup)).unwrap();
+    assert_eq!(status, 201, "{answer}");
+    assert!(answer.contains("<script>alert(1)</script>"), "{answer}");
 }
