@@ -355,9 +355,8 @@ fn bad_input_gets_a_4xx_naming_the_problem_and_nothing_is_stored() {
             "POST",
             "/api/v1/push/subscriptions",
             json,
-            format!(
-                r#"{{"endpoint":"https://push.example.com/x","keys":{{"p256dh":"AAAA","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}}}"#
-            ),
+            r#"{"endpoint":"https://push.example.com/x","keys":{"p256dh":"AAAA","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}"#
+                .to_owned(),
             422,
             "keys.p256dh:",
         ),
