@@ -20,6 +20,7 @@ use crate::server::{Article, Server};
 
 mod fallback;
 mod push;
+mod refused;
 mod text;
 
 /// Every check the harness knows, in the order the lesson file should list
@@ -34,6 +35,7 @@ pub const IDS: &[&str] = &[
     "sync-when-online",
     "outbox",
     "sync",
+    "refused",
     "update-pages",
     "notification",
     "push",
@@ -50,6 +52,7 @@ pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
         "sync-when-online" => sync_when_online(cx).await,
         "outbox" => outbox(cx).await,
         "sync" => sync(cx).await,
+        "refused" => refused::refused_never_blocks(cx).await,
         "update-pages" => update_pages(cx).await,
         "notification" => notification(cx).await,
         "push" => push::push(cx).await,

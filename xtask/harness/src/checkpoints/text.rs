@@ -106,7 +106,7 @@ pub(super) async fn text_not_html<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
 }
 
 /// A fresh random UUID (version 4), as a browser's `crypto.randomUUID()`.
-fn uuid() -> Result<String> {
+pub(super) fn uuid() -> Result<String> {
     let mut b = [0u8; 16];
     getrandom::getrandom(&mut b).map_err(|e| anyhow::anyhow!("no random bytes: {e}"))?;
     b[6] = (b[6] & 0x0f) | 0x40;

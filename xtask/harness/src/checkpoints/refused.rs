@@ -1,0 +1,189 @@
+//! Goal 2, the queue's two ways out that are not "delivered": an article
+//! the server refuses for good (a 4xx) and one that waited past the
+//! retention limit (7 days). Both must leave the outbox, the user must be
+//! told, and neither may hold back the article queued after them.
+//!
+//! No form can queue such articles (the worker checks what it queues, and
+//! the clock cannot be turned back), so the check writes them into the
+//! outbox itself, in the worker's own format, the way an older version of
+//! the app or a long-closed laptop would have left them.
+
+use anyhow::Result;
+
+use super::text::uuid;
+use super::{Ctx, SYNC_TAG, UI, failed, quote_all, sync_tags};
+use crate::browser::{Browser, js_str};
+
+const EIGHT_DAYS_MS: u64 = 8 * 24 * 60 * 60 * 1000;
+
+pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.ready().await?;
+    // Earlier checkpoints may have shown notifications: start from none.
+    cx.browser
+        .eval(
+            tab,
+            "(async () => { const r = await navigator.serviceWorker.ready;
+               for (const n of await r.getNotifications()) n.close(); return true; })()",
+            UI,
+        )
+        .await?;
+    let stale = cx.headline("waited eight days");
+    let refused = format!(
+        "{} {}",
+        cx.headline("refused by the server"),
+        "x".repeat(250)
+    );
+    let good = cx.headline("queued after the two bad ones");
+    let entries = [
+        (uuid()?, &stale, format!("Date.now() - {EIGHT_DAYS_MS}")),
+        (uuid()?, &refused, "Date.now()".to_owned()),
+        (uuid()?, &good, "Date.now()".to_owned()),
+    ];
+    let adds: String = entries
+        .iter()
+        .map(|(id, headline, at)| {
+            format!(
+                "store.add({{ article: {{ id: {}, headline: {}, byline: 'The Harness' }}, queued_at: {at} }});",
+                js_str(id),
+                js_str(headline)
+            )
+        })
+        .collect();
+    // The worker's schema (src/idb.rs): DB `offline-news` v1, store
+    // `outbox` keyed by an auto-increment `seq`, store `starred` by `id`.
+    let fill = format!(
+        "new Promise((resolve, reject) => {{
+           const open = indexedDB.open('offline-news', 1);
+           open.onupgradeneeded = () => {{
+             open.result.createObjectStore('outbox', {{ keyPath: 'seq', autoIncrement: true }});
+             open.result.createObjectStore('starred', {{ keyPath: 'id' }});
+           }};
+           open.onerror = () => reject(String(open.error));
+           open.onsuccess = () => {{
+             const db = open.result;
+             const tx = db.transaction('outbox', 'readwrite');
+             const store = tx.objectStore('outbox');
+             {adds}
+             tx.oncomplete = () => {{ db.close(); resolve(true); }};
+             tx.onerror = () => reject(String(tx.error));
+           }};
+         }})"
+    );
+    cx.browser.eval(tab, &fill, UI).await?;
+
+    let tag = sync_tags(&mut cx.browser, tab)
+        .await?
+        .and_then(|t| t.first().cloned());
+    let mark = cx.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    let after = format!(
+        "after {}, although a refused and a stale article were queued before it",
+        cx.delivery()
+    );
+    let stored = cx
+        .wait_on_server(std::slice::from_ref(&good), &after)
+        .await?;
+    cx.exactly_once(std::slice::from_ref(&good)).await?;
+    for bad in [&stale, &refused] {
+        if stored.iter().any(|a| &a.headline == bad) {
+            return Err(failed(
+                "the article that waited past the retention limit not sent",
+                format!("\"{bad}\" is on the server"),
+            ));
+        }
+    }
+
+    // Out of the outbox, both of them.
+    let left = "new Promise((resolve, reject) => {
+           const open = indexedDB.open('offline-news', 1);
+           open.onerror = () => reject(String(open.error));
+           open.onsuccess = () => {
+             const request = open.result.transaction('outbox').objectStore('outbox').getAll();
+             request.onsuccess = () => { open.result.close(); resolve(request.result.map(e => e.article.headline)); };
+             request.onerror = () => reject(String(request.error));
+           };
+         })";
+    let deadline = tokio::time::Instant::now() + UI;
+    loop {
+        let waiting = cx.browser.eval(tab, left, UI).await?;
+        let waiting: Vec<String> = waiting
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.as_str().map(str::to_owned))
+            .collect();
+        if waiting.is_empty() {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(failed(
+                "an empty outbox: a refused article and a stale one are dropped, not retried forever",
+                format!("still in the outbox: {}", quote_all(&waiting)),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // The user is told, never silently: the page names what was not added,
+    // and a notification says what was dropped for its age.
+    let told = format!(
+        "document.querySelector('#form-status').textContent.includes({})",
+        js_str("was not added")
+    );
+    if cx
+        .browser
+        .wait_until(tab, &told, "the page telling what was not added", UI)
+        .await
+        .is_err()
+    {
+        let status = cx
+            .browser
+            .eval(
+                tab,
+                "document.querySelector('#form-status').textContent",
+                UI,
+            )
+            .await?;
+        return Err(failed(
+            "#form-status to say an article \"was not added\" (the worker posts `{type: \"rejected\"}` to the pages)",
+            format!("it says {status}"),
+        ));
+    }
+    let expected =
+        "a notification saying \"1 article could not be sent within 7 days and was dropped\"";
+    let _ = cx
+        .browser
+        .wait_service_event(mark, "notifications", "Notification displayed", UI)
+        .await;
+    let deadline = tokio::time::Instant::now() + UI;
+    loop {
+        let shown = cx
+            .browser
+            .eval(
+                tab,
+                "(async () => { const r = await navigator.serviceWorker.ready;
+                   return (await r.getNotifications()).map(n => n.title); })()",
+                UI,
+            )
+            .await?;
+        let titles: Vec<String> = shown
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect();
+        if titles.iter().any(|t| t.contains("within 7 days")) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(failed(
+                expected,
+                if titles.is_empty() {
+                    "no notification".to_owned()
+                } else {
+                    quote_all(&titles)
+                },
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
