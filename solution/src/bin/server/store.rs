@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::shared::article::{Article, NewArticle};
+use axum::body::Bytes;
 use rusqlite::{Connection, params};
 
 use crate::push::Subscription;
@@ -28,6 +29,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the database lock was poisoned by a panic in another request")]
     Poisoned,
+    #[error("cannot serialize the articles: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// The original lesson's front page, so a new database is not empty.
@@ -51,6 +54,10 @@ const SEED_ARTICLES: [(&str, &str, &str); 3] = [
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// The list as `GET /api/v1/articles` sends it, serialized once per
+    /// change: a news site is read far more often than it is written.
+    /// Replaced only while `conn` is locked, so it never lags an insert.
+    list_json: Mutex<Option<Bytes>>,
 }
 
 impl Store {
@@ -108,6 +115,7 @@ impl Store {
         )?;
         let store = Store {
             conn: Mutex::new(conn),
+            list_json: Mutex::new(None),
         };
         let empty: bool =
             store
@@ -130,6 +138,24 @@ impl Store {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
+    fn list_json(&self) -> Result<MutexGuard<'_, Option<Bytes>>, StoreError> {
+        self.list_json.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Every article, oldest first, as JSON: from the cache when nothing was
+    /// stored since the last time.
+    pub fn articles_json(&self) -> Result<Bytes, StoreError> {
+        if let Some(json) = self.list_json()?.as_ref() {
+            return Ok(json.clone());
+        }
+        // Both locks, in the order `insert` takes them: an insert cannot
+        // slip in between reading the list and caching it.
+        let conn = self.lock()?;
+        let json = Bytes::from(serde_json::to_vec(&list(&conn)?)?);
+        *self.list_json()? = Some(json.clone());
+        Ok(json)
+    }
+
     /// Every article, oldest first.
     pub fn articles(&self) -> Result<Vec<Article>, StoreError> {
         let conn = self.lock()?;
@@ -141,6 +167,14 @@ impl Store {
     /// a retried sync harmless. Returns how many were new.
     pub fn insert(&self, articles: &[NewArticle]) -> Result<usize, StoreError> {
         let mut conn = self.lock()?;
+        self.insert_locked(&mut conn, articles)
+    }
+
+    fn insert_locked(
+        &self,
+        conn: &mut Connection,
+        articles: &[NewArticle],
+    ) -> Result<usize, StoreError> {
         let tx = conn.transaction()?;
         let mut added = 0;
         {
@@ -153,6 +187,9 @@ impl Store {
             }
         }
         tx.commit()?;
+        if added > 0 {
+            *self.list_json()? = None;
+        }
         Ok(added)
     }
 
@@ -162,8 +199,9 @@ impl Store {
         &self,
         articles: &[NewArticle],
     ) -> Result<(usize, Vec<Article>), StoreError> {
-        let added = self.insert(articles)?;
-        Ok((added, self.articles()?))
+        let mut conn = self.lock()?;
+        let added = self.insert_locked(&mut conn, articles)?;
+        Ok((added, list(&conn)?))
     }
 
     /// Stores a push subscription, or updates the keys of the one with the
@@ -263,6 +301,17 @@ mod tests {
             .map(|a| a.id)
             .collect();
         assert_eq!(ids, [article(1).id, article(2).id, article(3).id]);
+    }
+
+    #[test]
+    fn the_cached_list_follows_every_insert() {
+        let store = Store::in_memory().unwrap();
+        let before: Vec<Article> = serde_json::from_slice(&store.articles_json().unwrap()).unwrap();
+        assert_eq!(before, store.articles().unwrap());
+        store.insert(&[article(1)]).unwrap();
+        let after: Vec<Article> = serde_json::from_slice(&store.articles_json().unwrap()).unwrap();
+        assert_eq!(after.len(), before.len() + 1);
+        assert_eq!(after, store.articles().unwrap());
     }
 
     #[test]

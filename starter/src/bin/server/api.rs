@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::shared::article::{Article, ArticleDraft, NewArticle};
+use crate::shared::article::{ArticleDraft, NewArticle};
 use crate::shared::outbox::MAX_BATCH_ARTICLES;
 use axum::Json;
 use axum::body::Bytes;
@@ -101,10 +101,9 @@ pub(crate) async fn with_store<T: Send + 'static>(
 
 // ANCHOR: list
 /// `GET /api/v1/articles`: every article, oldest first.
-pub async fn list_articles(
-    State(store): State<Arc<Store>>,
-) -> Result<Json<Vec<Article>>, ApiError> {
-    Ok(Json(with_store(&store, Store::articles).await?))
+pub async fn list_articles(State(store): State<Arc<Store>>) -> Result<Response, ApiError> {
+    let json = with_store(&store, Store::articles_json).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 // ANCHOR_END: list
 
