@@ -493,6 +493,43 @@ async fn add_article<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> Resu
 }
 
 /// The tags of the pending syncs, as the page sees them.
+/// Closes every notification the app shows, so a check starts from none.
+async fn close_notifications<B: Browser>(b: &mut B, tab: PageId) -> Result<()> {
+    b.eval(
+        tab,
+        "(async () => { const r = await navigator.serviceWorker.ready;
+           for (const n of await r.getNotifications()) n.close(); return true; })()",
+        UI,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The notifications the app shows now, as (title, body). Read them only
+/// once the browser reported one shown: `getNotifications()` while
+/// `showNotification()` is pending can make Chromium drop it.
+async fn shown_notifications<B: Browser>(b: &mut B, tab: PageId) -> Result<Vec<(String, String)>> {
+    let shown = b
+        .eval(
+            tab,
+            "(async () => { const r = await navigator.serviceWorker.ready;
+               return (await r.getNotifications()).map(n => [n.title, n.body]); })()",
+            UI,
+        )
+        .await?;
+    Ok(shown
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            (
+                n[0].as_str().unwrap_or_default().to_owned(),
+                n[1].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect())
+}
+
 async fn sync_tags<B: Browser>(b: &mut B, tab: PageId) -> Result<Option<Vec<String>>> {
     let js = "(async () => { const r = await navigator.serviceWorker.ready; \
               return r.sync ? await r.sync.getTags() : null; })()";
@@ -950,14 +987,7 @@ async fn update_pages<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
 async fn notification<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tab = cx.ready().await?;
     // Earlier syncs may have shown notifications: start from none.
-    cx.browser
-        .eval(
-            tab,
-            "(async () => { const r = await navigator.serviceWorker.ready;
-               for (const n of await r.getNotifications()) n.close(); return true; })()",
-            UI,
-        )
-        .await?;
+    close_notifications(&mut cx.browser, tab).await?;
     cx.set_mode(Mode::Api503).await?;
     let headlines = vec![cx.headline("first of two"), cx.headline("second of two")];
     for headline in &headlines {
@@ -985,20 +1015,10 @@ async fn notification<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
             format!("the browser showed no notification within {UI:?}"),
         ));
     }
-    let shown = cx
-        .browser
-        .eval(
-            tab,
-            "(async () => { const r = await navigator.serviceWorker.ready;
-               return (await r.getNotifications()).map(n => n.title + ' | ' + n.body); })()",
-            UI,
-        )
-        .await?;
-    let texts: Vec<String> = shown
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.as_str().map(str::to_owned))
+    let texts: Vec<String> = shown_notifications(&mut cx.browser, tab)
+        .await?
+        .iter()
+        .map(|(title, body)| format!("{title} | {body}"))
         .collect();
     if !texts.iter().any(|t| t.contains("Added 2 new article")) {
         return Err(failed(

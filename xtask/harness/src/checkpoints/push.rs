@@ -10,7 +10,7 @@
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Value, json};
 
-use super::{ARRIVAL, Ctx, UI, failed, quote_all};
+use super::{ARRIVAL, Ctx, UI, close_notifications, failed, quote_all, shown_notifications};
 use crate::browser::Browser;
 use crate::proxy::http_get;
 use crate::push_service::{PushService, Subscriber, check_vapid, http_json, uuid};
@@ -71,14 +71,7 @@ async fn push_and_show<B: Browser>(
     server_key: &[u8],
 ) -> anyhow::Result<()> {
     // Earlier checkpoints may have shown notifications: start from none.
-    cx.browser
-        .eval(
-            tab,
-            "(async () => { const r = await navigator.serviceWorker.ready;
-               for (const n of await r.getNotifications()) n.close(); return true; })()",
-            UI,
-        )
-        .await?;
+    close_notifications(&mut cx.browser, tab).await?;
 
     // Publish an article straight to the server, as another reader would.
     let headline = cx.headline("pushed to every subscriber");
@@ -168,26 +161,7 @@ async fn push_and_show<B: Browser>(
             format!("the browser showed no notification within {UI:?} of delivering the push"),
         ));
     }
-    let shown = cx
-        .browser
-        .eval(
-            tab,
-            "(async () => { const r = await navigator.serviceWorker.ready;
-               return (await r.getNotifications()).map(n => [n.title, n.body]); })()",
-            UI,
-        )
-        .await?;
-    let shown: Vec<(String, String)> = shown
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|n| {
-            (
-                n[0].as_str().unwrap_or_default().to_owned(),
-                n[1].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let shown = shown_notifications(&mut cx.browser, tab).await?;
     if !shown
         .iter()
         .any(|(t, b)| *t == title && b.contains(&headline))

@@ -11,7 +11,9 @@
 use anyhow::Result;
 
 use super::text::uuid;
-use super::{Ctx, SYNC_TAG, UI, failed, quote_all, sync_tags};
+use super::{
+    Ctx, SYNC_TAG, UI, close_notifications, failed, quote_all, shown_notifications, sync_tags,
+};
 use crate::browser::{Browser, js_str};
 
 const EIGHT_DAYS_MS: u64 = 8 * 24 * 60 * 60 * 1000;
@@ -19,14 +21,7 @@ const EIGHT_DAYS_MS: u64 = 8 * 24 * 60 * 60 * 1000;
 pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tab = cx.ready().await?;
     // Earlier checkpoints may have shown notifications: start from none.
-    cx.browser
-        .eval(
-            tab,
-            "(async () => { const r = await navigator.serviceWorker.ready;
-               for (const n of await r.getNotifications()) n.close(); return true; })()",
-            UI,
-        )
-        .await?;
+    close_notifications(&mut cx.browser, tab).await?;
     let stale = cx.headline("waited eight days");
     let refused = format!(
         "{} {}",
@@ -156,20 +151,10 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
         .await;
     let deadline = tokio::time::Instant::now() + UI;
     loop {
-        let shown = cx
-            .browser
-            .eval(
-                tab,
-                "(async () => { const r = await navigator.serviceWorker.ready;
-                   return (await r.getNotifications()).map(n => n.title); })()",
-                UI,
-            )
-            .await?;
-        let titles: Vec<String> = shown
-            .as_array()
+        let titles: Vec<String> = shown_notifications(&mut cx.browser, tab)
+            .await?
             .into_iter()
-            .flatten()
-            .filter_map(|t| t.as_str().map(str::to_owned))
+            .map(|(title, _)| title)
             .collect();
         if titles.iter().any(|t| t.contains("within 7 days")) {
             return Ok(());
