@@ -230,8 +230,11 @@ pub async fn on_sync(_event: JsValue) -> JsResult<()> {
     // the server confirmed (`outbox::Delivery::from_status`). If anything is
     // left — no network, a 5xx — return an `Err`: the Promise must reject, or
     // the browser believes the sync succeeded and never retries. A 4xx will
-    // never succeed: drop that article and tell the pages why, so it does not
-    // block the others.
+    // never succeed: drop that article and tell the pages why
+    // (`WorkerBroadcast::Rejected`), so it does not block the others. And an
+    // article queued longer ago than `outbox::RETENTION_MS` is stale news:
+    // drop it before sending, and say so with a notification
+    // (`outbox::dropped_notification`) — never silently.
     //
     // TODO(update-pages): when articles were delivered, post
     // `WorkerBroadcast::Articles` with the server's list to every open page
