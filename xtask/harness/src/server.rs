@@ -25,6 +25,12 @@ pub struct Server {
     pub port: u16,
     bin: PathBuf,
     site: PathBuf,
+    /// `RUST_LOG` for the server: `info` for checks (its log is shown with
+    /// a failure), `warn` for benchmarks (a line per request would be part
+    /// of what is measured).
+    log_level: &'static str,
+    /// Which database: [`Server::reset`] moves to a fresh one.
+    generation: u32,
     // Declared last: removed after the process is gone.
     dir: TempDir,
 }
@@ -39,6 +45,10 @@ impl Drop for Server {
 
 impl Server {
     pub async fn start(bin: &Path, site: &Path) -> Result<Self> {
+        Self::start_logging(bin, site, "info").await
+    }
+
+    pub async fn start_logging(bin: &Path, site: &Path, log_level: &'static str) -> Result<Self> {
         anyhow::ensure!(
             bin.is_file(),
             "no server binary at {}: build it first",
@@ -54,6 +64,8 @@ impl Server {
             port: free_port()?,
             bin: bin.to_owned(),
             site: site.to_owned(),
+            log_level,
+            generation: 0,
             dir: TempDir::new("harness-server")?,
         };
         server.spawn().await?;
@@ -72,13 +84,17 @@ impl Server {
         let child = Command::new(&self.bin)
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .arg("--db")
-            .arg(self.dir.path().join("articles.sqlite3"))
+            .arg(
+                self.dir
+                    .path()
+                    .join(format!("articles-{}.sqlite3", self.generation)),
+            )
             .arg("--site")
             .arg(&self.site)
             // The push checkpoints subscribe a push service of the harness's
             // own, on 127.0.0.1: a test mode the server refuses by default.
             .arg("--allow-local-push-endpoints")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", self.log_level)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -127,6 +143,24 @@ impl Server {
     pub async fn restart(&mut self) -> Result<()> {
         self.stop().await?;
         self.spawn().await
+    }
+
+    /// Stops the server and starts it on the same port with an empty
+    /// database: the browser's origin, and so its service worker and
+    /// IndexedDB, stay the same.
+    pub async fn reset(&mut self) -> Result<()> {
+        self.stop().await?;
+        self.generation += 1;
+        self.spawn().await
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// How many articles the server has.
+    pub async fn count(&self) -> Result<usize> {
+        Ok(self.articles().await?.len())
     }
 
     /// The articles, read from the server itself (not through the proxy).

@@ -11,10 +11,10 @@ use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::app::App;
 use super::node::{self, NodeProcess};
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
 use crate::push_service::uuid;
+use crate::server::Server;
 use crate::util::free_port;
 
 /// How hard and how long one measurement pushes.
@@ -49,7 +49,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let seeded = 30;
     let node_dir = node::prepare(setup).await;
 
-    let mut app = App::start(&setup.server_bin, &setup.site).await?;
+    let mut app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
     let mut ours = [
         Sample::new("req/s", Better::Higher),
         Sample::new("ms", Better::Lower),

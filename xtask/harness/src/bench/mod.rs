@@ -10,7 +10,6 @@
 //! report says which goals are met, and the command fails only when a
 //! benchmark cannot run at all.
 
-mod app;
 mod inner;
 mod load;
 mod node;

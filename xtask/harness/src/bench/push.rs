@@ -10,11 +10,11 @@ use anyhow::{Context, Result, bail};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Value, json};
 
-use super::app::App;
 use super::node::{self, NodeProcess};
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
 use crate::proxy::http_get;
 use crate::push_service::{PushService, Subscriber, check_vapid, http_json, uuid};
+use crate::server::Server;
 
 const ARRIVAL: Duration = Duration::from_secs(60);
 
@@ -22,7 +22,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let n = setup.size(200, 5);
     let runs = setup.size(5, 1);
     let node_dir = node::prepare(setup).await;
-    let app = App::start(&setup.server_bin, &setup.site).await?;
+    let app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
     let mut service = PushService::start().await?;
 
     let (status, body) = http_get(app.port, "/api/v1/push/public-key").await?;

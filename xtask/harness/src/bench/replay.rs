@@ -6,17 +6,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use super::app::App;
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
 use crate::browser::{Browser, PageId};
 use crate::chromium::{self, Chromium};
+use crate::server::Server;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub async fn run(setup: &Setup) -> Result<Section> {
     let n = setup.size(1000, 20);
     let runs = setup.size(5, 1);
-    let mut app = App::start(&setup.server_bin, &setup.site).await?;
+    let mut app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
     let mut browser = Chromium::launch(chromium::find_or_install()?, &app.origin())
         .await
         .context("starting Chromium")?;
@@ -86,7 +86,7 @@ fn now_ms() -> f64 {
 async fn drain(
     browser: &mut Chromium,
     tab: PageId,
-    app: &App,
+    app: &Server,
     n: usize,
     run: usize,
     batched: bool,

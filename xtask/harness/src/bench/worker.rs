@@ -7,10 +7,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::app::App;
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
 use crate::browser::Browser;
 use crate::chromium::{self, Chromium};
+use crate::server::Server;
 
 pub async fn run(setup: &Setup) -> Result<Section> {
     let runs = setup.size(15, 1);
@@ -21,7 +21,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     gz.write_all(&wasm)?;
     let gzipped = gz.finish()?.len();
 
-    let app = App::start(&setup.server_bin, &setup.site).await?;
+    let app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
     let mut browser = Chromium::launch(chromium::find_or_install()?, &app.origin())
         .await
         .context("starting Chromium")?;
