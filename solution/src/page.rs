@@ -18,8 +18,8 @@ use web_sys::{
 
 use crate::article::{Article, ArticleDraft};
 use crate::browser::{
-    JsResult, describe, fetch, from_js, json_request, next_event, random_uuid, response_json,
-    sleep, to_js,
+    JsResult, api_error, describe, fetch, from_js, json_request, next_event, random_uuid,
+    response_json, response_value, sleep, to_js,
 };
 use crate::idb;
 use crate::message::{PageMessage, WorkerBroadcast, WorkerReply};
@@ -277,7 +277,7 @@ async fn toggle_star(id: String) -> JsResult<()> {
     if starred {
         store.delete(&id.clone().into())?;
     } else {
-        store.put(&to_js(&article)?)?;
+        store.put(&to_js(&article))?;
     }
     idb::committed(&transaction).await?;
     db.close();
@@ -403,16 +403,16 @@ async fn subscribe_push() -> JsResult<()> {
     };
     set_text("push-status", "Turning on notifications…");
     let subscribed = async {
-        let key: serde_json::Value = api_json("GET", "/api/v1/push/public-key", None).await?;
+        let key = api_json("GET", "/api/v1/push/public-key", None).await?;
         let options = PushSubscriptionOptionsInit::new();
         // A promise to show a notification for every push: browsers allow
         // no silent pushes.
         options.set_user_visible_only(true);
-        let key = key["public_key"]
-            .as_str()
+        let key = Reflect::get(&key, &"public_key".into())?
+            .as_string()
             .ok_or("the server sent no public key")?;
         // base64url is one of the forms browsers take the key in.
-        options.set_application_server_key(&JsValue::from_str(key));
+        options.set_application_server_key(&JsValue::from_str(&key));
         // The browser asks its push service for an endpoint, which can take
         // a while, or forever with no route to it.
         let subscription = with_timeout(
@@ -438,7 +438,7 @@ async fn subscribe_push() -> JsResult<()> {
 /// auth}}` — to the server.
 async fn send_subscription(subscription: &PushSubscription) -> JsResult<()> {
     let json: String = js_sys::JSON::stringify(subscription)?.into();
-    api_json::<serde_json::Value>("POST", SUBSCRIPTIONS_URL, Some(&json)).await?;
+    api_json("POST", SUBSCRIPTIONS_URL, Some(&json)).await?;
     Ok(())
 }
 
@@ -453,10 +453,10 @@ async fn unsubscribe_push() -> JsResult<()> {
     if let Some(subscription) = current_subscription(&manager).await? {
         let endpoint = subscription.endpoint();
         JsFuture::from(subscription.unsubscribe()?).await?;
-        let body = serde_json::json!({ "endpoint": endpoint }).to_string();
-        if let Err(error) =
-            api_json::<serde_json::Value>("DELETE", SUBSCRIPTIONS_URL, Some(&body)).await
-        {
+        let body = js_sys::Object::new();
+        Reflect::set(&body, &"endpoint".into(), &endpoint.into())?;
+        let body: String = js_sys::JSON::stringify(&body)?.into();
+        if let Err(error) = api_json("DELETE", SUBSCRIPTIONS_URL, Some(&body)).await {
             web_sys::console::warn_1(
                 &format!("the server was not told: {}", describe(&error)).into(),
             );
@@ -466,30 +466,16 @@ async fn unsubscribe_push() -> JsResult<()> {
     Ok(())
 }
 
-/// A request to our API; a non-2xx answer fails with the server's `error`.
-/// An empty answer (`204`) reads as `null`.
-async fn api_json<T: serde::de::DeserializeOwned>(
-    method: &str,
-    url: &str,
-    body: Option<&str>,
-) -> JsResult<T> {
+/// A request to our API, answered with its JSON; a non-2xx answer fails with
+/// the server's `error`. An empty answer (`204`) reads as `null`.
+async fn api_json(method: &str, url: &str, body: Option<&str>) -> JsResult<JsValue> {
     let response = fetch(&json_request(method, url, body)?).await?;
-    let text = JsFuture::from(response.text()?)
-        .await?
-        .as_string()
-        .unwrap_or_default();
-    let value: serde_json::Value = if text.is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_str(&text).map_err(|e| JsValue::from_str(&e.to_string()))?
-    };
+    let value = response_value(&response).await?;
     if !response.ok() {
-        let reason = value["error"]
-            .as_str()
-            .map_or_else(|| format!("HTTP {}", response.status()), str::to_owned);
-        return Err(JsValue::from_str(&reason));
+        let reason = api_error(&value).unwrap_or_else(|| format!("HTTP {}", response.status()));
+        return Err(reason.into());
     }
-    serde_json::from_value(value).map_err(|e| JsValue::from_str(&e.to_string()))
+    Ok(value)
 }
 
 /// `promise`, or a rejection with `message` after `milliseconds`.
@@ -543,7 +529,7 @@ async fn ask_worker(message: &PageMessage) -> JsResult<WorkerReply> {
     let channel = MessageChannel::new()?;
     let answers = channel.port1();
     answers.start();
-    worker.post_message_with_transferable(&to_js(message)?, &Array::of1(&channel.port2()))?;
+    worker.post_message_with_transferable(&to_js(message), &Array::of1(&channel.port2()))?;
     let answer = next_event(&answers, "message", &["messageerror"], Some(10_000)).await;
     answers.close();
     let answer: MessageEvent = answer?.unchecked_into();
@@ -555,7 +541,7 @@ async fn ask_worker(message: &PageMessage) -> JsResult<WorkerReply> {
 /// Tells the worker this page is open and online (see `PageMessage::Online`).
 fn tell_worker_online() -> JsResult<()> {
     if let Some(worker) = service_worker()?.controller() {
-        worker.post_message(&to_js(&PageMessage::Online)?)?;
+        worker.post_message(&to_js(&PageMessage::Online))?;
     }
     Ok(())
 }

@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::plain::{Plain, Value};
+
 /// The title of every push about new articles.
 pub const NEW_ARTICLES_TITLE: &str = "New on Offline News";
 
@@ -51,9 +53,10 @@ impl PushPayload {
         }
     }
 
-    /// Parses a push message's text; anything unreadable gives [`Self::fallback`].
-    pub fn parse_or_fallback(text: Option<&str>) -> Self {
-        text.and_then(|text| serde_json::from_str(text).ok())
+    /// Reads a push message's JSON (already parsed: `event.data().json()` in
+    /// the worker); anything missing or unreadable gives [`Self::fallback`].
+    pub fn parse_or_fallback<V: Value>(json: Option<V>) -> Self {
+        json.and_then(|json| Self::from_plain(&json).ok())
             .unwrap_or_else(Self::fallback)
     }
 }
@@ -92,20 +95,21 @@ mod tests {
 
     #[test]
     fn an_unreadable_payload_falls_back_to_a_generic_text() {
+        let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
         assert_eq!(
-            PushPayload::parse_or_fallback(None),
+            PushPayload::parse_or_fallback::<serde_json::Value>(None),
             PushPayload::fallback()
         );
         assert_eq!(
-            PushPayload::parse_or_fallback(Some("not json")),
+            PushPayload::parse_or_fallback(parse("not json")),
             PushPayload::fallback()
         );
         assert_eq!(
-            PushPayload::parse_or_fallback(Some(r#"{"title":"t"}"#)),
+            PushPayload::parse_or_fallback(parse(r#"{"title":"t"}"#)),
             PushPayload::fallback()
         );
         let sent = PushPayload::new_articles(&["Hi".into()]);
         let text = serde_json::to_string(&sent).unwrap();
-        assert_eq!(PushPayload::parse_or_fallback(Some(&text)), sent);
+        assert_eq!(PushPayload::parse_or_fallback(parse(&text)), sent);
     }
 }

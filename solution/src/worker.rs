@@ -22,7 +22,8 @@ use web_sys::{
 
 use crate::article::{Article, ArticleDraft, NewArticle};
 use crate::browser::{
-    JsResult, describe, fetch, from_js, json_request, random_uuid, response_json, to_js,
+    JsResult, api_error, describe, fetch, from_js, json_request, random_uuid, response_json,
+    response_value, to_js, to_json,
 };
 use crate::idb;
 use crate::message::{PageMessage, SYNC_TAG, WorkerBroadcast, WorkerReply};
@@ -49,12 +50,14 @@ extern "C" {
 // ANCHOR_END: sync_bindings
 
 /// Files the page needs to start with no network: precached at install.
-const APP_SHELL: [&str; 7] = [
+const APP_SHELL: [&str; 9] = [
     "/",
     "/style.css",
     "/page.js",
-    "/pkg/app.js",
-    "/pkg/app_bg.wasm",
+    "/pkg/page.js",
+    "/pkg/page_bg.wasm",
+    "/pkg/worker.js",
+    "/pkg/worker_bg.wasm",
     "/manifest.webmanifest",
     "/icon.svg",
 ];
@@ -219,7 +222,7 @@ pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
     let reply_port = event.ports().get(0).dyn_into::<MessagePort>().ok();
     let reply = |answer: WorkerReply| -> JsResult<()> {
         match &reply_port {
-            Some(port) => port.post_message(&to_js(&answer)?),
+            Some(port) => port.post_message(&to_js(&answer)),
             None => Ok(()),
         }
     };
@@ -263,7 +266,7 @@ async fn queue_article(draft: ArticleDraft) -> Result<usize, String> {
         let transaction =
             db.transaction_with_str_and_mode(idb::OUTBOX, IdbTransactionMode::Readwrite)?;
         let outbox = transaction.object_store(idb::OUTBOX)?;
-        outbox.add(&to_js(&entry)?)?;
+        outbox.add(&to_js(&entry))?;
         let count = outbox.count()?;
         idb::committed(&transaction).await?;
         db.close();
@@ -494,10 +497,7 @@ enum Answer {
 }
 
 async fn post(articles: &[NewArticle]) -> Answer {
-    let body = match serde_json::to_string(articles) {
-        Ok(body) => body,
-        Err(error) => return Answer::Refused(error.to_string()),
-    };
+    let body = to_json(&articles.to_vec());
     let response = match json_request("POST", ARTICLES_URL, Some(&body)) {
         Ok(request) => fetch(&request).await,
         Err(error) => Err(error),
@@ -515,10 +515,10 @@ async fn post(articles: &[NewArticle]) -> Answer {
     match Delivery::from_status(Some(status)) {
         Delivery::Stored => Answer::Stored(response_json(&response).await.ok()),
         Delivery::Refused => {
-            let reason = response_json::<serde_json::Value>(&response)
+            let reason = response_value(&response)
                 .await
                 .ok()
-                .and_then(|body| body["error"].as_str().map(str::to_owned))
+                .and_then(|body| api_error(&body))
                 .unwrap_or_else(|| format!("HTTP {status}"));
             Answer::Refused(reason)
         }
@@ -575,7 +575,7 @@ async fn tell_pages(message: &WorkerBroadcast) -> JsResult<()> {
     let pages: Array = JsFuture::from(scope().clients().match_all_with_options(&options))
         .await?
         .unchecked_into();
-    let data = to_js(message)?;
+    let data = to_js(message);
     for page in pages.iter() {
         page.unchecked_into::<Client>().post_message(&data)?;
     }
@@ -617,8 +617,8 @@ async fn notify(tag: &str, title: &str, body: &str, url: &str) -> JsResult<()> {
 /// so a push without a readable payload still shows a generic one.
 #[wasm_bindgen]
 pub async fn on_push(event: PushEvent) -> JsResult<()> {
-    let text = event.data().map(|data| data.text());
-    let payload = PushPayload::parse_or_fallback(text.as_deref());
+    let json = event.data().and_then(|data| data.json().ok());
+    let payload = PushPayload::parse_or_fallback(json);
     // The same tag as the sync's "Added N": a push about the same articles
     // replaces that notification rather than adding a second one.
     notify(

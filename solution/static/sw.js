@@ -7,7 +7,7 @@
 // Rust handler returns a Promise, given to `waitUntil` / `respondWith` at
 // once (they too must be called during the event), which keeps the worker
 // alive until the work is done.
-importScripts('/pkg/app.js');
+importScripts('/pkg/worker.js');
 
 const BUILD_ID = '%BUILD_ID%';
 
@@ -15,8 +15,8 @@ const BUILD_ID = '%BUILD_ID%';
 // with no network; on the very first install there is no copy yet.
 const wasm = caches
   .open('offline-news-shell-' + BUILD_ID)
-  .then((cache) => cache.match('/pkg/app_bg.wasm'))
-  .then((cached) => cached || fetch('/pkg/app_bg.wasm'));
+  .then((cache) => cache.match('/pkg/worker_bg.wasm'))
+  .then((cached) => cached || fetch('/pkg/worker_bg.wasm'));
 const ready = wasm_bindgen({ module_or_path: wasm });
 
 const toRust = (handler) => (event) =>

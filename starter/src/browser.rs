@@ -5,11 +5,11 @@
 //! ports), for which [`next_event`] does the same job.
 
 use js_sys::{Function, Promise, Reflect};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Event, EventTarget, Request, Response};
+
+use crate::plain::Plain;
 
 pub type JsResult<T> = Result<T, JsValue>;
 
@@ -64,19 +64,23 @@ pub async fn sleep(milliseconds: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// Rust value → plain JS object, through JSON (small and exact for our
-/// JSON-shaped types).
-pub fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
-    let json = serde_json::to_string(value).map_err(|e| JsValue::from_str(&e.to_string()))?;
-    js_sys::JSON::parse(&json)
+/// Rust value → plain JS object, ready for `postMessage` or IndexedDB.
+pub fn to_js<T: Plain>(value: &T) -> JsValue {
+    value.to_plain()
 }
 
-/// Plain JS object → Rust value, through JSON.
-pub fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, String> {
-    let json: String = js_sys::JSON::stringify(value)
-        .map_err(|e| describe(&e))?
-        .into();
-    serde_json::from_str(&json).map_err(|e| e.to_string())
+/// Plain JS object → Rust value; the error names the field that is wrong.
+pub fn from_js<T: Plain>(value: &JsValue) -> Result<T, String> {
+    T::from_plain(value)
+}
+
+/// Rust value → the JSON text of a request body.
+pub fn to_json<T: Plain>(value: &T) -> String {
+    // `stringify` throws only on cycles and BigInts, which plain values never
+    // hold.
+    js_sys::JSON::stringify(&to_js(value))
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 /// A readable sentence for whatever a browser API threw or rejected with.
@@ -174,9 +178,25 @@ pub fn json_request(method: &str, url: &str, body: Option<&str>) -> JsResult<Req
 }
 
 /// Reads a response body as JSON into a Rust value.
-pub async fn response_json<T: DeserializeOwned>(response: &Response) -> Result<T, String> {
+pub async fn response_json<T: Plain>(response: &Response) -> Result<T, String> {
+    from_js(&response_value(response).await?)
+}
+
+/// Reads a response body as JSON, with the browser's parser. An empty body
+/// (a `204`) reads as `null`.
+pub async fn response_value(response: &Response) -> Result<JsValue, String> {
     let text = JsFuture::from(response.text().map_err(|e| describe(&e))?)
         .await
-        .map_err(|e| describe(&e))?;
-    serde_json::from_str(&text.as_string().unwrap_or_default()).map_err(|e| e.to_string())
+        .map_err(|e| describe(&e))?
+        .as_string()
+        .unwrap_or_default();
+    if text.is_empty() {
+        return Ok(JsValue::NULL);
+    }
+    js_sys::JSON::parse(&text).map_err(|e| format!("the answer is not JSON: {}", describe(&e)))
+}
+
+/// The `error` the API puts in every non-2xx answer, if `body` has one.
+pub fn api_error(body: &JsValue) -> Option<String> {
+    Reflect::get(body, &"error".into()).ok()?.as_string()
 }

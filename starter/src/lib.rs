@@ -3,20 +3,26 @@
 //!
 //! Natively this crate is a library of pure logic (articles, messages, the
 //! outbox's bookkeeping), tested with `cargo test` and used by the server in
-//! `src/bin/server.rs`. Compiled to `wasm32-unknown-unknown` it is also the
-//! page (`page.rs`) and the service worker (`worker.rs`): one `.wasm` file,
-//! whose exported functions `index.html` and `sw.js` call.
+//! `src/bin/server/`. Compiled to `wasm32-unknown-unknown` it is also the
+//! page (`page.rs`) and the service worker (`worker.rs`): two `.wasm` files,
+//! one built with the feature `page` and one with `worker`, whose exported
+//! functions `page.js` and `sw.js` call.
 
 pub mod article;
 pub mod message;
 pub mod outbox;
+pub mod plain;
 pub mod push;
 
+// Shared by the page and the worker; a build of one of them leaves some of
+// it unused.
 #[cfg(target_arch = "wasm32")]
+#[cfg_attr(not(all(feature = "page", feature = "worker")), allow(dead_code))]
 mod browser;
 #[cfg(target_arch = "wasm32")]
+#[cfg_attr(not(all(feature = "page", feature = "worker")), allow(dead_code))]
 mod idb;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod page;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod worker;

@@ -1,10 +1,9 @@
 //! The messages that the page and the service worker send each other.
 //!
-//! `postMessage` carries any structured-cloneable value; we send JSON-shaped
-//! objects with a `type` field and decode them with serde on both sides, so a
-//! typo in a message name is a compile error, not a silent no-op.
-
-use serde::{Deserialize, Serialize};
+//! `postMessage` carries any structured-cloneable value; we send plain
+//! objects with a `type` field (their shapes are in `plain.rs`) and decode
+//! them into these enums on both sides, so a typo in a message name is a
+//! compile error, not a silent no-op.
 
 use crate::article::{Article, ArticleDraft, NewArticle};
 
@@ -14,8 +13,7 @@ use crate::article::{Article, ArticleDraft, NewArticle};
 pub const SYNC_TAG: &str = "add-article";
 
 /// Page → worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageMessage {
     /// Queue this article and deliver it when the network allows.
     AddArticle { article: ArticleDraft },
@@ -28,8 +26,7 @@ pub enum PageMessage {
 }
 
 /// Worker → the page that asked, on the `MessageChannel` port it sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkerReply {
     /// The article is in the outbox; `pending` articles wait in all.
     Queued { pending: usize },
@@ -38,8 +35,7 @@ pub enum WorkerReply {
 }
 
 /// Worker → every open page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkerBroadcast {
     /// A sync delivered articles: here is the server's list, oldest first.
     Articles { articles: Vec<Article> },
@@ -47,38 +43,4 @@ pub enum WorkerBroadcast {
     /// good (a 4xx), or it waited past the retention limit. It is out of the
     /// outbox, so it does not block the others, and the page says why.
     Rejected { article: NewArticle, reason: String },
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn messages_have_the_shapes_in_the_design() {
-        let add: PageMessage = serde_json::from_value(json!({
-            "type": "add-article",
-            "article": {"headline": "h", "byline": "b"}
-        }))
-        .unwrap();
-        assert!(matches!(add, PageMessage::AddArticle { article } if article.id.is_none()));
-
-        assert_eq!(
-            serde_json::to_value(WorkerReply::Queued { pending: 2 }).unwrap(),
-            json!({"type": "queued", "pending": 2})
-        );
-        assert_eq!(
-            serde_json::to_value(WorkerBroadcast::Articles { articles: vec![] }).unwrap(),
-            json!({"type": "articles", "articles": []})
-        );
-        assert_eq!(
-            serde_json::from_value::<PageMessage>(json!({"type": "online"})).unwrap(),
-            PageMessage::Online
-        );
-    }
-
-    #[test]
-    fn an_unknown_message_is_an_error_not_a_default() {
-        assert!(serde_json::from_value::<PageMessage>(json!({"type": "add-articel"})).is_err());
-    }
 }

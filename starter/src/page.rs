@@ -17,8 +17,8 @@ use web_sys::{
 
 use crate::article::{Article, ArticleDraft};
 use crate::browser::{
-    JsResult, describe, fetch, from_js, json_request, next_event, random_uuid, response_json,
-    sleep, to_js,
+    JsResult, api_error, describe, fetch, from_js, json_request, next_event, random_uuid,
+    response_json, response_value, sleep, to_js, to_json,
 };
 use crate::idb;
 
@@ -277,7 +277,7 @@ async fn toggle_star(id: String) -> JsResult<()> {
     if starred {
         store.delete(&id.clone().into())?;
     } else {
-        store.put(&to_js(&article)?)?;
+        store.put(&to_js(&article))?;
     }
     idb::committed(&transaction).await?;
     db.close();
@@ -312,14 +312,20 @@ async fn submit_article() -> JsResult<()> {
     // (`browser::next_event`, with a timeout), and show it with
     // `outbox::queued_status`.
     set_text("form-status", "Sending…");
-    let body = serde_json::to_string(&draft).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let body = to_json(&draft);
     let status = match fetch(&json_request("POST", "/api/v1/articles", Some(&body))?).await {
         Ok(response) if response.ok() => {
             element::<HtmlFormElement>("add-article")?.reset();
             load_articles().await?;
             "Added.".to_owned()
         }
-        Ok(response) => format!("Not added: the server answered HTTP {}", response.status()),
+        Ok(response) => {
+            let reason = response_value(&response).await.ok();
+            match reason.as_ref().and_then(api_error) {
+                Some(reason) => format!("Not added: {reason}"),
+                None => format!("Not added: the server answered HTTP {}", response.status()),
+            }
+        }
         Err(_) => "Not added: the server cannot be reached. Try again later.".to_owned(),
     };
     set_text("form-status", &status);

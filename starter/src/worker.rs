@@ -38,12 +38,14 @@ extern "C" {
 // ANCHOR_END: sync_bindings
 
 /// Files the page needs to start with no network: precached at install.
-const APP_SHELL: [&str; 7] = [
+const APP_SHELL: [&str; 9] = [
     "/",
     "/style.css",
     "/page.js",
-    "/pkg/app.js",
-    "/pkg/app_bg.wasm",
+    "/pkg/page.js",
+    "/pkg/page_bg.wasm",
+    "/pkg/worker.js",
+    "/pkg/worker_bg.wasm",
     "/manifest.webmanifest",
     "/icon.svg",
 ];
@@ -252,7 +254,7 @@ pub async fn on_sync(_event: JsValue) -> JsResult<()> {
 /// `push`: a message from our server, through the browser's push service.
 #[wasm_bindgen]
 pub async fn on_push(_event: PushEvent) -> JsResult<()> {
-    // TODO(push): read the payload (`event.data()`, then `.text()`), decode it
+    // TODO(push): read the payload (`event.data()`, then `.json()`), decode it
     // with `PushPayload::parse_or_fallback` and show it as a notification. The
     // page subscribed with `userVisibleOnly: true`, a promise to show a
     // notification for every push: a push that shows nothing breaks it, and
