@@ -171,8 +171,14 @@ fn stage_server(stage: Stage) -> anyhow::Result<PathBuf> {
         stage.name(),
         std::env::consts::EXE_SUFFIX
     ));
-    fs::copy(server_binary(), &copy)
-        .with_context(|| format!("cannot copy the server binary to {}", copy.display()))?;
+    // Copied beside it, then renamed over it: writing into the binary itself
+    // fails ("text file busy") while another check still runs it, but a
+    // rename only repoints the name, and the running one keeps its file.
+    let fresh = copy.with_extension(format!("new-{}", std::process::id()));
+    fs::copy(server_binary(), &fresh)
+        .with_context(|| format!("cannot copy the server binary to {}", fresh.display()))?;
+    fs::rename(&fresh, &copy)
+        .with_context(|| format!("cannot rename {} to {}", fresh.display(), copy.display()))?;
     Ok(copy)
 }
 
