@@ -14,12 +14,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::autopush::Autopush;
 use crate::browser::{Browser, Feature, Mark, PageId, js_str};
 use crate::proxy::{Mode, Outcome, Proxy};
 use crate::server::{Article, Server};
 
 mod fallback;
 mod push;
+mod push_subscribe;
 mod refused;
 mod text;
 
@@ -39,6 +41,7 @@ pub const IDS: &[&str] = &[
     "update-pages",
     "notification",
     "push",
+    "push-subscribe",
 ];
 
 pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
@@ -56,6 +59,7 @@ pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
         "update-pages" => update_pages(cx).await,
         "notification" => notification(cx).await,
         "push" => push::push(cx).await,
+        "push-subscribe" => push_subscribe::push_subscribe(cx).await,
         other => bail!("the harness has no check for the checkpoint id {other:?}"),
     }
 }
@@ -92,6 +96,9 @@ pub struct Ctx<B: Browser> {
     pub proxy: Proxy,
     pub server: Server,
     pub origin: String,
+    /// The browser's own push service, where the harness can play it
+    /// (Firefox: `autopush.rs`).
+    pub autopush: Option<Autopush>,
     tabs: Vec<PageId>,
     /// How many API requests the proxy had seen when this checkpoint began.
     api_mark: usize,
@@ -114,6 +121,7 @@ impl<B: Browser> Ctx<B> {
             proxy,
             server,
             origin,
+            autopush: None,
             tabs: Vec::new(),
             api_mark: 0,
             run,

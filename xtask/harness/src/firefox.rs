@@ -73,8 +73,6 @@ user_pref("alerts.useSystemBackend", false);
 user_pref("permissions.default.desktop-notification", 1);
 // The service worker's console on stdout (BiDi does not report it).
 user_pref("devtools.console.stdout.content", true);
-// No push service connection: push is tested in Chromium only.
-user_pref("dom.push.connection.enabled", false);
 // A restart must come back to nothing but what the harness opens.
 user_pref("browser.startup.page", 0);
 user_pref("browser.startup.homepage", "about:blank");
@@ -109,6 +107,26 @@ user_pref("network.prefetch-next", false);
 user_pref("network.http.speculative-parallel-limit", 0);
 user_pref("services.settings.server", "http://127.0.0.1:9/");
 "#;
+
+/// The profile's push service. Firefox's is a pref, normally Mozilla's on
+/// the internet; `testing.allowInsecureServerURL` lets it be a plain `ws://`
+/// one, the harness's own on 127.0.0.1 (`autopush.rs`). Without one, no
+/// connection at all: the default cannot be reached here.
+fn push_prefs(server_url: Option<&str>) -> String {
+    match server_url {
+        Some(url) => format!(
+            r#"// Web Push through the harness's push service (autopush.rs).
+user_pref("dom.push.serverURL", {url:?});
+user_pref("dom.push.testing.allowInsecureServerURL", true);
+user_pref("dom.push.connection.enabled", true);
+"#
+        ),
+        None => r#"// No push service to connect to.
+user_pref("dom.push.connection.enabled", false);
+"#
+        .to_owned(),
+    }
+}
 
 // ---------------------------------------------------------------- the process
 
@@ -281,11 +299,15 @@ pub struct Firefox {
 
 impl Firefox {
     /// Launches Firefox on a fresh profile and grants the app's origin the
-    /// notification permission.
-    pub async fn launch(exe: PathBuf, origin: &str) -> Result<Self> {
+    /// notification permission; `push_server` is its push service's
+    /// `ws://` URL, kept across restarts.
+    pub async fn launch(exe: PathBuf, origin: &str, push_server: Option<&str>) -> Result<Self> {
         let profile = TempDir::new("harness-firefox-profile")?;
-        std::fs::write(profile.path().join("user.js"), USER_JS)
-            .context("cannot write the Firefox profile's user.js")?;
+        std::fs::write(
+            profile.path().join("user.js"),
+            format!("{USER_JS}{}", push_prefs(push_server)),
+        )
+        .context("cannot write the Firefox profile's user.js")?;
         let mut browser = Self {
             bidi: None,
             process: None,

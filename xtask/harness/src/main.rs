@@ -5,6 +5,7 @@
 //! `cargo run -q -p harness -- check <stage> --site <dir> --server-bin <path>`.
 //! It is its own crate so that `cargo xtask serve` never compiles it.
 
+mod autopush;
 mod bench;
 mod bidi;
 mod browser;
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use crate::autopush::Autopush;
 use crate::browser::Browser;
 use crate::catalogue::Checkpoint;
 use crate::checkpoints::{Ctx, Failed};
@@ -320,10 +322,13 @@ async fn check(
             run_checkpoints(cx, stage, list, options, started).await
         }
         BrowserKind::Firefox => {
-            let browser = Firefox::launch(exe, &proxy.origin())
+            // Started first: its URL is in the profile Firefox starts with.
+            let autopush = Autopush::start().await?;
+            let browser = Firefox::launch(exe, &proxy.origin(), Some(autopush.server_url()))
                 .await
                 .context("starting Firefox")?;
-            let cx = Ctx::new(browser, proxy, server);
+            let mut cx = Ctx::new(browser, proxy, server);
+            cx.autopush = Some(autopush);
             run_checkpoints(cx, stage, list, options, started).await
         }
     }

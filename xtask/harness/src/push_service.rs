@@ -35,7 +35,9 @@ pub fn b64(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
 }
 
-fn unb64(what: &str, text: &str) -> Result<Vec<u8>, String> {
+/// `text` as base64url, padded or not (Firefox pads the keys it sends its
+/// push service; Web Push headers do not); the error names `what`.
+pub(crate) fn unb64(what: &str, text: &str) -> Result<Vec<u8>, String> {
     Base64UrlUnpadded::decode_vec(text.trim_end_matches('='))
         .map_err(|_| format!("{what} is not base64url: {text:?}"))
 }
@@ -319,7 +321,30 @@ impl PushService {
 
 /// Reads one request, answers `201 Created` and closes the connection.
 async fn serve(mut stream: TcpStream) -> Result<Option<Received>> {
-    let Some((head, mut body)) = read_head(&mut stream).await? else {
+    let request = read_request(&mut stream).await?;
+    if request.is_some() {
+        respond(&mut stream, "201 Created").await?;
+    }
+    Ok(request)
+}
+
+/// Answers `status` (e.g. `201 Created`) with no body and closes the
+/// connection: a push service's answer to a push is its status alone.
+pub(crate) async fn respond(stream: &mut TcpStream, status: &str) -> Result<()> {
+    stream
+        .write_all(
+            format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await?;
+    let _ = stream.shutdown().await;
+    Ok(())
+}
+
+/// Reads one HTTP/1.1 request, its body whole (by `Content-Length`, or
+/// chunked); `None` if the connection closed before a request.
+pub(crate) async fn read_request(stream: &mut TcpStream) -> Result<Option<Received>> {
+    let Some((head, mut body)) = read_head(stream).await? else {
         return Ok(None);
     };
     let head = String::from_utf8_lossy(&head).into_owned();
@@ -357,10 +382,6 @@ async fn serve(mut stream: TcpStream) -> Result<Option<Received>> {
         }
         body = dechunk(&body)?;
     }
-    stream
-        .write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-        .await?;
-    let _ = stream.shutdown().await;
     Ok(Some(Received {
         method,
         path,

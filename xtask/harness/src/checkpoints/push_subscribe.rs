@@ -1,0 +1,322 @@
+//! Goal 4, Web Push the whole way, in Firefox: the page subscribes with its
+//! own `pushManager.subscribe`, the app's server pushes to the endpoint
+//! Firefox's push service gave it, and Firefox decrypts the push and hands it
+//! to the worker, which shows it.
+//!
+//! Firefox's push service is the harness's (`autopush.rs`), so every step can
+//! be seen: the subscription at the service, the server's push at the
+//! endpoint, the browser's acknowledgement.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use super::{ARRIVAL, Ctx, UI, close_notifications, failed, quote_all, shown_notifications};
+use crate::autopush::{Autopush, PushEvent};
+use crate::browser::{Browser, PageId};
+use crate::proxy::{Outcome, http_get};
+use crate::push_service::{http_json, unb64, uuid};
+
+const TOGGLE: &str = "#push-toggle";
+const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
+const SHOWN_TOGGLE: &str =
+    "(() => { const b = document.querySelector('#push-toggle'); return !!b && !b.hidden; })()";
+
+fn pressed(on: bool) -> String {
+    format!("document.querySelector('#push-toggle')?.getAttribute('aria-pressed') === '{on}'")
+}
+
+pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let service = cx
+        .autopush
+        .clone()
+        .context("harness bug: no push service for this browser")?;
+    let tab = cx.ready().await?;
+    close_notifications(&mut cx.browser, tab).await?;
+
+    if cx
+        .browser
+        .wait_until(tab, SHOWN_TOGGLE, "the push toggle", UI)
+        .await
+        .is_err()
+    {
+        return Err(failed(
+            format!(
+                "the page to show the {TOGGLE} button (it starts `hidden`) where the browser has `registration.pushManager`"
+            ),
+            format!("it is still hidden after {UI:?}"),
+        ));
+    }
+    // A subscription left from before: end it, so this one is seen whole.
+    if cx.browser.eval(tab, &pressed(true), UI).await? == Value::Bool(true) {
+        cx.browser.click(tab, TOGGLE).await?;
+        let _ = cx
+            .browser
+            .wait_until(tab, &pressed(false), "push off", UI)
+            .await;
+    }
+
+    // Subscribe, as a reader does: one click (the profile allows
+    // notifications, which `userVisibleOnly` subscriptions need).
+    let mark = service.mark();
+    let api_mark = cx.proxy.api_requests().len();
+    cx.browser.click(tab, TOGGLE).await?;
+    let registered = service
+        .wait(mark, ARRIVAL, |e| match e {
+            PushEvent::Register {
+                channel,
+                endpoint,
+                key,
+            } => Some((channel.clone(), endpoint.clone(), key.clone())),
+            _ => None,
+        })
+        .await;
+    let Some((channel, endpoint, key)) = registered else {
+        let status = push_status(&mut cx.browser, tab).await;
+        let connected = service.events_since(0).contains(&PushEvent::Hello);
+        return Err(failed(
+            format!(
+                "clicking {TOGGLE} to subscribe this browser to push (`registration.pushManager.subscribe`), which asks the browser's push service for an endpoint"
+            ),
+            format!(
+                "no subscription at the push service within {ARRIVAL:?}{}; #push-status says {status:?}",
+                if connected {
+                    ""
+                } else {
+                    " (and Firefox never connected to it: see Firefox's output)"
+                }
+            ),
+        ));
+    };
+    let server_key = server_key(cx.server.port).await?;
+    if key != server_key {
+        return Err(failed(
+            "a subscription with `applicationServerKey` the server's VAPID public key (GET /api/v1/push/public-key), or the browser refuses the server's pushes",
+            if key.is_empty() {
+                "a subscription without an applicationServerKey".to_owned()
+            } else {
+                "a subscription with another key".to_owned()
+            },
+        ));
+    }
+    let stored = cx
+        .browser
+        .wait_until(tab, &pressed(true), "push on", UI)
+        .await
+        .is_ok();
+    let posted = posted(cx, api_mark, "POST");
+    if !(stored && posted) {
+        let status = push_status(&mut cx.browser, tab).await;
+        return Err(failed(
+            format!(
+                "the page, once subscribed, to POST the subscription to {SUBSCRIPTIONS} and set {TOGGLE} aria-pressed=\"true\""
+            ),
+            format!(
+                "{}, {}; #push-status says {status:?}",
+                if posted {
+                    "the POST reached the server"
+                } else {
+                    "no POST reached the server"
+                },
+                if stored {
+                    "the toggle is pressed"
+                } else {
+                    "the toggle is not pressed"
+                }
+            ),
+        ));
+    }
+
+    deliver(cx, tab, &service, &channel, &endpoint).await?;
+    unsubscribe(cx, tab, &service, &channel).await
+}
+
+/// An article published, pushed by the server through the push service to
+/// Firefox, and shown by the worker.
+async fn deliver<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+    service: &Autopush,
+    channel: &str,
+    endpoint: &str,
+) -> Result<()> {
+    let headline = cx.headline("pushed through Firefox's push service");
+    let mark = service.mark();
+    let shown_mark = cx.browser.mark();
+    let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
+    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
+    anyhow::ensure!(
+        status == 201,
+        "POST /api/v1/articles answered {status}: {body}"
+    );
+
+    let pushed = service
+        .wait(mark, ARRIVAL, |e| match e {
+            PushEvent::Push {
+                channel: c,
+                status,
+                version,
+                problem,
+            } if c == channel => Some((*status, version.clone(), problem.clone())),
+            _ => None,
+        })
+        .await;
+    let Some((status, version, problem)) = pushed else {
+        return Err(failed(
+            format!(
+                "the server to push \"{headline}\" to the subscription the page gave it ({endpoint}) within {ARRIVAL:?}"
+            ),
+            "no push arrived at that endpoint",
+        ));
+    };
+    if status != 201 {
+        return Err(failed(
+            "a push the browser's push service accepts (TTL, aes128gcm, VAPID)",
+            format!("it answered {status}: {problem}"),
+        ));
+    }
+
+    let expected = format!(
+        "a notification naming \"{headline}\" once Firefox received the push and the worker's `push` handler ran"
+    );
+    if cx
+        .browser
+        .wait_service_event(shown_mark, "notifications", "Notification displayed", UI)
+        .await
+        .is_err()
+    {
+        // Firefox's acknowledgement says how far the push got.
+        let acked = service
+            .wait(mark, Duration::from_secs(1), |e| match e {
+                PushEvent::Ack { version: v, code } if *v == version => Some(*code),
+                _ => None,
+            })
+            .await;
+        let how_far = match acked {
+            Some(100) => "Firefox decrypted it and gave it to the worker".to_owned(),
+            Some(101) => "Firefox could not decrypt it (ack code 101)".to_owned(),
+            Some(102) => "Firefox did not deliver it (ack code 102)".to_owned(),
+            Some(301) => "the worker's push handler threw (nack code 301)".to_owned(),
+            Some(302) => {
+                "the promise the push handler gave `event.waitUntil` rejected (nack code 302)"
+                    .to_owned()
+            }
+            Some(code) => format!("Firefox answered code {code}"),
+            None => "Firefox did not acknowledge it".to_owned(),
+        };
+        return Err(failed(
+            expected,
+            format!("no notification within {UI:?}; {how_far}"),
+        ));
+    }
+    let shown = shown_notifications(&mut cx.browser, tab).await?;
+    if !shown
+        .iter()
+        .any(|(t, b)| t.contains(&headline) || b.contains(&headline))
+    {
+        let texts: Vec<String> = shown.iter().map(|(t, b)| format!("{t} | {b}")).collect();
+        return Err(failed(
+            expected,
+            format!(
+                "{} (was the payload read, `event.data().text()`?)",
+                quote_all(&texts)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A second click turns push off: the browser ends the subscription at its
+/// push service, and the server is told to forget it.
+async fn unsubscribe<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+    service: &Autopush,
+    channel: &str,
+) -> Result<()> {
+    close_notifications(&mut cx.browser, tab).await?;
+    let mark = service.mark();
+    let api_mark = cx.proxy.api_requests().len();
+    cx.browser.click(tab, TOGGLE).await?;
+    let off = cx
+        .browser
+        .wait_until(tab, &pressed(false), "push off", UI)
+        .await
+        .is_ok();
+    let unregistered = service
+        .wait(mark, UI, |e| {
+            (*e == PushEvent::Unregister {
+                channel: channel.to_owned(),
+            })
+            .then_some(())
+        })
+        .await
+        .is_some();
+    let deleted = posted(cx, api_mark, "DELETE");
+    if !(off && unregistered && deleted) {
+        let seen = [
+            (
+                off,
+                "the toggle is not pressed",
+                "the toggle is still pressed",
+            ),
+            (
+                unregistered,
+                "the browser ended the subscription",
+                "the push service was not told (no `subscription.unsubscribe()`)",
+            ),
+            (
+                deleted,
+                "the DELETE reached the server",
+                "no DELETE reached the server",
+            ),
+        ];
+        return Err(failed(
+            format!(
+                "clicking {TOGGLE} again to turn push off: `subscription.unsubscribe()`, DELETE {SUBSCRIPTIONS} with its endpoint, aria-pressed=\"false\""
+            ),
+            seen.iter()
+                .map(|(ok, yes, no)| if *ok { *yes } else { *no })
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the page sent `method` to the subscriptions route, and the server
+/// got it, since the `since`-th API request.
+fn posted<B: Browser>(cx: &Ctx<B>, since: usize, method: &str) -> bool {
+    cx.proxy
+        .api_requests()
+        .get(since..)
+        .unwrap_or_default()
+        .iter()
+        .any(|s| s.method == method && s.path == SUBSCRIPTIONS && s.outcome == Outcome::Passed)
+}
+
+async fn push_status<B: Browser>(b: &mut B, tab: PageId) -> String {
+    b.text_of(tab, "#push-status")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// The server's VAPID public key.
+async fn server_key(port: u16) -> Result<Vec<u8>> {
+    let (status, body) = http_get(port, "/api/v1/push/public-key").await?;
+    let key = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["public_key"].as_str().map(str::to_owned))
+        .filter(|_| status == 200)
+        .ok_or_else(|| {
+            failed(
+                "GET /api/v1/push/public-key to answer 200 {\"public_key\": \"<base64url>\"}",
+                format!("{status} {body}"),
+            )
+        })?;
+    unb64("the server's public key", &key)
+        .map_err(|why| failed("a base64url VAPID public key", why))
+}
