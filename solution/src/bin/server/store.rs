@@ -142,11 +142,17 @@ impl Store {
         self.list_json.lock().map_err(|_| StoreError::Poisoned)
     }
 
+    /// The list as JSON if it is cached and current. It touches no database,
+    /// so it may be called from async code, unlike everything else here.
+    pub fn cached_articles_json(&self) -> Result<Option<Bytes>, StoreError> {
+        Ok(self.list_json()?.clone())
+    }
+
     /// Every article, oldest first, as JSON: from the cache when nothing was
     /// stored since the last time.
     pub fn articles_json(&self) -> Result<Bytes, StoreError> {
-        if let Some(json) = self.list_json()?.as_ref() {
-            return Ok(json.clone());
+        if let Some(json) = self.cached_articles_json()? {
+            return Ok(json);
         }
         // Both locks, in the order `insert` takes them: an insert cannot
         // slip in between reading the list and caching it.
