@@ -7,16 +7,17 @@
 // Rust handler returns a Promise, given to `waitUntil` / `respondWith` at
 // once (they too must be called during the event), which keeps the worker
 // alive until the work is done.
-importScripts('/pkg/worker.js');
-
 const BUILD_ID = '%BUILD_ID%';
 
 // Start from this build's cached copy of the wasm, so the worker can start
-// with no network; on the very first install there is no copy yet.
+// with no network; on the very first install there is no copy yet. The
+// lookup is asked for first, in one call, so that it runs while the glue
+// below loads: a worker starts for every event, and this is on its way.
 const wasm = caches
-  .open('offline-news-shell-' + BUILD_ID)
-  .then((cache) => cache.match('/pkg/worker_bg.wasm'))
+  .match('/pkg/worker_bg.wasm', { cacheName: 'offline-news-shell-' + BUILD_ID })
   .then((cached) => cached || fetch('/pkg/worker_bg.wasm'));
+
+importScripts('/pkg/worker.js');
 const ready = wasm_bindgen({ module_or_path: wasm });
 
 const toRust = (handler) => (event) =>
