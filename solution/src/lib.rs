@@ -26,3 +26,15 @@ mod idb;
 mod page;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod worker;
+
+// The allocator of the `.wasm` files: talc rather than Rust's default,
+// dlmalloc, which is twice its size in the `.wasm` — the worker's file is
+// downloaded with every new build and compiled every time the browser starts
+// the worker.
+//
+// SAFETY: `new_global` requires single-threaded WebAssembly, and
+// `wasm32-unknown-unknown` without the `atomics` feature is just that: the
+// page and the worker each run one thread.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
