@@ -171,9 +171,10 @@ pub fn build_site_of(source: &SiteSource) -> anyhow::Result<PathBuf> {
 pub const WASM_PARTS: [&str; 2] = ["page", "worker"];
 
 /// `cargo build`s the stage's library for the browser with only the feature
-/// `part`, and returns a copy of the `.wasm`: the next part's build writes
-/// the same file name.
+/// `part`, in the profile `wasm-<part>` (see the workspace's `Cargo.toml`),
+/// and returns where the `.wasm` is.
 fn build_wasm(source: &SiteSource, part: &str) -> anyhow::Result<PathBuf> {
+    let profile = format!("wasm-{part}");
     run_command(
         cargo()
             .arg("build")
@@ -184,7 +185,8 @@ fn build_wasm(source: &SiteSource, part: &str) -> anyhow::Result<PathBuf> {
             .args([
                 "--target",
                 WASM_TARGET,
-                "--release",
+                "--profile",
+                &profile,
                 "-p",
                 source.package,
                 "--lib",
@@ -193,17 +195,16 @@ fn build_wasm(source: &SiteSource, part: &str) -> anyhow::Result<PathBuf> {
                 part,
             ]),
     )?;
-    let release = target_dir().join(WASM_TARGET).join("release");
-    let built = release.join(format!("{}.wasm", source.lib_name));
+    let built = target_dir()
+        .join(WASM_TARGET)
+        .join(&profile)
+        .join(format!("{}.wasm", source.lib_name));
     ensure!(
         built.is_file(),
         "cargo did not produce {}; is the library a `cdylib`?",
         built.display()
     );
-    let copy = release.join(format!("{}.{part}.wasm", source.lib_name));
-    fs::copy(&built, &copy)
-        .with_context(|| format!("cannot copy {} to {}", built.display(), copy.display()))?;
-    Ok(copy)
+    Ok(built)
 }
 
 /// Runs wasm-bindgen, as a library: it reads the `.wasm` cargo made, and
