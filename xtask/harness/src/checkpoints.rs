@@ -21,6 +21,7 @@ use crate::server::{Article, Server};
 
 mod fallback;
 mod push;
+mod push_expired;
 mod push_subscribe;
 mod refused;
 mod text;
@@ -33,6 +34,7 @@ pub const IDS: &[&str] = &[
     "offline-shell",
     "starred-offline",
     "text-not-html",
+    "push-expired",
     "page-worker",
     "sync-when-online",
     "outbox",
@@ -51,6 +53,7 @@ pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
         "offline-shell" => offline_shell(cx).await,
         "starred-offline" => starred_offline(cx).await,
         "text-not-html" => text::text_not_html(cx).await,
+        "push-expired" => push_expired::push_expired(cx).await,
         "page-worker" => page_worker(cx).await,
         "sync-when-online" => sync_when_online(cx).await,
         "outbox" => outbox(cx).await,

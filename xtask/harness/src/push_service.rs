@@ -12,6 +12,8 @@
 //! the other. The plaintext then goes to the worker through the browser
 //! (`Browser::deliver_push`), as the browser would hand it over.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aes_gcm::Aes128Gcm;
@@ -268,11 +270,14 @@ impl Received {
 }
 
 /// A push service on 127.0.0.1: records every request and answers `201
-/// Created`, as a push service does when it accepted a message.
+/// Created`, as a push service does when it accepted a message — or, for an
+/// endpoint it was told is gone ([`PushService::expire`]), `404` or `410`.
 pub struct PushService {
     pub origin: String,
     received: mpsc::UnboundedReceiver<Received>,
     accepting: JoinHandle<()>,
+    /// The path of each expired endpoint, and the status it answers.
+    expired: Arc<Mutex<HashMap<String, &'static str>>>,
 }
 
 impl Drop for PushService {
@@ -288,11 +293,14 @@ impl PushService {
             .context("cannot start the local push service")?;
         let origin = format!("http://{}", listener.local_addr()?);
         let (sender, received) = mpsc::unbounded_channel();
+        let expired = Arc::new(Mutex::new(HashMap::new()));
+        let answers = expired.clone();
         let accepting = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let sender = sender.clone();
+                let answers = answers.clone();
                 tokio::spawn(async move {
-                    if let Ok(Some(request)) = serve(stream).await {
+                    if let Ok(Some(request)) = serve(stream, &answers).await {
                         let _ = sender.send(request);
                     }
                 });
@@ -302,7 +310,20 @@ impl PushService {
             origin,
             received,
             accepting,
+            expired,
         })
+    }
+
+    /// From now on, the endpoint `id` answers `410 Gone` (`gone`) or `404
+    /// Not Found`: what a push service says of a subscription that no
+    /// longer exists (RFC 8030 §7.3 names 404; Mozilla's and Google's push
+    /// services answer 410), which tells the sender to forget it.
+    pub fn expire(&self, id: &str, gone: bool) {
+        let status = if gone { "410 Gone" } else { "404 Not Found" };
+        self.expired
+            .lock()
+            .unwrap()
+            .insert(format!("/push/{id}"), status);
     }
 
     /// A subscription's endpoint on this service.
@@ -319,11 +340,21 @@ impl PushService {
     }
 }
 
-/// Reads one request, answers `201 Created` and closes the connection.
-async fn serve(mut stream: TcpStream) -> Result<Option<Received>> {
+/// Reads one request, answers `201 Created` (or the status of an expired
+/// endpoint) and closes the connection.
+async fn serve(
+    mut stream: TcpStream,
+    expired: &Mutex<HashMap<String, &'static str>>,
+) -> Result<Option<Received>> {
     let request = read_request(&mut stream).await?;
-    if request.is_some() {
-        respond(&mut stream, "201 Created").await?;
+    if let Some(request) = &request {
+        let status = expired
+            .lock()
+            .unwrap()
+            .get(&request.path)
+            .copied()
+            .unwrap_or("201 Created");
+        respond(&mut stream, status).await?;
     }
     Ok(request)
 }
