@@ -128,6 +128,12 @@ impl Server {
         }
     }
 
+    /// The server process's id, while it runs (the push benchmark reads its
+    /// CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     /// Kills the server and waits until it is gone.
     pub async fn stop(&mut self) -> Result<()> {
         if let Some(mut child) = self.child.take() {

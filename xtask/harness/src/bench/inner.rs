@@ -30,23 +30,15 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     };
     let runs = setup.size(3, 1);
     let dir = TempDir::new("bench-inner")?;
-    let log = dir.path().join("serve.log");
     let port = free_port()?;
-    let child = Command::new(xtask)
-        .args(["serve", "starter", "--watch", "--port", &port.to_string()])
-        .arg("--db")
-        .arg(dir.path().join("articles.sqlite3"))
+    let mut serve = Command::new(xtask);
+    serve
+        .args(["serve", "starter", "--watch"])
         // xtask finds the workspace from its manifest directory.
         .env("CARGO_MANIFEST_DIR", setup.root.join("xtask"))
-        .current_dir(&setup.root)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&log)?)
-        .stderr(std::fs::File::create(dir.path().join("serve.err"))?)
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
+        .current_dir(&setup.root);
+    let _serving = start_serving(serve, port, dir.path())
         .context("cannot start `cargo xtask serve --watch`")?;
-    let _serving = Group(child.id().context("xtask exited at once")?);
 
     let mut original_id = wait_id(port, "", Duration::from_secs(900))
         .await
@@ -140,24 +132,16 @@ async fn first_serve(setup: &Setup) -> Result<f64> {
         dir.path().join("target")
     };
     let port = free_port()?;
-    let log = dir.path().join("serve.log");
     let started = Instant::now();
-    let child = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["xtask", "serve", "starter", "--port", &port.to_string()])
-        .arg("--db")
-        .arg(dir.path().join("articles.sqlite3"))
+    let mut serve = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    serve
+        .args(["xtask", "serve", "starter"])
         .env("CARGO_TARGET_DIR", &target)
         // Ours is the harness's; the clone's xtask must find its own root.
         .env_remove("CARGO_MANIFEST_DIR")
-        .current_dir(&clone)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&log)?)
-        .stderr(std::fs::File::create(dir.path().join("serve.err"))?)
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
+        .current_dir(&clone);
+    let _serving = start_serving(serve, port, dir.path())
         .context("cannot start `cargo xtask serve` in the clone")?;
-    let _serving = Group(child.id().context("cargo exited at once")?);
     let deadline = started + Duration::from_secs(3600);
     loop {
         if let Ok((200, _)) = http_get(port, "/").await {
@@ -173,6 +157,25 @@ async fn first_serve(setup: &Setup) -> Result<f64> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Starts `serve` (an `xtask serve` command) on `port`, with its database and
+/// its output in `dir`; it and the server it starts are killed on drop.
+fn start_serving(mut serve: Command, port: u16, dir: &Path) -> Result<Group> {
+    let child = serve
+        .args(["--port", &port.to_string()])
+        .arg("--db")
+        .arg(dir.join("articles.sqlite3"))
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("serve.log"))?)
+        .stderr(std::fs::File::create(dir.join("serve.err"))?)
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()?;
+    Ok(Group {
+        pgid: child.id().context("it exited at once")?,
+        _child: child,
+    })
 }
 
 /// Asks the live-reload poll for a build id other than `old` until one comes.
@@ -214,11 +217,15 @@ impl Drop for Restore {
     }
 }
 
-/// `serve --watch` and everything it started (the server), killed on drop.
-struct Group(u32);
+/// `xtask serve` and everything it started (the server), killed on drop.
+struct Group {
+    pgid: u32,
+    /// Held so that it lives as long as the group (it is `kill_on_drop`).
+    _child: tokio::process::Child,
+}
 
 impl Drop for Group {
     fn drop(&mut self) {
-        kill_process_group(self.0);
+        kill_process_group(self.pgid);
     }
 }

@@ -123,6 +123,11 @@ impl NodeProcess {
         })
     }
 
+    /// The process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self._child.id()
+    }
+
     /// The next line it prints, within `timeout`.
     pub async fn line(&mut self, timeout: Duration) -> Result<String> {
         match tokio::time::timeout(timeout, self.stdout.next_line()).await {
