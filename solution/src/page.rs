@@ -30,6 +30,10 @@ use crate::outbox::queued_status;
 struct PageState {
     articles: Vec<Article>,
     starred: HashSet<String>,
+    /// How many times the list was replaced. A fetch of the list that
+    /// started before the last replacement brings an older list than the
+    /// one shown (the worker's, sent after a sync), and is dropped.
+    replaced: u64,
 }
 
 thread_local! {
@@ -176,9 +180,18 @@ fn show_connection() {
 /// Fetches the articles (the worker answers from its cache when offline) and
 /// shows them; with neither network nor cache, shows the starred articles.
 async fn load_articles() -> JsResult<()> {
+    let started_at = STATE.with_borrow(|state| state.replaced);
     let starred = starred_articles().await.unwrap_or_default();
     let starred_ids = starred.iter().map(|a| a.id.clone()).collect();
-    match fetch_articles().await {
+    let fetched = fetch_articles().await;
+    // Coming back online, the page fetches the list while the worker sends
+    // the outbox; the worker's list, from the server's answer to that POST,
+    // can arrive first. Ours is older then: showing it would hide the
+    // articles just sent.
+    if STATE.with_borrow(|state| state.replaced) != started_at {
+        return Ok(());
+    }
+    match fetched {
         Ok(articles) => {
             set_text("list-note", "");
             show_articles(articles, starred_ids)
@@ -206,6 +219,7 @@ fn show_articles(articles: Vec<Article>, starred: HashSet<String>) -> JsResult<(
     STATE.with_borrow_mut(|state| {
         state.articles = articles;
         state.starred = starred;
+        state.replaced += 1;
     });
     render()
 }

@@ -1,7 +1,8 @@
 //! What a checkpoint may ask of a browser. Each checkpoint is written once
 //! against this trait; Chromium implements it over the DevTools protocol
-//! (`chromium.rs`), Firefox over WebDriver BiDi (`firefox.rs`), both over the
-//! same websocket client crate:
+//! (`chromium.rs`), Firefox over WebDriver BiDi (`firefox.rs`, with
+//! Marionette beside it for Firefox's own windows), both over the same
+//! websocket client crate:
 //!
 //! | here | Chromium (CDP) | Firefox (BiDi) |
 //! | --- | --- | --- |
@@ -11,8 +12,10 @@
 //! | `stop_workers` | `ServiceWorker.stopAllWorkers` | none: `supports(StopWorkers)` is false and the checkpoints use `restart` |
 //! | `fire_sync` | `ServiceWorker.dispatchSyncEvent` | none: `supports(BackgroundSync)` is false; `sync-when-online` is marked `browsers = ["chromium"]` in the lesson file, and the other checkpoints set off the app's fallback with a tab's `online` event (`set_tab_offline`) |
 //! | `set_tab_offline` | (every tab, as `set_offline`) | `emulation.setNetworkConditions` with `contexts`, or the tab-side emulation |
-//! | `restart` | `Browser.close`, relaunch on the same `--user-data-dir` | `browser.close`, relaunch on the same `--profile` |
+//! | `restart` | `Browser.close`, relaunch on the same `--user-data-dir` | Marionette `Marionette:Quit` (the session is Marionette's), relaunch on the same `--profile` |
 //! | `wait_service_event` | `BackgroundService.startObserving` ("Notification displayed", "Dispatched sync event", "Sync completed") | poll `registration.getNotifications()` from a tab and report "Notification displayed" |
+//! | `click_notification` | none (no command clicks a notification) | Marionette in the chrome context: a trusted mouse click in the notification's alert window |
+//! | `tab_urls`, `close_page`, `close_other_tabs` | none (only the Firefox-only `notification-click` needs them) | `browsingContext.getTree`, `browsingContext.close` |
 
 use std::time::Duration;
 
@@ -117,6 +120,34 @@ pub trait Browser {
             "the harness cannot deliver a push message in {}",
             self.name()
         )
+    }
+
+    /// Clicks the notification titled `title` the way a user does, so that
+    /// the app's service worker gets its `notificationclick` (Firefox: a
+    /// trusted click in the notification's own alert window, reached over
+    /// Marionette). Waits up to `timeout` for it to be shown. The
+    /// `notification-click` checkpoint is marked `browsers = ["firefox"]`:
+    /// Chromium's DevTools protocol has no command to click a notification.
+    async fn click_notification(&mut self, title: &str, timeout: Duration) -> Result<()> {
+        let _ = (title, timeout);
+        bail!("the harness cannot click a notification in {}", self.name())
+    }
+
+    /// The URL of every open tab, in the browser's order: those the harness
+    /// opened and those the app opened (`clients.openWindow`).
+    async fn tab_urls(&mut self) -> Result<Vec<String>> {
+        bail!("the harness cannot list the tabs in {}", self.name())
+    }
+
+    /// Closes a tab the harness opened; its `PageId` is no longer usable.
+    async fn close_page(&mut self, page: PageId) -> Result<()> {
+        let _ = page;
+        bail!("the harness cannot close a tab in {}", self.name())
+    }
+
+    /// Closes every tab the harness did not open (those the app opened).
+    async fn close_other_tabs(&mut self) -> Result<()> {
+        bail!("the harness cannot close tabs in {}", self.name())
     }
 
     /// A PNG of what the tab shows, in a `width`×`height` viewport (for the

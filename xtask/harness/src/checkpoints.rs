@@ -20,6 +20,7 @@ use crate::proxy::{Mode, Outcome, Proxy};
 use crate::server::{Article, Server};
 
 mod fallback;
+mod notification_click;
 mod push;
 mod push_expired;
 mod push_subscribe;
@@ -35,6 +36,7 @@ pub const IDS: &[&str] = &[
     "starred-offline",
     "text-not-html",
     "push-expired",
+    "notification-click",
     "page-worker",
     "sync-when-online",
     "outbox",
@@ -54,6 +56,7 @@ pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
         "starred-offline" => starred_offline(cx).await,
         "text-not-html" => text::text_not_html(cx).await,
         "push-expired" => push_expired::push_expired(cx).await,
+        "notification-click" => notification_click::notification_click(cx).await,
         "page-worker" => page_worker(cx).await,
         "sync-when-online" => sync_when_online(cx).await,
         "outbox" => outbox(cx).await,
@@ -90,6 +93,26 @@ fn failed(expected: impl Into<String>, seen: impl Into<String>) -> anyhow::Error
         seen: seen.into(),
     }
     .into()
+}
+
+/// The server's VAPID public key: as `GET /api/v1/push/public-key` gives it
+/// (base64url text, what `pushManager.subscribe` takes), and decoded (the
+/// uncompressed P-256 point a push's VAPID `k` must equal).
+async fn vapid_public_key(port: u16) -> Result<(String, Vec<u8>)> {
+    let (status, body) = crate::proxy::http_get(port, "/api/v1/push/public-key").await?;
+    let key = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["public_key"].as_str().map(str::to_owned))
+        .filter(|_| status == 200)
+        .ok_or_else(|| {
+            failed(
+                "GET /api/v1/push/public-key to answer 200 {\"public_key\": \"<base64url>\"}",
+                format!("{status} {body}"),
+            )
+        })?;
+    let bytes = crate::push_service::unb64("the server's public key", &key)
+        .map_err(|why| failed("a base64url VAPID public key", why))?;
+    Ok((key, bytes))
 }
 
 /// What the checkpoints share: the browser, the proxy in front of the server,

@@ -2,6 +2,13 @@
 //! (no geckodriver): finding (or installing) it, launching it on a fresh
 //! profile, and the [`Browser`] implementation.
 //!
+//! Marionette (`marionette.rs`), Firefox's older protocol, runs beside BiDi:
+//! it creates the one WebDriver session Firefox allows (with
+//! `webSocketUrl: true`, as geckodriver does; the BiDi client then joins it
+//! at the URL the session names) and it alone reaches Firefox's own windows
+//! in ESR 140, such as a notification's alert window, which
+//! [`Browser::click_notification`] clicks.
+//!
 //! Firefox has no Background Sync, and BiDi cannot stop a service worker,
 //! fire a `sync` or reach into the worker's realm; the checkpoints ask
 //! [`Browser::supports`] and prove the app's fallback instead (see
@@ -39,6 +46,7 @@ use tokio::process::{Child, Command};
 
 use crate::bidi::{self, Bidi};
 use crate::browser::{Browser, Feature, Mark, PageId, ServiceEvent};
+use crate::marionette::Marionette;
 use crate::util::{Installable, TempDir, kill_process_group};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -106,6 +114,9 @@ user_pref("network.dns.disablePrefetch", true);
 user_pref("network.prefetch-next", false);
 user_pref("network.http.speculative-parallel-limit", 0);
 user_pref("services.settings.server", "http://127.0.0.1:9/");
+// Marionette on a port the system picks (written to MarionetteActivePort in
+// the profile), so that runs side by side never collide on 2828.
+user_pref("marionette.port", 0);
 "#;
 
 /// The profile's push service. Firefox's is a pref, normally Mozilla's on
@@ -184,15 +195,35 @@ fn endpoint(line: &str) -> Option<String> {
         .map(|url| url.trim().to_owned())
 }
 
+/// Where Marionette writes the port it listens on (with `marionette.port`
+/// 0) once it accepts connections.
+const MARIONETTE_PORT_FILE: &str = "MarionetteActivePort";
+
+/// Starts Firefox on `profile` with both remote protocols on, and waits until
+/// both listen; returns the process and Marionette's port.
 async fn launch(
     exe: &Path,
     profile: &Path,
     stdout_tail: Arc<Mutex<VecDeque<String>>>,
-) -> Result<(Process, String)> {
+) -> Result<(Process, u16)> {
+    // A port file left by the last run names a port nobody listens on now:
+    // only a file this launch writes may be read.
+    let port_file = profile.join(MARIONETTE_PORT_FILE);
+    match std::fs::remove_file(&port_file) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot remove {}", port_file.display()));
+        }
+    }
     let mut child = Command::new(exe)
         .args(["--headless", "--no-remote", "--profile"])
         .arg(profile)
         .arg("--remote-debugging-port=0")
+        // Marionette, and with it scripts in Firefox's own (chrome) windows:
+        // without this flag ESR 140 refuses `Marionette:SetContext` to
+        // "chrome" ("System access is required").
+        .args(["--marionette", "--remote-allow-system-access"])
         .env("MOZ_CRASHREPORTER_DISABLE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -202,10 +233,16 @@ async fn launch(
         .spawn()
         .with_context(|| format!("cannot start {}", exe.display()))?;
     let pid = child.id().context("Firefox exited at once")?;
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child
+        .stderr
+        .take()
+        .context("Firefox's stderr is not piped")?;
+    let stdout = child
+        .stdout
+        .take()
+        .context("Firefox's stdout is not piped")?;
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-    let process = Process {
+    let mut process = Process {
         child,
         pid,
         stderr_tail: stderr_tail.clone(),
@@ -213,23 +250,52 @@ async fn launch(
     let (url_tx, url_rx) = tokio::sync::oneshot::channel();
     drain(stderr, stderr_tail, 40, Some((endpoint, url_tx)));
     drain(stdout, stdout_tail, 200, None);
-    match tokio::time::timeout(LAUNCH_TIMEOUT, url_rx).await {
-        Ok(Ok(url)) => Ok((process, url)),
+    let stderr_text = |process: &Process| {
+        process
+            .stderr_tail
+            .lock()
+            .unwrap()
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let deadline = tokio::time::Instant::now() + LAUNCH_TIMEOUT;
+    // BiDi first: a Marionette session made before the Remote Agent runs
+    // would come without a `webSocketUrl`.
+    match tokio::time::timeout_at(deadline, url_rx).await {
+        Ok(Ok(_)) => {}
         Ok(Err(_)) => bail!(
             "Firefox ({}) exited before printing its WebDriver BiDi endpoint:\n{}",
             exe.display(),
-            process
-                .stderr_tail
-                .lock()
-                .unwrap()
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n")
+            stderr_text(&process)
         ),
         Err(_) => bail!(
             "timed out after {LAUNCH_TIMEOUT:?} waiting for Firefox to print `WebDriver BiDi listening on ws://…`"
         ),
+    }
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&port_file)
+            && let Ok(port) = text.trim().parse::<u16>()
+            && port != 0
+        {
+            return Ok((process, port));
+        }
+        if let Ok(Some(status)) = process.child.try_wait() {
+            bail!(
+                "Firefox ({}) exited ({status}) before Marionette wrote its port to {}:\n{}",
+                exe.display(),
+                port_file.display(),
+                stderr_text(&process)
+            );
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "timed out after {LAUNCH_TIMEOUT:?} waiting for Marionette to write its port to {} (started with --marionette)",
+                port_file.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -265,19 +331,46 @@ const NOTIFICATIONS_JS: &str = "(async () => {
     return (await r.getNotifications()).map(n => [n.title, n.body, n.tag]);
 })()";
 
+/// Run over Marionette in the chrome context with the notification's title:
+/// finds its alert window and clicks it as a user would. With
+/// `alerts.useSystemBackend` off, Firefox shows each notification in a
+/// window of its own (chrome://global/content/alerts/alert.xhtml, window type
+/// `alert:alert`, the title in `#alertTitleLabel`'s `value`), whose `click`
+/// listener, added on `load`, tells the notification's owner — for a
+/// service worker's notification, Firefox then fires `notificationclick`
+/// with the right to focus or open a window. Only a trusted event does
+/// that: `windowUtils.sendMouseEvent` makes one (a `mousedown` and `mouseup`
+/// at the same point make the `click`), where a script's `dispatchEvent`
+/// would not. Returns `{clicked, titles}`: the titles showing, for a
+/// message.
+const CLICK_ALERT_JS: &str = "const [title] = arguments;
+    const windows = [...Services.wm.getEnumerator('alert:alert')];
+    const titleOf = w => w.document.getElementById('alertTitleLabel')?.getAttribute('value') ?? '';
+    const titles = windows.map(titleOf);
+    const alert = windows.find(w => titleOf(w) === title && w.document.readyState === 'complete');
+    if (!alert) return { clicked: false, titles };
+    const box = alert.document.getElementById('alertBox').getBoundingClientRect();
+    const x = box.left + box.width / 2, y = box.top + box.height / 2;
+    alert.windowUtils.sendMouseEvent('mousedown', x, y, 0, 1, 0);
+    alert.windowUtils.sendMouseEvent('mouseup', x, y, 0, 1, 0);
+    return { clicked: true, titles };";
+
 // ---------------------------------------------------------------- the browser
 
-/// Firefox driven over one WebDriver BiDi websocket.
+/// Firefox driven over one WebDriver BiDi websocket, with a Marionette
+/// connection beside it for the session and Firefox's own windows.
 pub struct Firefox {
-    // Field order is drop order: the connection, then the process, then the
+    // Field order is drop order: the connections, then the process, then the
     // profile directory it was using.
     bidi: Option<Bidi>,
+    /// In the chrome context (Firefox's own windows) from the start.
+    marionette: Option<Marionette>,
     process: Option<Process>,
     profile: TempDir,
     exe: PathBuf,
     origin: String,
-    /// The browsing contexts (tabs) opened, by `PageId`.
-    pages: Vec<String>,
+    /// The browsing contexts (tabs) opened, by `PageId`; `None` once closed.
+    pages: Vec<Option<String>>,
     /// The tab Firefox opened by itself at start, used for the first page.
     spare: Option<String>,
     offline: bool,
@@ -310,6 +403,7 @@ impl Firefox {
         .context("cannot write the Firefox profile's user.js")?;
         let mut browser = Self {
             bidi: None,
+            marionette: None,
             process: None,
             profile,
             exe,
@@ -330,20 +424,38 @@ impl Firefox {
     }
 
     async fn start(&mut self) -> Result<()> {
-        let (process, url) = launch(&self.exe, self.profile.path(), self.stdout_tail.clone())
+        let (process, port) = launch(&self.exe, self.profile.path(), self.stdout_tail.clone())
             .await
             .context("starting Firefox")?;
         self.process = Some(process);
-        let url = format!("{}/session", url.trim_end_matches('/'));
-        let bidi = Bidi::connect(&url, COMMAND_TIMEOUT).await?;
-        let session = bidi
+        let mut marionette = Marionette::connect(port, COMMAND_TIMEOUT).await?;
+        // The session, made over Marionette: Firefox allows one, which a
+        // BiDi `session.new` would take too. Marionette's parameters are the
+        // capabilities themselves (no `alwaysMatch`); it waits for the first
+        // window before it answers.
+        let session = marionette
             .call(
-                "session.new",
-                json!({ "capabilities": {} }),
+                "WebDriver:NewSession",
+                json!({ "webSocketUrl": true }),
+                LAUNCH_TIMEOUT,
+            )
+            .await
+            .context("creating the WebDriver session over Marionette")?;
+        let caps = &session["capabilities"];
+        let url = caps["webSocketUrl"].as_str().with_context(|| {
+            format!("Marionette's new session has no webSocketUrl for WebDriver BiDi: {caps}")
+        })?;
+        let bidi = Bidi::connect(url, COMMAND_TIMEOUT).await?;
+        // Scripts from here on run in Firefox's own windows, not in a tab
+        // (the tabs are BiDi's).
+        marionette
+            .call(
+                "Marionette:SetContext",
+                json!({ "value": "chrome" }),
                 COMMAND_TIMEOUT,
             )
             .await?;
-        let caps = &session["capabilities"];
+        self.marionette = Some(marionette);
         self.product = format!(
             "Firefox {}",
             caps["browserVersion"]
@@ -412,10 +524,35 @@ impl Firefox {
     }
 
     fn page(&self, page: PageId) -> Result<String> {
-        self.pages
-            .get(page.0)
-            .cloned()
-            .context("no such tab (was the browser restarted?)")
+        match self.pages.get(page.0) {
+            Some(Some(context)) => Ok(context.clone()),
+            Some(None) => bail!("harness bug: the tab was closed"),
+            None => bail!("no such tab (was the browser restarted?)"),
+        }
+    }
+
+    /// The tabs the harness opened and has not closed.
+    fn open_pages(&self) -> impl Iterator<Item = &String> {
+        self.pages.iter().flatten()
+    }
+
+    /// Every top-level browsing context (tab) now, as BiDi lists them:
+    /// (context, url).
+    async fn contexts(&self) -> Result<Vec<(String, String)>> {
+        let tree = self
+            .call("browsingContext.getTree", json!({ "maxDepth": 0 }))
+            .await?;
+        Ok(tree["contexts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["context"].as_str().unwrap_or_default().to_owned(),
+                    c["url"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect())
     }
 
     /// `script.evaluate` in the tab `context`, as plain JSON.
@@ -449,7 +586,7 @@ impl Firefox {
     /// The notifications showing now; each that was not showing at the last
     /// poll is logged as "Notification displayed".
     async fn poll_notifications(&mut self) -> Result<()> {
-        let Some(context) = self.pages.first().cloned() else {
+        let Some(context) = self.open_pages().next().cloned() else {
             return Ok(());
         };
         let listed = self
@@ -523,7 +660,7 @@ impl Browser for Firefox {
             Some(context) => context,
             None => {
                 let mut params = json!({ "type": "tab" });
-                if let Some(first) = self.pages.first() {
+                if let Some(first) = self.open_pages().next() {
                     params["referenceContext"] = json!(first);
                 }
                 let created = self.call("browsingContext.create", params).await?;
@@ -541,7 +678,7 @@ impl Browser for Firefox {
             )
             .await
             .with_context(|| format!("opening {url}"))?;
-        self.pages.push(context);
+        self.pages.push(Some(context));
         Ok(PageId(self.pages.len() - 1))
     }
 
@@ -591,7 +728,7 @@ impl Browser for Firefox {
                         .await?;
                 }
                 let js = if offline { GO_OFFLINE } else { GO_ONLINE };
-                for context in self.pages.clone() {
+                for context in self.open_pages().cloned().collect::<Vec<_>>() {
                     self.evaluate(&context, js, COMMAND_TIMEOUT)
                         .await
                         .with_context(|| {
@@ -640,9 +777,15 @@ impl Browser for Firefox {
 
     async fn restart(&mut self) -> Result<()> {
         self.read_events();
-        if let Some(bidi) = &self.bidi {
-            let _ = bidi
-                .call("browser.close", json!({}), Duration::from_secs(5))
+        // The session is Marionette's, so Marionette ends it: BiDi's
+        // `browser.close` refuses a session WebDriver classic started.
+        if let Some(marionette) = &mut self.marionette {
+            let _ = marionette
+                .call(
+                    "Marionette:Quit",
+                    json!({ "flags": ["eForceQuit"] }),
+                    Duration::from_secs(5),
+                )
                 .await;
         }
         if let Some(mut process) = self.process.take() {
@@ -651,12 +794,92 @@ impl Browser for Firefox {
             let _ = tokio::time::timeout(Duration::from_secs(15), process.child.wait()).await;
         }
         self.bidi = None;
+        self.marionette = None;
         self.pages.clear();
         self.spare = None;
         self.offline = false;
         self.preload = None;
         self.showing.clear();
         self.start().await
+    }
+
+    async fn click_notification(&mut self, title: &str, timeout: Duration) -> Result<()> {
+        let marionette = self
+            .marionette
+            .as_mut()
+            .context("the browser is not running")?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let answer = marionette
+                .call(
+                    "WebDriver:ExecuteScript",
+                    json!({ "script": CLICK_ALERT_JS, "args": [title] }),
+                    COMMAND_TIMEOUT,
+                )
+                .await
+                .context("clicking the notification in its alert window")?;
+            let result = &answer["value"];
+            if result["clicked"] == true {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let showing: Vec<String> = result["titles"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| format!("\"{}\"", t.as_str().unwrap_or_default()))
+                    .collect();
+                bail!(
+                    "no notification titled \"{title}\" among Firefox's alert windows within {timeout:?} (showing: {})",
+                    if showing.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        showing.join(", ")
+                    }
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn tab_urls(&mut self) -> Result<Vec<String>> {
+        Ok(self
+            .contexts()
+            .await?
+            .into_iter()
+            .map(|(_, url)| url)
+            .collect())
+    }
+
+    async fn close_page(&mut self, page: PageId) -> Result<()> {
+        let context = self.page(page)?;
+        self.call("browsingContext.close", json!({ "context": context }))
+            .await
+            .context("closing a tab")?;
+        self.pages[page.0] = None;
+        Ok(())
+    }
+
+    async fn close_other_tabs(&mut self) -> Result<()> {
+        let ours: HashSet<&String> = self.open_pages().chain(self.spare.as_ref()).collect();
+        let others: Vec<String> = self
+            .contexts()
+            .await?
+            .into_iter()
+            .map(|(context, _)| context)
+            .filter(|context| !ours.contains(context))
+            .collect();
+        if ours.is_empty() && !others.is_empty() {
+            // Closing a window's last tab closes the window, and the last
+            // window quits Firefox.
+            bail!("harness bug: closing every tab would quit Firefox");
+        }
+        for context in others {
+            self.call("browsingContext.close", json!({ "context": context }))
+                .await
+                .context("closing a tab the app opened")?;
+        }
+        Ok(())
     }
 
     fn mark(&self) -> Mark {

@@ -15,6 +15,7 @@ mod chaos;
 mod checkpoints;
 mod chromium;
 mod firefox;
+mod marionette;
 mod proxy;
 mod push_service;
 mod screenshots;

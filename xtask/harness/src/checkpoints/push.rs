@@ -7,12 +7,12 @@
 //! plaintext to the app's worker through the browser — which is where the
 //! student's `on_push` runs.
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Value, json};
 
-use super::{ARRIVAL, Ctx, UI, close_notifications, failed, quote_all, shown_notifications};
+use super::{
+    ARRIVAL, Ctx, UI, close_notifications, failed, quote_all, shown_notifications, vapid_public_key,
+};
 use crate::browser::Browser;
-use crate::proxy::http_get;
 use crate::push_service::{PushService, Subscriber, check_vapid, http_json, uuid};
 
 const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
@@ -25,19 +25,7 @@ pub(super) async fn push<B: Browser>(cx: &mut Ctx<B>) -> anyhow::Result<()> {
     let endpoint = service.endpoint(&uuid()?);
 
     // The server's VAPID public key, to compare with the push's `k`.
-    let (status, body) = http_get(port, "/api/v1/push/public-key").await?;
-    let server_key = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["public_key"].as_str().map(str::to_owned))
-        .filter(|_| status == 200)
-        .ok_or_else(|| {
-            failed(
-                "GET /api/v1/push/public-key to answer 200 {\"public_key\": \"<base64url>\"}",
-                format!("{status} {body}"),
-            )
-        })?;
-    let server_key = <Base64UrlUnpadded as Encoding>::decode_vec(server_key.trim_end_matches('='))
-        .map_err(|_| failed("a base64url VAPID public key", server_key.clone()))?;
+    let (_, server_key) = vapid_public_key(port).await?;
 
     let (status, body) =
         http_json(port, "POST", SUBSCRIPTIONS, &subscriber.json(&endpoint)).await?;

@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{ARRIVAL, Ctx, UI, failed};
+use super::{ARRIVAL, Ctx, UI, failed, vapid_public_key};
 use crate::autopush::{Autopush, PushEvent};
 use crate::browser::{Browser, PageId, js_str};
 use crate::push_service::{PushService, Received, Subscriber, http_json, uuid};
@@ -110,17 +110,7 @@ async fn expired_in_browser<B: Browser>(
     tab: PageId,
     autopush: &Autopush,
 ) -> Result<(Autopush, String)> {
-    let (status, body) = crate::proxy::http_get(cx.server.port, "/api/v1/push/public-key").await?;
-    let key = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["public_key"].as_str().map(str::to_owned))
-        .filter(|_| status == 200)
-        .ok_or_else(|| {
-            failed(
-                "GET /api/v1/push/public-key to answer 200 {\"public_key\": \"<base64url>\"}",
-                format!("{status} {body}"),
-            )
-        })?;
+    let (key, _) = vapid_public_key(cx.server.port).await?;
     // What the page does after the lesson, done by the harness so that the
     // server's part is checked before the page's: subscribe with the
     // server's key, and hand over `JSON.stringify(subscription)`.

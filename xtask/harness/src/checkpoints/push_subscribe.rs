@@ -12,11 +12,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{ARRIVAL, Ctx, UI, close_notifications, failed, quote_all, shown_notifications};
+use super::{
+    ARRIVAL, Ctx, UI, close_notifications, failed, quote_all, shown_notifications, vapid_public_key,
+};
 use crate::autopush::{Autopush, PushEvent};
 use crate::browser::{Browser, PageId};
-use crate::proxy::{Outcome, http_get};
-use crate::push_service::{http_json, unb64, uuid};
+use crate::proxy::Outcome;
+use crate::push_service::{http_json, uuid};
 
 const TOGGLE: &str = "#push-toggle";
 const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
@@ -89,7 +91,7 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
             ),
         ));
     };
-    let server_key = server_key(cx.server.port).await?;
+    let (_, server_key) = vapid_public_key(cx.server.port).await?;
     if key != server_key {
         return Err(failed(
             "a subscription with `applicationServerKey` the server's VAPID public key (GET /api/v1/push/public-key), or the browser refuses the server's pushes",
@@ -302,21 +304,4 @@ async fn push_status<B: Browser>(b: &mut B, tab: PageId) -> String {
         .ok()
         .flatten()
         .unwrap_or_default()
-}
-
-/// The server's VAPID public key.
-async fn server_key(port: u16) -> Result<Vec<u8>> {
-    let (status, body) = http_get(port, "/api/v1/push/public-key").await?;
-    let key = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["public_key"].as_str().map(str::to_owned))
-        .filter(|_| status == 200)
-        .ok_or_else(|| {
-            failed(
-                "GET /api/v1/push/public-key to answer 200 {\"public_key\": \"<base64url>\"}",
-                format!("{status} {body}"),
-            )
-        })?;
-    unb64("the server's public key", &key)
-        .map_err(|why| failed("a base64url VAPID public key", why))
 }
