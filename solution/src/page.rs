@@ -30,10 +30,10 @@ use crate::outbox::queued_status;
 struct PageState {
     articles: Vec<Article>,
     starred: HashSet<String>,
-    /// How many times the list was replaced. A fetch of the list that
-    /// started before the last replacement brings an older list than the
-    /// one shown (the worker's, sent after a sync), and is dropped.
-    replaced: u64,
+    /// How many lists of the news were shown, fetched or sent by the worker
+    /// after a sync. A fetch that started before the last of them brings an
+    /// older list than the one shown, and is dropped.
+    lists_shown: u64,
 }
 
 thread_local! {
@@ -180,7 +180,7 @@ fn show_connection() {
 /// Fetches the articles (the worker answers from its cache when offline) and
 /// shows them; with neither network nor cache, shows the starred articles.
 async fn load_articles() -> JsResult<()> {
-    let started_at = STATE.with_borrow(|state| state.replaced);
+    let started_at = STATE.with_borrow(|state| state.lists_shown);
     let starred = starred_articles().await.unwrap_or_default();
     let starred_ids = starred.iter().map(|a| a.id.clone()).collect();
     let fetched = fetch_articles().await;
@@ -188,7 +188,7 @@ async fn load_articles() -> JsResult<()> {
     // the outbox; the worker's list, from the server's answer to that POST,
     // can arrive first. Ours is older then: showing it would hide the
     // articles just sent.
-    if STATE.with_borrow(|state| state.replaced) != started_at {
+    if STATE.with_borrow(|state| state.lists_shown) != started_at {
         return Ok(());
     }
     match fetched {
@@ -201,7 +201,14 @@ async fn load_articles() -> JsResult<()> {
                 "list-note",
                 &format!("Cannot load the news ({reason}). Your starred articles:"),
             );
-            show_articles(starred, starred_ids)
+            // Not a list of the news, so not counted in `lists_shown`: a
+            // fetch still under way (the page may have just come online)
+            // brings a newer one.
+            STATE.with_borrow_mut(|state| {
+                state.articles = starred;
+                state.starred = starred_ids;
+            });
+            render()
         }
     }
 }
@@ -219,7 +226,7 @@ fn show_articles(articles: Vec<Article>, starred: HashSet<String>) -> JsResult<(
     STATE.with_borrow_mut(|state| {
         state.articles = articles;
         state.starred = starred;
-        state.replaced += 1;
+        state.lists_shown += 1;
     });
     render()
 }
