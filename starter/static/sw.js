@@ -18,7 +18,11 @@ const wasm = caches
   .then((cached) => cached || fetch('/pkg/worker_bg.wasm'));
 
 importScripts('/pkg/worker.js');
-const ready = wasm_bindgen({ module_or_path: wasm });
+// The bytes whole, then compiled: for a module this small, read from the
+// cache, that starts the worker sooner than streaming compilation does.
+const ready = wasm
+  .then((response) => response.arrayBuffer())
+  .then((bytes) => wasm_bindgen({ module_or_path: bytes }));
 
 const toRust = (handler) => (event) =>
   event.waitUntil(ready.then(() => wasm_bindgen[handler](event, BUILD_ID)));
