@@ -87,6 +87,23 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
     files
 }
 
+/// A note to the book's writers (`TODO(book)`) is work left undone, and a
+/// reader would see it in the page's source.
+#[test]
+fn the_book_has_no_notes_left_to_its_writers() {
+    let root = project_root();
+    let mut left = Vec::new();
+    for dir in ["lessons", "book/src"] {
+        for file in files_under(&root.join(dir)) {
+            let path = format!("{dir}/{file}");
+            if path.ends_with(".md") && read(&path).contains("TODO(book)") {
+                left.push(path);
+            }
+        }
+    }
+    assert!(left.is_empty(), "TODO(book) left in: {left:?}");
+}
+
 /// `diff -ru starter solution` shows the lesson and nothing else: the two
 /// crates hold the same files, those outside the lesson's list are
 /// byte-identical, and those on it really differ (a stale list would hide a
