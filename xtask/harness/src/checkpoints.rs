@@ -772,11 +772,14 @@ async fn outbox<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
 
 // ------------------------------------------------------------ 2: sync
 
-async fn sync<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
-    if !cx.browser.supports(Feature::BackgroundSync) {
-        return fallback::fallback_flush(cx).await;
-    }
-    let tab = cx.ready().await?;
+/// Adds one article through each kind of outage — a 503, nobody answering,
+/// the server itself down (killed, the proxy passing to nobody) — and leaves
+/// the server up but answering 503. The headlines already on the server,
+/// and those queued, in order.
+async fn queue_through_outages<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+) -> Result<(Vec<String>, Vec<String>)> {
     let existing: Vec<String> = cx
         .server
         .articles()
@@ -785,18 +788,15 @@ async fn sync<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         .map(|a| a.headline)
         .collect();
     let mut queued = Vec::new();
-
-    cx.set_mode(Mode::Api503).await?;
-    let h = cx.headline("queued while the server answers 503");
-    add_article(&mut cx.browser, tab, &h).await?;
-    queued.push(h);
-
-    cx.set_mode(Mode::Refuse).await?;
-    let h = cx.headline("queued while nobody answers");
-    add_article(&mut cx.browser, tab, &h).await?;
-    queued.push(h);
-
-    // The server itself down (killed), the proxy passing to nobody.
+    for (mode, what) in [
+        (Mode::Api503, "queued while the server answers 503"),
+        (Mode::Refuse, "queued while nobody answers"),
+    ] {
+        cx.set_mode(mode).await?;
+        let h = cx.headline(what);
+        add_article(&mut cx.browser, tab, &h).await?;
+        queued.push(h);
+    }
     cx.set_mode(Mode::Pass).await?;
     cx.server.stop().await?;
     let h = cx.headline("queued while the server is down");
@@ -804,6 +804,15 @@ async fn sync<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     queued.push(h);
     cx.set_mode(Mode::Api503).await?;
     cx.server.restart().await?;
+    Ok((existing, queued))
+}
+
+async fn sync<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    if !cx.browser.supports(Feature::BackgroundSync) {
+        return fallback::fallback_flush(cx).await;
+    }
+    let tab = cx.ready().await?;
+    let (existing, queued) = queue_through_outages(cx, tab).await?;
 
     let tags = sync_tags(&mut cx.browser, tab).await?;
     let tag = match tags.as_deref() {

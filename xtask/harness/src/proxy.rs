@@ -230,11 +230,30 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Option<(Vec<u8>, Vec<u8
 
 /// `GET path` on 127.0.0.1:`port`; the status and the body.
 pub async fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
+    http_request(port, "GET", path, None).await
+}
+
+/// `method path` on 127.0.0.1:`port`, with a JSON body if one is given, on
+/// a connection of its own; the status and the body of the answer (chunked
+/// or not), within 10 s.
+pub async fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    json: Option<&str>,
+) -> Result<(u16, String)> {
     let fetch = async {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\naccept: application/json\r\nconnection: close\r\n\r\n"
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\naccept: application/json\r\nconnection: close\r\n"
         );
+        match json {
+            Some(body) => request.push_str(&format!(
+                "content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )),
+            None => request.push_str("\r\n"),
+        }
         stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await?;
@@ -242,8 +261,8 @@ pub async fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
     };
     let response = tokio::time::timeout(Duration::from_secs(10), fetch)
         .await
-        .with_context(|| format!("GET {path}: no answer within 10 s"))?
-        .with_context(|| format!("GET {path} on 127.0.0.1:{port}"))?;
+        .with_context(|| format!("{method} {path}: no answer within 10 s"))?
+        .with_context(|| format!("{method} {path} on 127.0.0.1:{port}"))?;
     let end = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

@@ -30,7 +30,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::proxy::{dechunk, read_head};
+use crate::proxy::{dechunk, http_request, read_head};
 
 /// `bytes` as base64url without padding, as Web Push writes keys.
 pub fn b64(bytes: &[u8]) -> String {
@@ -424,40 +424,7 @@ pub(crate) async fn read_request(stream: &mut TcpStream) -> Result<Option<Receiv
 /// `method path` with a JSON body on 127.0.0.1:`port`; the status and the
 /// body of the answer.
 pub async fn http_json(port: u16, method: &str, path: &str, body: &Value) -> Result<(u16, String)> {
-    let body = body.to_string();
-    let fetch = async {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        anyhow::Ok(response)
-    };
-    let response = tokio::time::timeout(Duration::from_secs(10), fetch)
-        .await
-        .with_context(|| format!("{method} {path}: no answer within 10 s"))?
-        .with_context(|| format!("{method} {path} on 127.0.0.1:{port}"))?;
-    let end = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("the server's answer has no end of headers")?;
-    let head = String::from_utf8_lossy(&response[..end]).into_owned();
-    let status: u16 = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("the server's answer has no status")?;
-    let mut body = response[end + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body)?;
-    }
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    http_request(port, method, path, Some(&body.to_string())).await
 }
 
 #[cfg(test)]

@@ -19,9 +19,13 @@ mod worker;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+
+use crate::browser::{Browser, PageId};
+use crate::chromium::{self, Chromium};
+use crate::server::Server;
 
 /// The benchmarks, in report order.
 pub const NAMES: [&str; 5] = ["replay", "server", "push", "worker", "inner"];
@@ -43,6 +47,25 @@ impl Setup {
     pub fn size(&self, full: usize, quick: usize) -> usize {
         if self.quick { quick } else { full }
     }
+}
+
+/// The app started from `setup` (quiet logging) and open in a fresh headless
+/// Chromium, its service worker in control of the page.
+async fn app_in_chromium(setup: &Setup) -> Result<(Server, Chromium, PageId)> {
+    let app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
+    let mut browser = Chromium::launch(chromium::find_or_install()?, &app.origin())
+        .await
+        .context("starting Chromium")?;
+    let tab = browser.open_page(&format!("{}/", app.origin())).await?;
+    browser
+        .wait_until(
+            tab,
+            "(async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; })()",
+            "the service worker to control the page",
+            Duration::from_secs(30),
+        )
+        .await?;
+    Ok((app, browser, tab))
 }
 
 /// Which way is better for a figure.

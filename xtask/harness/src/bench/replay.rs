@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
 use crate::browser::{Browser, PageId};
-use crate::chromium::{self, Chromium};
+use crate::chromium::Chromium;
 use crate::server::Server;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -16,19 +16,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 pub async fn run(setup: &Setup) -> Result<Section> {
     let n = setup.size(1000, 20);
     let runs = setup.size(5, 1);
-    let mut app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
-    let mut browser = Chromium::launch(chromium::find_or_install()?, &app.origin())
-        .await
-        .context("starting Chromium")?;
-    let tab = browser.open_page(&format!("{}/", app.origin())).await?;
-    browser
-        .wait_until(
-            tab,
-            "(async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; })()",
-            "the service worker to control the page",
-            Duration::from_secs(30),
-        )
-        .await?;
+    let (mut app, mut browser, tab) = super::app_in_chromium(setup).await?;
 
     let mut ours = Sample::new("ms", Better::Lower);
     let mut baseline = Sample::new("ms", Better::Lower);

@@ -10,27 +10,14 @@ use serde_json::Value;
 
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
 use crate::browser::Browser;
-use crate::chromium::{self, Chromium};
-use crate::server::Server;
+use crate::chromium::Chromium;
 
 pub async fn run(setup: &Setup) -> Result<Section> {
     let runs = setup.size(15, 1);
     let (worker_raw, worker_gzip) = sizes(setup, WORKER_WASM)?;
     let (page_raw, page_gzip) = sizes(setup, PAGE_WASM)?;
 
-    let app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
-    let mut browser = Chromium::launch(chromium::find_or_install()?, &app.origin())
-        .await
-        .context("starting Chromium")?;
-    let tab = browser.open_page(&format!("{}/", app.origin())).await?;
-    browser
-        .wait_until(
-            tab,
-            "(async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; })()",
-            "the service worker to control the page",
-            Duration::from_secs(30),
-        )
-        .await?;
+    let (_app, mut browser, tab) = super::app_in_chromium(setup).await?;
     browser
         .eval(tab, ROUND_TRIP_FN, Duration::from_secs(5))
         .await?;

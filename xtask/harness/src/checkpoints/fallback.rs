@@ -7,7 +7,9 @@
 
 use anyhow::{Result, bail};
 
-use super::{Ctx, Failed, SYNC_TAG, add_article, failed, quote_all, wait_controlled};
+use super::{
+    Ctx, Failed, SYNC_TAG, add_article, failed, queue_through_outages, quote_all, wait_controlled,
+};
 use crate::browser::Browser;
 use crate::proxy::Mode;
 use crate::server::Article;
@@ -18,34 +20,9 @@ const NO_SYNC: &str = "here `registration.sync` is undefined and no `sync` ever 
 
 pub(super) async fn fallback_flush<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tab = cx.ready().await?;
-    let existing: Vec<String> = cx
-        .server
-        .articles()
-        .await?
-        .into_iter()
-        .map(|a| a.headline)
-        .collect();
-    let mut queued = Vec::new();
-
     // Kept through every kind of outage: a 503, nobody answering, the
     // server itself down.
-    cx.set_mode(Mode::Api503).await?;
-    let h = cx.headline("queued while the server answers 503");
-    add_article(&mut cx.browser, tab, &h).await?;
-    queued.push(h);
-
-    cx.set_mode(Mode::Refuse).await?;
-    let h = cx.headline("queued while nobody answers");
-    add_article(&mut cx.browser, tab, &h).await?;
-    queued.push(h);
-
-    cx.set_mode(Mode::Pass).await?;
-    cx.server.stop().await?;
-    let h = cx.headline("queued while the server is down");
-    add_article(&mut cx.browser, tab, &h).await?;
-    queued.push(h);
-    cx.set_mode(Mode::Api503).await?;
-    cx.server.restart().await?;
+    let (existing, queued) = queue_through_outages(cx, tab).await?;
 
     // The page comes back online while the server still answers 503: the
     // worker must try, and keep the outbox.
