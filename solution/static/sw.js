@@ -46,4 +46,10 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(ready.then(() => wasm_bindgen.on_fetch(event, BUILD_ID)));
 });
 
-ready.then(() => wasm_bindgen.on_start()).catch((error) => console.error('[sw]', error));
+// The worker's own start-up work waits one task, so the event that woke
+// the worker (a page's message, a fetch, a push) reaches Rust first: that is
+// what someone is waiting for.
+const logError = (error) => console.error('[sw]', error);
+ready
+  .then(() => setTimeout(() => wasm_bindgen.on_start().catch(logError)))
+  .catch(logError);

@@ -52,7 +52,13 @@ impl Setup {
 /// The app started from `setup` (quiet logging) and open in a fresh headless
 /// Chromium, its service worker in control of the page.
 async fn app_in_chromium(setup: &Setup) -> Result<(Server, Chromium, PageId)> {
-    let app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
+    site_in_chromium(setup, &setup.site).await
+}
+
+/// `site` served by the app's server and open in a fresh headless Chromium,
+/// its service worker in control of the page.
+async fn site_in_chromium(setup: &Setup, site: &Path) -> Result<(Server, Chromium, PageId)> {
+    let app = Server::start_logging(&setup.server_bin, site, "warn").await?;
     let mut browser = Chromium::launch(chromium::find_or_install()?, &app.origin())
         .await
         .context("starting Chromium")?;

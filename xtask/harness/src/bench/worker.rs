@@ -1,45 +1,57 @@
 //! Benchmark 4, the worker: what the browser downloads and compiles to start it
 //! (its .wasm, raw and gzip; the page's is reported beside it), and how long a
-//! stopped worker takes until its Rust handler runs.
+//! stopped worker takes until its Rust handler runs, beside a worker with no
+//! WebAssembly at all: the part of the start that is the browser's own.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
 
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
-use crate::browser::Browser;
+use crate::browser::{Browser, PageId};
 use crate::chromium::Chromium;
+use crate::server::Server;
+use crate::util::TempDir;
 
 pub async fn run(setup: &Setup) -> Result<Section> {
     let runs = setup.size(15, 1);
     let (worker_raw, worker_gzip) = sizes(setup, WORKER_WASM)?;
     let (page_raw, page_gzip) = sizes(setup, PAGE_WASM)?;
 
-    let (_app, mut browser, tab) = super::app_in_chromium(setup).await?;
-    browser
-        .eval(tab, ROUND_TRIP_FN, Duration::from_secs(5))
-        .await?;
-    // One warm round trip first: the very first may still be compiling.
-    browser
-        .eval(tab, "window.__benchRoundTrip()", Duration::from_secs(30))
-        .await?;
+    let mut ours = Probe::start(setup, &setup.site).await?;
+    let js_only_site = TempDir::new("bench-js-only-worker")?;
+    for (name, text) in [
+        ("index.html", JS_ONLY_PAGE),
+        ("page.js", JS_ONLY_PAGE_SCRIPT),
+        ("sw.js", JS_ONLY_WORKER),
+    ] {
+        let path = js_only_site.path().join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let mut js_only = Probe::start(setup, js_only_site.path()).await?;
 
     let mut cold = Sample::new("ms", Better::Lower);
     let mut warm = Sample::new("ms", Better::Lower);
     let mut start = Sample::new("ms", Better::Lower);
+    let mut floor = Sample::new("ms", Better::Lower);
+    let mut added = Sample::new("ms", Better::Lower);
     for run in 0..runs {
-        browser.stop_workers().await?;
-        let c = round_trip(&mut browser, tab).await?;
-        let w = round_trip(&mut browser, tab).await?;
+        // Taken in pairs, so that a busy moment on a shared machine weighs on
+        // both figures of the pair alike.
+        let (c, w) = ours.cold_and_warm().await?;
+        let (js_cold, js_warm) = js_only.cold_and_warm().await?;
         println!(
-            "bench: worker run {}: cold {c:.1} ms, warm {w:.2} ms",
+            "bench: worker run {}: cold {c:.1} ms, warm {w:.2} ms; JS-only worker: cold {js_cold:.1} ms, warm {js_warm:.2} ms",
             run + 1
         );
         cold.push(c);
         warm.push(w);
         start.push(c - w);
+        floor.push(js_cold - js_warm);
+        added.push((c - w) - (js_cold - js_warm));
     }
 
     let mut section = Section::new("4. The service worker: size and cold start");
@@ -56,6 +68,12 @@ pub async fn run(setup: &Setup) -> Result<Section> {
          bindings, the wasm from this build's cache, compiled and instantiated, then the handler), then at once a \
          second one on the now-running worker. Cold start = cold round trip − warm round trip (the message passing \
          itself)."
+            .to_owned(),
+        "Baseline: the browser's own cost of starting a worker. A service worker with no WebAssembly (`sw.js` only, \
+         the same answer to the same message) is served by the same server in a second Chromium and timed the same \
+         way, each of its runs right after one of ours. No worker starts faster, so the ratio is below 1 by \
+         construction; the row after it is what our worker adds to that floor (its cold start minus the JS-only \
+         worker's, run by run)."
             .to_owned(),
     ];
     section.rows.push(Row {
@@ -83,10 +101,16 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         goal: Goal::None,
     });
     section.rows.push(Row {
-        figure: "stopped worker → Rust handler (cold − warm)".into(),
+        figure: "stopped worker → Rust handler (cold − warm); baseline: a JS-only worker".into(),
         ours: start,
-        baseline: Baseline::NotApplicable("none (goal: absolute)"),
+        baseline: Baseline::Measured(floor),
         goal: Goal::AtMost(10.0),
+    });
+    section.rows.push(Row {
+        figure: "what our worker adds to the browser's floor (ours − JS-only, run by run)".into(),
+        ours: added,
+        baseline: Baseline::NotApplicable("—"),
+        goal: Goal::None,
     });
     section.rows.push(Row {
         figure: "cold round trip (as measured)".into(),
@@ -119,7 +143,59 @@ fn sizes(setup: &Setup, file: &str) -> Result<(Sample, Sample)> {
     Ok((raw, gzip))
 }
 
-async fn round_trip(browser: &mut Chromium, tab: crate::browser::PageId) -> Result<f64> {
+/// A site open in a Chromium of its own, ready to time its worker's start.
+struct Probe {
+    _server: Server,
+    browser: Chromium,
+    tab: PageId,
+}
+
+impl Probe {
+    async fn start(setup: &Setup, site: &Path) -> Result<Self> {
+        let (server, mut browser, tab) = super::site_in_chromium(setup, site).await?;
+        browser
+            .eval(tab, ROUND_TRIP_FN, Duration::from_secs(5))
+            .await?;
+        // One warm round trip first: the very first may still be compiling.
+        browser
+            .eval(tab, "window.__benchRoundTrip()", Duration::from_secs(30))
+            .await?;
+        Ok(Self {
+            _server: server,
+            browser,
+            tab,
+        })
+    }
+
+    /// Stops the worker; then one round trip, which starts it, and at once a
+    /// second on the running worker. Both in ms.
+    async fn cold_and_warm(&mut self) -> Result<(f64, f64)> {
+        self.browser.stop_workers().await?;
+        let cold = round_trip(&mut self.browser, self.tab).await?;
+        let warm = round_trip(&mut self.browser, self.tab).await?;
+        Ok((cold, warm))
+    }
+}
+
+/// The baseline's page: it only registers the worker (from a file of its
+/// own: the server's Content-Security-Policy refuses inline scripts).
+const JS_ONLY_PAGE: &str = r#"<!doctype html>
+<title>JS-only service worker (benchmark baseline)</title>
+<script src="/page.js"></script>
+"#;
+const JS_ONLY_PAGE_SCRIPT: &str = "navigator.serviceWorker.register('/sw.js');\n";
+
+/// The baseline's worker: no WebAssembly, and the answer our worker gives to
+/// a message it does not understand.
+const JS_ONLY_WORKER: &str = r#"self.addEventListener('install', (event) => event.waitUntil(self.skipWaiting()));
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+self.addEventListener('message', (event) => {
+  const port = event.ports[0];
+  if (port) port.postMessage({ type: 'error', message: 'the worker does not understand this message' });
+});
+"#;
+
+async fn round_trip(browser: &mut Chromium, tab: PageId) -> Result<f64> {
     let answer: Value = browser
         .eval(tab, "window.__benchRoundTrip()", Duration::from_secs(30))
         .await?;
