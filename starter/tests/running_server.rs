@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The stage's server, as cargo built it for these tests: the binary is named
+/// after the package, so this file reads the same in both stages.
+const SERVER_BIN: &str = env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME")));
+
 /// The server binary of this stage, started on `db` and an empty site.
 struct Server {
     child: Child,
@@ -30,7 +34,7 @@ impl Server {
             .append(true)
             .open(log)
             .expect("the log file opens");
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        let child = Command::new(SERVER_BIN)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .arg("--db")
             .arg(db)

@@ -10,11 +10,6 @@
 //! cannot rot: tiny sizes, one run each, the dev-profile server and harness
 //! that the other test steps have built already.
 
-use std::fs;
-use std::path::PathBuf;
-
-use anyhow::Context;
-
 use crate::build::build_site;
 use crate::serve::{build_server, server_binary};
 use crate::stage::Stage;
@@ -37,7 +32,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let site = build_site(Stage::Solution)?;
     let server = if args.quick {
         build_server(Stage::Solution)?;
-        keep_copy(server_binary(), "debug")?
+        server_binary(Stage::Solution)
     } else {
         let package = Stage::Solution.package();
         step(
@@ -52,18 +47,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                             "-p",
                             package,
                             "--bin",
-                            "server",
+                            package,
                         ])
                         .args(openssl_features(&[package])),
                 )
             },
         )?;
-        keep_copy(
-            target_dir()
-                .join(PROFILE)
-                .join(format!("server{}", std::env::consts::EXE_SUFFIX)),
-            PROFILE,
-        )?
+        target_dir()
+            .join(PROFILE)
+            .join(format!("{package}{}", std::env::consts::EXE_SUFFIX))
     };
     let mut harness = cargo();
     harness.args(["run", "-q"]);
@@ -100,17 +92,4 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             })
         },
     )
-}
-
-/// A copy of the solution's server under a name of its own: both stages
-/// build a binary called `server`, and the inner-loop benchmark rebuilds the
-/// starter's while the solution's is still wanted.
-fn keep_copy(binary: PathBuf, dir: &str) -> anyhow::Result<PathBuf> {
-    let copy = target_dir().join(dir).join(format!(
-        "server-bench-solution{}",
-        std::env::consts::EXE_SUFFIX
-    ));
-    fs::copy(&binary, &copy)
-        .with_context(|| format!("cannot copy {} to {}", binary.display(), copy.display()))?;
-    Ok(copy)
 }

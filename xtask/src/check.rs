@@ -161,21 +161,21 @@ fn harness() -> Command {
     command
 }
 
-/// Builds the stage's server and keeps a copy under a name of its own: both
-/// stages build a binary called `server`, and the check must run this
-/// stage's, not whichever was built last.
+/// Builds the stage's server and returns a copy of it for this check to run:
+/// a rebuild of the stage while the check still runs the server (another
+/// check, a save) then never writes into the binary it is running.
 fn stage_server(stage: Stage) -> anyhow::Result<PathBuf> {
     build_server(stage)?;
     let copy = target_dir().join("debug").join(format!(
-        "server-{}{}",
-        stage.name(),
+        "{}-check{}",
+        stage.package(),
         std::env::consts::EXE_SUFFIX
     ));
     // Copied beside it, then renamed over it: writing into the binary itself
     // fails ("text file busy") while another check still runs it, but a
     // rename only repoints the name, and the running one keeps its file.
     let fresh = copy.with_extension(format!("new-{}", std::process::id()));
-    fs::copy(server_binary(), &fresh)
+    fs::copy(server_binary(stage), &fresh)
         .with_context(|| format!("cannot copy the server binary to {}", fresh.display()))?;
     fs::rename(&fresh, &copy)
         .with_context(|| format!("cannot rename {} to {}", fresh.display(), copy.display()))?;

@@ -66,25 +66,26 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo build -p <package> --bin server`: the native server, in the dev
+/// `cargo build -p <package> --bin <package>`: the native server, in the dev
 /// profile (quick to rebuild; its dependencies are optimised anyway, see the
 /// workspace's `Cargo.toml`).
 pub(crate) fn build_server(stage: Stage) -> anyhow::Result<()> {
     step(&format!("building the server ({stage})"), || {
         run_command(
             cargo()
-                .args(["build", "-p", stage.package(), "--bin", "server"])
+                .args(["build", "-p", stage.package(), "--bin", stage.package()])
                 .args(openssl_features(&[stage.package()])),
         )
     })
 }
 
-/// Where cargo puts the server binary. Both stages name it `server`, so
-/// this is the last one built — which is why serving always builds first.
-pub(crate) fn server_binary() -> PathBuf {
-    target_dir()
-        .join("debug")
-        .join(format!("server{}", std::env::consts::EXE_SUFFIX))
+/// Where cargo puts the stage's server binary (named after its package).
+pub(crate) fn server_binary(stage: Stage) -> PathBuf {
+    target_dir().join("debug").join(format!(
+        "{}{}",
+        stage.package(),
+        std::env::consts::EXE_SUFFIX
+    ))
 }
 
 /// The running server. Dropping it stops the process, so that no error
@@ -98,7 +99,7 @@ struct Server {
 
 impl Server {
     fn start(args: &ServeArgs, site: &Path) -> anyhow::Result<Server> {
-        let mut command = Command::new(server_binary());
+        let mut command = Command::new(server_binary(args.stage));
         command
             .args(["--host", &args.host.to_string()])
             .args(["--port", &args.port.to_string()])
@@ -114,7 +115,7 @@ impl Server {
         }
         let child = command
             .spawn()
-            .with_context(|| format!("cannot start {}", server_binary().display()))?;
+            .with_context(|| format!("cannot start {}", server_binary(args.stage).display()))?;
         // `SocketAddr` writes an IPv6 address in brackets, as a URL needs.
         let address = SocketAddr::new(args.host, args.port);
         if args.host.is_unspecified() {
@@ -204,7 +205,7 @@ fn rebuild(args: &ServeArgs, server: &mut Option<Server>, running_binary: &mut O
             return;
         }
     };
-    let binary = modified(&server_binary());
+    let binary = modified(&server_binary(args.stage));
     if server.is_some() && binary == *running_binary {
         // Only the site changed: the running server serves the new files
         // already, and the pages reload through the long poll.

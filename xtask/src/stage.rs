@@ -87,12 +87,14 @@ mod tests {
             let manifest = stage.dir().join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest)
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
-            // The package, and the server binary `cargo xtask serve` runs.
-            for name in [stage.package(), "server"] {
-                let line = format!("name = \"{name}\"");
+            // The package, and the server binary `cargo xtask serve` runs,
+            // named after it.
+            for section in ["[package]", "[[bin]]"] {
+                let name = format!("name = \"{}\"", stage.package());
+                let mut lines = text.lines().skip_while(|l| l.trim() != section);
                 assert!(
-                    text.lines().any(|l| l.trim() == line),
-                    "{} should say {line}",
+                    lines.nth(1).is_some_and(|l| l.trim() == name),
+                    "{}: its {section} should begin with {name}",
                     manifest.display()
                 );
             }

@@ -48,20 +48,15 @@ pub fn run() -> anyhow::Result<()> {
                 .arg("--manifest-path")
                 .arg(&manifest)
                 .env("CARGO_TARGET_DIR", target_dir())
-                .args(["-p", PACKAGE, "--bin", "server"])
+                .args(["-p", PACKAGE, "--bin", PACKAGE])
                 .args(openssl_features(&[PACKAGE])),
         )
     })?;
+    // Named after the package, as in the stages: `make_workspace`'s rename of
+    // the package renames the `[[bin]]` too.
     let server = target_dir()
         .join("debug")
-        .join(format!("server-trail{}", std::env::consts::EXE_SUFFIX));
-    fs::copy(
-        target_dir()
-            .join("debug")
-            .join(format!("server{}", std::env::consts::EXE_SUFFIX)),
-        &server,
-    )
-    .context("cannot copy the copy's server binary")?;
+        .join(format!("{PACKAGE}{}", std::env::consts::EXE_SUFFIX));
     run_harness("starter", &site, &server, &[])
 }
 

@@ -45,6 +45,18 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A stage's server binary in the workspace's dev build: cargo names it after
+/// the stage's package. (`cargo xtask` always passes `--server-bin`; this is
+/// for running the harness by hand.)
+fn server_of(root: &Path, stage: &str) -> PathBuf {
+    let package = if stage == "starter" {
+        "before-sync-lesson"
+    } else {
+        "after-sync-lesson"
+    };
+    root.join("target/debug").join(package)
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "harness",
@@ -64,7 +76,7 @@ enum Command {
         /// The built site [default: target/site/<stage>].
         #[arg(long)]
         site: Option<PathBuf>,
-        /// The stage's server binary [default: target/debug/server].
+        /// The stage's server binary [default: the stage's in target/debug].
         #[arg(long)]
         server_bin: Option<PathBuf>,
         /// The checkpoint file [default: lessons/background-sync/checkpoints.toml].
@@ -111,7 +123,7 @@ enum Command {
         /// The built site [default: target/site/solution].
         #[arg(long)]
         site: Option<PathBuf>,
-        /// The solution's server binary [default: target/debug/server].
+        /// The solution's server binary [default: target/debug/after-sync-lesson].
         #[arg(long)]
         server_bin: Option<PathBuf>,
     },
@@ -125,7 +137,7 @@ enum Command {
         /// The solution's built site [default: target/site/solution].
         #[arg(long)]
         site: Option<PathBuf>,
-        /// The solution's server binary [default: target/debug/server].
+        /// The solution's server binary [default: target/debug/after-sync-lesson].
         #[arg(long)]
         server_bin: Option<PathBuf>,
         /// The xtask binary, for the inner loop's `serve --watch` (without
@@ -142,7 +154,7 @@ enum Command {
         /// The built site [default: target/site/solution].
         #[arg(long)]
         site: Option<PathBuf>,
-        /// The solution's server binary [default: target/debug/server].
+        /// The solution's server binary [default: target/debug/after-sync-lesson].
         #[arg(long)]
         server_bin: Option<PathBuf>,
         /// Where to write them [default: book/src/screenshots].
@@ -168,7 +180,7 @@ async fn main() -> ExitCode {
             } => {
                 let root = workspace();
                 let site = site.unwrap_or_else(|| root.join("target/site").join(&stage));
-                let server_bin = server_bin.unwrap_or_else(|| root.join("target/debug/server"));
+                let server_bin = server_bin.unwrap_or_else(|| server_of(&root, &stage));
                 let file = checkpoints.unwrap_or_else(|| root.join(catalogue::DEFAULT));
                 let options = Options {
                     keep_going: keep_going || expect_starter,
@@ -200,7 +212,7 @@ async fn main() -> ExitCode {
             } => {
                 let root = workspace();
                 let site = site.unwrap_or_else(|| root.join("target/site/solution"));
-                let server_bin = server_bin.unwrap_or_else(|| root.join("target/debug/server"));
+                let server_bin = server_bin.unwrap_or_else(|| server_of(&root, "solution"));
                 let options = chaos::Options {
                     seed,
                     articles,
@@ -219,7 +231,7 @@ async fn main() -> ExitCode {
                 let root = workspace();
                 let setup = bench::Setup {
                     site: site.unwrap_or_else(|| root.join("target/site/solution")),
-                    server_bin: server_bin.unwrap_or_else(|| root.join("target/debug/server")),
+                    server_bin: server_bin.unwrap_or_else(|| server_of(&root, "solution")),
                     xtask_bin,
                     node_dir: root.join("target/bench/node"),
                     quick,
@@ -235,7 +247,7 @@ async fn main() -> ExitCode {
             } => {
                 let root = workspace();
                 let site = site.unwrap_or_else(|| root.join("target/site/solution"));
-                let server_bin = server_bin.unwrap_or_else(|| root.join("target/debug/server"));
+                let server_bin = server_bin.unwrap_or_else(|| server_of(&root, "solution"));
                 let out = out.unwrap_or_else(|| root.join("book/src/screenshots"));
                 screenshots::run(&site, &server_bin, &out)
                     .await

@@ -90,10 +90,8 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let mut first_sample = Sample::new("s", Better::Lower);
     first_sample.push(first);
     section.method.push(if setup.quick {
-        "First serve from a fresh clone (smoke mode: with this workspace's warm `target/`, so only the \
-         workspace's own crates compile; the figure means nothing): `git clone` of this repository's `HEAD` \
-         into a temporary directory, then `cargo xtask serve starter` there, timed from the start until the app \
-         answers `GET /` with 200."
+        "First serve (smoke mode: no clone — `cargo xtask serve starter` in this workspace, on its warm \
+         `target/`; the figure means nothing), timed from the start until the app answers `GET /` with 200."
             .to_owned()
     } else {
         "First serve from a fresh clone: `git clone` of this repository's `HEAD` into a temporary directory, \
@@ -112,24 +110,29 @@ pub async fn run(setup: &Setup) -> Result<Section> {
 }
 
 /// Seconds from `cargo xtask serve` in a fresh clone until the app answers.
+///
+/// Smoke mode times the same command in this workspace, whose target
+/// directory is warm: a clone built into our target directory would put its
+/// binaries (xtask's, the servers') in place of ours, and they are HEAD's, not
+/// the working tree's.
 async fn first_serve(setup: &Setup) -> Result<f64> {
     let dir = TempDir::new("bench-first-serve")?;
-    let clone = dir.path().join("repo");
-    let status = Command::new("git")
-        .args(["clone", "--quiet", "--no-hardlinks"])
-        .arg(&setup.root)
-        .arg(&clone)
-        .status()
-        .await
-        .context("cannot run git")?;
-    if !status.success() {
-        bail!("`git clone` of {} failed: {status}", setup.root.display());
-    }
-    // Cold: a target directory of its own. Smoke mode: ours, already warm.
-    let target = if setup.quick {
-        setup.root.join("target")
+    let (workspace, target) = if setup.quick {
+        (setup.root.clone(), setup.root.join("target"))
     } else {
-        dir.path().join("target")
+        let clone = dir.path().join("repo");
+        let status = Command::new("git")
+            .args(["clone", "--quiet", "--no-hardlinks"])
+            .arg(&setup.root)
+            .arg(&clone)
+            .status()
+            .await
+            .context("cannot run git")?;
+        if !status.success() {
+            bail!("`git clone` of {} failed: {status}", setup.root.display());
+        }
+        // Cold: a target directory of its own.
+        (clone, dir.path().join("target"))
     };
     let port = free_port()?;
     let started = Instant::now();
@@ -137,21 +140,26 @@ async fn first_serve(setup: &Setup) -> Result<f64> {
     serve
         .args(["xtask", "serve", "starter"])
         .env("CARGO_TARGET_DIR", &target)
-        // Ours is the harness's; the clone's xtask must find its own root.
+        // Ours is the harness's; the xtask it runs must find its own root.
         .env_remove("CARGO_MANIFEST_DIR")
-        .current_dir(&clone);
-    let _serving = start_serving(serve, port, dir.path())
-        .context("cannot start `cargo xtask serve` in the clone")?;
+        .current_dir(&workspace);
+    let _serving = start_serving(serve, port, dir.path()).with_context(|| {
+        format!(
+            "cannot start `cargo xtask serve` in {}",
+            workspace.display()
+        )
+    })?;
     let deadline = started + Duration::from_secs(3600);
     loop {
         if let Ok((200, _)) = http_get(port, "/").await {
             let s = started.elapsed().as_secs_f64();
-            println!("bench: first serve from a fresh clone: {s:.1} s");
+            println!("bench: first serve: {s:.1} s");
             return Ok(s);
         }
         if Instant::now() >= deadline {
             bail!(
-                "`cargo xtask serve` in a fresh clone did not answer within an hour: {}",
+                "`cargo xtask serve` in {} did not answer within an hour: {}",
+                workspace.display(),
                 tail(dir.path())
             );
         }
