@@ -4,28 +4,18 @@
 //! and events `{type: "event", method, params}` kept in an append-only log so
 //! that a wait never misses an event that arrived before it started.
 //!
-//! It is the same shape as the DevTools client (`cdp.rs`) over the same
-//! websocket crate; the two protocols differ in their envelopes, in how an
-//! error reads, and in that BiDi has no sessions inside the connection.
+//! The websocket, the answers and the event log are `rpc.rs`'s, as for the
+//! DevTools client (`cdp.rs`): the two protocols differ in their envelopes,
+//! in how an error reads, and in that BiDi has no sessions inside the
+//! connection.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::ops::Deref;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
-use futures_util::{SinkExt, StreamExt};
+use anyhow::Result;
 use serde_json::{Map, Value, json};
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
 
-/// One event the browser sent.
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub method: String,
-    pub params: Value,
-}
+use crate::rpc::{Connection, Event, Incoming, Refusal};
 
 /// A command's error, as the browser words it: the error code (e.g.
 /// `unknown command`, `no such frame`) and its message.
@@ -48,198 +38,66 @@ impl std::fmt::Display for BidiError {
 
 impl std::error::Error for BidiError {}
 
-type Reply = std::result::Result<Value, (String, String)>;
+/// The connection, for its event log (`events_since`), with commands sent
+/// the BiDi way.
+pub struct Bidi(Connection);
 
-#[derive(Default)]
-struct Shared {
-    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
-    events: Mutex<Vec<Event>>,
-}
+impl Deref for Bidi {
+    type Target = Connection;
 
-pub struct Bidi {
-    shared: Arc<Shared>,
-    outgoing: mpsc::UnboundedSender<Message>,
-    next_id: AtomicU64,
-    event_count: watch::Receiver<usize>,
-    closed: watch::Receiver<bool>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for Bidi {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
+    fn deref(&self) -> &Connection {
+        &self.0
     }
 }
 
 impl Bidi {
     /// Connects to `url` (the browser's `ws://host:port/session`).
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
-        let (socket, _) = tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url))
+        Connection::connect(url, timeout, "WebDriver BiDi", read)
             .await
-            .map_err(|_| {
-                anyhow!(
-                    "timed out after {timeout:?} connecting to the WebDriver BiDi endpoint {url}"
-                )
-            })?
-            .with_context(|| format!("cannot connect to the WebDriver BiDi endpoint {url}"))?;
-        let (mut sink, mut stream) = socket.split();
-        let shared = Arc::new(Shared::default());
-        let (outgoing, mut outgoing_rx) = mpsc::unbounded_channel::<Message>();
-        let (count_tx, event_count) = watch::channel(0usize);
-        let (closed_tx, closed) = watch::channel(false);
-
-        let writer = tokio::spawn(async move {
-            while let Some(message) = outgoing_rx.recv().await {
-                if sink.send(message).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let reader_shared = shared.clone();
-        let reader = tokio::spawn(async move {
-            while let Some(Ok(message)) = stream.next().await {
-                let text = match message {
-                    Message::Text(text) => text.to_string(),
-                    Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Message::Close(_) => break,
-                    _ => continue,
-                };
-                let Ok(value) = serde_json::from_str::<Value>(&text) else {
-                    continue;
-                };
-                match value["type"].as_str() {
-                    Some("event") => {
-                        let event = Event {
-                            method: value["method"].as_str().unwrap_or_default().to_owned(),
-                            params: value.get("params").cloned().unwrap_or(Value::Null),
-                        };
-                        let count = {
-                            let mut events = reader_shared.events.lock().unwrap();
-                            events.push(event);
-                            events.len()
-                        };
-                        count_tx.send_replace(count);
-                    }
-                    _ => {
-                        // An answer; an error without an id (a message the
-                        // browser could not parse) has no one to go to.
-                        let Some(id) = value["id"].as_u64() else {
-                            continue;
-                        };
-                        let reply = if value["type"] == "error" {
-                            Err((
-                                value["error"].as_str().unwrap_or("error").to_owned(),
-                                value["message"].as_str().unwrap_or_default().to_owned(),
-                            ))
-                        } else {
-                            Ok(value.get("result").cloned().unwrap_or(Value::Null))
-                        };
-                        let waiter = reader_shared.pending.lock().unwrap().remove(&id);
-                        if let Some(waiter) = waiter {
-                            let _ = waiter.send(reply);
-                        }
-                    }
-                }
-            }
-            // The browser went away: fail every command still waiting.
-            reader_shared.pending.lock().unwrap().clear();
-            closed_tx.send_replace(true);
-        });
-
-        Ok(Self {
-            shared,
-            outgoing,
-            next_id: AtomicU64::new(1),
-            event_count,
-            closed,
-            tasks: vec![writer, reader],
-        })
-    }
-
-    pub fn is_closed(&self) -> bool {
-        *self.closed.borrow()
+            .map(Self)
     }
 
     /// Sends one command and waits for its result. An error the browser
     /// answered with is a [`BidiError`] (see [`is_unknown_command`]).
     pub async fn call(&self, method: &str, params: Value, timeout: Duration) -> Result<Value> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let message = json!({ "id": id, "method": method, "params": params });
-        let (tx, rx) = oneshot::channel();
-        self.shared.pending.lock().unwrap().insert(id, tx);
-        if self.is_closed()
-            || self
-                .outgoing
-                .send(Message::text(message.to_string()))
-                .is_err()
-        {
-            self.shared.pending.lock().unwrap().remove(&id);
-            bail!("{method}: the browser's WebDriver BiDi connection is closed");
-        }
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(Ok(result))) => Ok(result),
-            Ok(Ok(Err((code, message)))) => Err(BidiError {
+        let command = json!({ "method": method, "params": params });
+        match self.0.call(method, command, timeout).await? {
+            Ok(result) => Ok(result),
+            Err(Refusal { code, message }) => Err(BidiError {
                 method: method.to_owned(),
                 code,
                 message,
             }
             .into()),
-            Ok(Err(_)) => bail!(
-                "{method}: the browser's WebDriver BiDi connection closed while waiting for the answer"
-            ),
-            Err(_) => {
-                self.shared.pending.lock().unwrap().remove(&id);
-                bail!("{method}: no answer from the browser within {timeout:?}")
-            }
         }
     }
+}
 
-    /// The events logged since `from`.
-    pub fn events_since(&self, from: usize) -> Vec<Event> {
-        let events = self.shared.events.lock().unwrap();
-        events
-            .get(from..)
-            .map(<[Event]>::to_vec)
-            .unwrap_or_default()
+/// `{type: "event", method, params}` is an event; anything else with an id
+/// answers a command: `{type: "success", result}` or `{type: "error",
+/// error, message}`. (An error without an id — a message the browser could
+/// not parse — has no one to go to.)
+fn read(message: Value) -> Incoming {
+    if message["type"] == "event" {
+        return Incoming::Event(Event {
+            session: None,
+            method: message["method"].as_str().unwrap_or_default().to_owned(),
+            params: message.get("params").cloned().unwrap_or(Value::Null),
+        });
     }
-
-    /// Waits for the first event since `from` (an [`Bidi::events_since`]
-    /// position) that `matches` accepts.
-    #[allow(dead_code)] // the Firefox driver waits on commands (`wait: "complete"`)
-    pub async fn wait_event(
-        &self,
-        from: usize,
-        what: &str,
-        timeout: Duration,
-        matches: impl Fn(&Event) -> bool,
-    ) -> Result<Event> {
-        let mut count = self.event_count.clone();
-        let mut closed = self.closed.clone();
-        let mut next = from;
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            {
-                let events = self.shared.events.lock().unwrap();
-                if let Some(found) = events
-                    .get(next..)
-                    .and_then(|new| new.iter().find(|e| matches(e)))
-                {
-                    return Ok(found.clone());
-                }
-                next = events.len().max(next);
-            }
-            if *closed.borrow() {
-                bail!("the browser's WebDriver BiDi connection closed while waiting for {what}");
-            }
-            tokio::select! {
-                changed = count.changed() => { if changed.is_err() { bail!("the browser's WebDriver BiDi connection closed while waiting for {what}"); } }
-                _ = closed.changed() => {}
-                _ = tokio::time::sleep_until(deadline) => bail!("timed out after {timeout:?} waiting for {what}"),
-            }
-        }
-    }
+    let Some(id) = message["id"].as_u64() else {
+        return Incoming::Other;
+    };
+    let reply = if message["type"] == "error" {
+        Err(Refusal {
+            code: message["error"].as_str().unwrap_or("error").to_owned(),
+            message: message["message"].as_str().unwrap_or_default().to_owned(),
+        })
+    } else {
+        Ok(message.get("result").cloned().unwrap_or(Value::Null))
+    };
+    Incoming::Answer { id, reply }
 }
 
 /// Whether `error` is the browser saying it does not know the command (an

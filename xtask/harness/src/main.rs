@@ -18,6 +18,7 @@ mod firefox;
 mod marionette;
 mod proxy;
 mod push_service;
+mod rpc;
 mod screenshots;
 mod selftest;
 mod server;
