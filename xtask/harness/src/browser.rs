@@ -2,7 +2,8 @@
 //! against this trait; Chromium implements it over the DevTools protocol
 //! (`chromium.rs`), Firefox over WebDriver BiDi (`firefox.rs`, with
 //! Marionette beside it for Firefox's own windows), both over the same
-//! websocket client crate:
+//! websocket connection (`rpc.rs`), each in a process run the same way
+//! (`process.rs`):
 //!
 //! | here | Chromium (CDP) | Firefox (BiDi) |
 //! | --- | --- | --- |

@@ -1,20 +1,19 @@
 //! Headless Chromium over the DevTools protocol: finding (or installing) it,
 //! launching it on a fresh profile, and the [`Browser`] implementation.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::browser::{Browser, Feature, Mark, PageId, ServiceEvent};
 use crate::cdp::{Cdp, Event};
-use crate::util::{Installable, TempDir, kill_process_group};
+use crate::process::Process;
+use crate::util::{Installable, TempDir};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,22 +44,9 @@ pub fn find_or_install() -> Result<PathBuf> {
 
 // ---------------------------------------------------------------- the process
 
-/// The browser process; killed with all its children when dropped.
-struct Process {
-    child: Child,
-    pid: u32,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        kill_process_group(self.pid);
-    }
-}
-
 async fn launch(exe: &Path, profile: &Path) -> Result<(Process, String)> {
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args([
             "--headless",
             "--no-sandbox",
@@ -75,60 +61,26 @@ async fn launch(exe: &Path, profile: &Path) -> Result<(Process, String)> {
             "--remote-debugging-port=0",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("about:blank")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {}", exe.display()))?;
-    let pid = child.id().context("Chromium exited at once")?;
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-    let process = Process {
-        child,
-        pid,
-        stderr_tail: stderr_tail.clone(),
-    };
-
-    // Read stderr until the endpoint line, then keep draining it (a full
-    // pipe would block the browser) into a short tail for failure reports.
-    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let mut url_tx = Some(url_tx);
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(url) = line.trim().strip_prefix("DevTools listening on ")
-                && let Some(tx) = url_tx.take()
-            {
-                let _ = tx.send(url.trim().to_owned());
-            }
-            let mut tail = stderr_tail.lock().unwrap();
-            tail.push_back(line);
-            if tail.len() > 40 {
-                tail.pop_front();
-            }
-        }
-    });
-    match tokio::time::timeout(LAUNCH_TIMEOUT, url_rx).await {
+        .arg("about:blank");
+    let (process, url) = Process::start(command, exe, endpoint, None)?;
+    match tokio::time::timeout(LAUNCH_TIMEOUT, url).await {
         Ok(Ok(url)) => Ok((process, url)),
         Ok(Err(_)) => bail!(
             "Chromium ({}) exited before printing its DevTools endpoint:\n{}",
             exe.display(),
-            process
-                .stderr_tail
-                .lock()
-                .unwrap()
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n")
+            process.stderr_text()
         ),
         Err(_) => bail!(
             "timed out after {LAUNCH_TIMEOUT:?} waiting for Chromium to print `DevTools listening on ws://…`"
         ),
     }
+}
+
+/// The endpoint in Chromium's `DevTools listening on ws://…` line.
+fn endpoint(line: &str) -> Option<String> {
+    line.trim()
+        .strip_prefix("DevTools listening on ")
+        .map(|url| url.trim().to_owned())
 }
 
 // ---------------------------------------------------------------- the browser
@@ -767,7 +719,7 @@ impl Browser for Chromium {
         let logs = self.logs.lock().unwrap();
         let mut out: Vec<String> = logs.0[logs.0.len().saturating_sub(lines)..].to_vec();
         if let Some(process) = &self.process {
-            let tail = process.stderr_tail.lock().unwrap();
+            let tail = process.stderr_lines();
             // Only Chromium's own errors; it complains about the missing
             // D-Bus at every start, which is not news.
             let useful: Vec<&String> = tail

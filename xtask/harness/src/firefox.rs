@@ -33,21 +33,20 @@
 //!   (`supports(ShowsWorkerOffline)` is false), and the checkpoints cut it off
 //!   at the proxy.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::bidi::{self, Bidi};
 use crate::browser::{Browser, Feature, Mark, PageId, ServiceEvent};
 use crate::marionette::Marionette;
-use crate::util::{Installable, TempDir, kill_process_group};
+use crate::process::{Process, Tail};
+use crate::util::{Installable, TempDir};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -141,53 +140,6 @@ user_pref("dom.push.connection.enabled", false);
 
 // ---------------------------------------------------------------- the process
 
-/// The browser process; killed with all its children when dropped.
-struct Process {
-    child: Child,
-    pid: u32,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        kill_process_group(self.pid);
-    }
-}
-
-/// What to look for in a stream, and where to send what it gives.
-type Watch = (
-    fn(&str) -> Option<String>,
-    tokio::sync::oneshot::Sender<String>,
-);
-
-/// Keeps the last `keep` lines of `stream` in `tail`, draining it (a full
-/// pipe would block the browser); sends the first line `found` accepts.
-fn drain(
-    stream: impl AsyncRead + Unpin + Send + 'static,
-    tail: Arc<Mutex<VecDeque<String>>>,
-    keep: usize,
-    found: Option<Watch>,
-) {
-    tokio::spawn(async move {
-        let mut found = found;
-        let mut lines = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some((accept, _)) = &found
-                && let Some(value) = accept(&line)
-                && let Some((_, tx)) = found.take()
-            {
-                let _ = tx.send(value);
-            }
-            let mut tail = tail.lock().unwrap();
-            tail.push_back(line);
-            if tail.len() > keep {
-                tail.pop_front();
-            }
-        }
-    });
-}
-
 /// The endpoint in Firefox's `WebDriver BiDi listening on ws://…` line.
 fn endpoint(line: &str) -> Option<String> {
     line.trim()
@@ -201,11 +153,7 @@ const MARIONETTE_PORT_FILE: &str = "MarionetteActivePort";
 
 /// Starts Firefox on `profile` with both remote protocols on, and waits until
 /// both listen; returns the process and Marionette's port.
-async fn launch(
-    exe: &Path,
-    profile: &Path,
-    stdout_tail: Arc<Mutex<VecDeque<String>>>,
-) -> Result<(Process, u16)> {
+async fn launch(exe: &Path, profile: &Path, stdout_tail: Tail) -> Result<(Process, u16)> {
     // A port file left by the last run names a port nobody listens on now:
     // only a file this launch writes may be read.
     let port_file = profile.join(MARIONETTE_PORT_FILE);
@@ -216,7 +164,8 @@ async fn launch(
             return Err(error).with_context(|| format!("cannot remove {}", port_file.display()));
         }
     }
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args(["--headless", "--no-remote", "--profile"])
         .arg(profile)
         .arg("--remote-debugging-port=0")
@@ -224,42 +173,8 @@ async fn launch(
         // without this flag ESR 140 refuses `Marionette:SetContext` to
         // "chrome" ("System access is required").
         .args(["--marionette", "--remote-allow-system-access"])
-        .env("MOZ_CRASHREPORTER_DISABLE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {}", exe.display()))?;
-    let pid = child.id().context("Firefox exited at once")?;
-    let stderr = child
-        .stderr
-        .take()
-        .context("Firefox's stderr is not piped")?;
-    let stdout = child
-        .stdout
-        .take()
-        .context("Firefox's stdout is not piped")?;
-    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-    let mut process = Process {
-        child,
-        pid,
-        stderr_tail: stderr_tail.clone(),
-    };
-    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
-    drain(stderr, stderr_tail, 40, Some((endpoint, url_tx)));
-    drain(stdout, stdout_tail, 200, None);
-    let stderr_text = |process: &Process| {
-        process
-            .stderr_tail
-            .lock()
-            .unwrap()
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+        .env("MOZ_CRASHREPORTER_DISABLE", "1");
+    let (mut process, url_rx) = Process::start(command, exe, endpoint, Some(stdout_tail))?;
     let deadline = tokio::time::Instant::now() + LAUNCH_TIMEOUT;
     // BiDi first: a Marionette session made before the Remote Agent runs
     // would come without a `webSocketUrl`.
@@ -268,7 +183,7 @@ async fn launch(
         Ok(Err(_)) => bail!(
             "Firefox ({}) exited before printing its WebDriver BiDi endpoint:\n{}",
             exe.display(),
-            stderr_text(&process)
+            process.stderr_text()
         ),
         Err(_) => bail!(
             "timed out after {LAUNCH_TIMEOUT:?} waiting for Firefox to print `WebDriver BiDi listening on ws://…`"
@@ -286,7 +201,7 @@ async fn launch(
                 "Firefox ({}) exited ({status}) before Marionette wrote its port to {}:\n{}",
                 exe.display(),
                 port_file.display(),
-                stderr_text(&process)
+                process.stderr_text()
             );
         }
         if tokio::time::Instant::now() >= deadline {
@@ -387,7 +302,7 @@ pub struct Firefox {
     /// and how far the current connection's events were read.
     logs: Mutex<(Vec<String>, usize)>,
     /// Firefox's stdout: the worker's (and the tabs') console.
-    stdout_tail: Arc<Mutex<VecDeque<String>>>,
+    stdout_tail: Tail,
 }
 
 impl Firefox {
@@ -417,7 +332,7 @@ impl Firefox {
             service_log: Mutex::new(Vec::new()),
             showing: HashSet::new(),
             logs: Mutex::new((Vec::new(), 0)),
-            stdout_tail: Arc::new(Mutex::new(VecDeque::new())),
+            stdout_tail: Tail::default(),
         };
         browser.start().await?;
         Ok(browser)
@@ -954,7 +869,7 @@ impl Browser for Firefox {
                 .map(|l| format!("firefox stdout (page or worker): {l}")),
         );
         if let Some(process) = &self.process {
-            let tail = process.stderr_tail.lock().unwrap();
+            let tail = process.stderr_lines();
             let useful: Vec<&String> = tail
                 .iter()
                 .filter(|l| l.contains("JavaScript error") || l.contains("FATAL"))

@@ -16,6 +16,7 @@ mod checkpoints;
 mod chromium;
 mod firefox;
 mod marionette;
+mod process;
 mod proxy;
 mod push_service;
 mod rpc;
