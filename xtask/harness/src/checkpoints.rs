@@ -847,24 +847,7 @@ async fn sync<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         .wait_on_server(&queued, "after a sync fired with the server back (an earlier sync got 503: was the outbox kept?)")
         .await?;
     cx.exactly_once(&queued).await?;
-    let positions: Vec<usize> = queued
-        .iter()
-        .filter_map(|h| articles.iter().position(|a| &a.headline == h))
-        .collect();
-    if positions.windows(2).any(|w| w[0] > w[1]) {
-        let order: Vec<String> = articles
-            .iter()
-            .filter(|a| queued.contains(&a.headline))
-            .map(|a| a.headline.clone())
-            .collect();
-        return Err(failed(
-            format!(
-                "the articles stored in the order they were added: {}",
-                quote_all(&queued)
-            ),
-            format!("stored as {}", quote_all(&order)),
-        ));
-    }
+    in_order(&queued, &articles)?;
     // Nothing stored before was lost or duplicated by the restart and syncs.
     let now = cx.server.articles().await?;
     if let Some(lost) = existing
@@ -1071,6 +1054,29 @@ async fn notification<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
             } else {
                 quote_all(&texts)
             },
+        ));
+    }
+    Ok(())
+}
+
+/// Fails unless `queued` are stored in the order they were added.
+fn in_order(queued: &[String], articles: &[Article]) -> Result<()> {
+    let positions: Vec<usize> = queued
+        .iter()
+        .filter_map(|h| articles.iter().position(|a| &a.headline == h))
+        .collect();
+    if positions.windows(2).any(|w| w[0] > w[1]) {
+        let order: Vec<String> = articles
+            .iter()
+            .filter(|a| queued.contains(&a.headline))
+            .map(|a| a.headline.clone())
+            .collect();
+        return Err(failed(
+            format!(
+                "the articles stored in the order they were added: {}",
+                quote_all(queued)
+            ),
+            format!("stored as {}", quote_all(&order)),
         ));
     }
     Ok(())

@@ -8,11 +8,10 @@
 use anyhow::{Result, bail};
 
 use super::{
-    Ctx, Failed, SYNC_TAG, add_article, failed, queue_through_outages, quote_all, wait_controlled,
+    Ctx, Failed, SYNC_TAG, add_article, failed, in_order, queue_through_outages, wait_controlled,
 };
 use crate::browser::Browser;
 use crate::proxy::Mode;
-use crate::server::Article;
 
 /// What a student who relied on `sync` alone should read.
 const NO_SYNC: &str = "here `registration.sync` is undefined and no `sync` ever fires: \
@@ -80,29 +79,6 @@ pub(super) async fn fallback_flush<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     .await
     .map_err(|e| with_note(e, NO_SYNC))?;
     cx.exactly_once(&restarted).await
-}
-
-/// Fails unless `queued` are stored in the order they were added.
-fn in_order(queued: &[String], articles: &[Article]) -> Result<()> {
-    let positions: Vec<usize> = queued
-        .iter()
-        .filter_map(|h| articles.iter().position(|a| &a.headline == h))
-        .collect();
-    if positions.windows(2).any(|w| w[0] > w[1]) {
-        let order: Vec<String> = articles
-            .iter()
-            .filter(|a| queued.contains(&a.headline))
-            .map(|a| a.headline.clone())
-            .collect();
-        return Err(failed(
-            format!(
-                "the articles stored in the order they were added: {}",
-                quote_all(queued)
-            ),
-            format!("stored as {}", quote_all(&order)),
-        ));
-    }
-    Ok(())
 }
 
 /// Adds `note` to what a failed check saw.
