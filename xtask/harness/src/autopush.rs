@@ -337,7 +337,7 @@ fn answer(
 
 /// One request at an endpoint: a push from the app's server.
 async fn push(mut stream: TcpStream, state: Arc<Mutex<State>>, origin: String) {
-    let Ok(Some(request)) = read_request(&mut stream).await else {
+    let Ok(Some(request)) = read_request(&mut stream, &mut Vec::new()).await else {
         return;
     };
     let channel = request

@@ -30,7 +30,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::proxy::{dechunk, http_request, read_head};
+use crate::proxy::{dechunk, http_request};
 
 /// `bytes` as base64url without padding, as Web Push writes keys.
 pub fn b64(bytes: &[u8]) -> String {
@@ -261,6 +261,12 @@ pub struct Received {
 }
 
 impl Received {
+    /// Whether the sender asked to close the connection after this request.
+    pub fn closes(&self) -> bool {
+        self.header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -346,7 +352,7 @@ async fn serve(
     mut stream: TcpStream,
     expired: &Mutex<HashMap<String, &'static str>>,
 ) -> Result<Option<Received>> {
-    let request = read_request(&mut stream).await?;
+    let request = read_request(&mut stream, &mut Vec::new()).await?;
     if let Some(request) = &request {
         let status = expired
             .lock()
@@ -373,52 +379,72 @@ pub(crate) async fn respond(stream: &mut TcpStream, status: &str) -> Result<()> 
 }
 
 /// Reads one HTTP/1.1 request, its body whole (by `Content-Length`, or
-/// chunked); `None` if the connection closed before a request.
-pub(crate) async fn read_request(stream: &mut TcpStream) -> Result<Option<Received>> {
-    let Some((head, mut body)) = read_head(stream).await? else {
-        return Ok(None);
+/// chunked); `None` if the connection closed before a request. `pending`
+/// holds what was read past the request before it on a kept-alive
+/// connection (and afterwards, what was read past this one).
+pub(crate) async fn read_request(
+    stream: &mut TcpStream,
+    pending: &mut Vec<u8>,
+) -> Result<Option<Received>> {
+    let mut buf = [0u8; 16 * 1024];
+    let end = loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        anyhow::ensure!(pending.len() <= 64 * 1024, "a request head over 64 KiB");
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            anyhow::ensure!(pending.is_empty(), "the connection closed mid-request");
+            return Ok(None);
+        }
+        pending.extend_from_slice(&buf[..n]);
     };
-    let head = String::from_utf8_lossy(&head).into_owned();
+    let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+    pending.drain(..end + 4);
     let mut lines = head.lines();
     let mut start = lines.next().unwrap_or_default().split(' ');
     let method = start.next().unwrap_or_default().to_owned();
     let path = start.next().unwrap_or_default().to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    let mut buf = [0u8; 8192];
-    if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        while body.len() < length {
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&buf[..n]);
-        }
-        body.truncate(length);
-    } else if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        while !body.ends_with(b"0\r\n\r\n") {
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&buf[..n]);
-        }
-        body = dechunk(&body)?;
-    }
-    Ok(Some(Received {
+    let mut request = Received {
         method,
         path,
-        headers,
-        body,
-    }))
+        headers: lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+            .collect(),
+        body: Vec::new(),
+    };
+    request.body = if request
+        .header("transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
+        // Up to the last chunk (a push body is small: one read or two).
+        let end = loop {
+            if let Some(at) = pending.windows(5).position(|w| w == b"0\r\n\r\n") {
+                break at + 5;
+            }
+            let n = stream.read(&mut buf).await?;
+            anyhow::ensure!(n > 0, "the connection closed mid-body");
+            pending.extend_from_slice(&buf[..n]);
+        };
+        let body = dechunk(&pending[..end])?;
+        pending.drain(..end);
+        body
+    } else {
+        let length = match request.header("content-length") {
+            Some(value) => value
+                .parse::<usize>()
+                .with_context(|| format!("a bad Content-Length: {value}"))?,
+            None => 0,
+        };
+        while pending.len() < length {
+            let n = stream.read(&mut buf).await?;
+            anyhow::ensure!(n > 0, "the connection closed mid-body");
+            pending.extend_from_slice(&buf[..n]);
+        }
+        pending.drain(..length).collect()
+    };
+    Ok(Some(request))
 }
 
 /// `method path` with a JSON body on 127.0.0.1:`port`; the status and the

@@ -19,15 +19,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::node::{self, NodeProcess};
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup, median};
-use crate::proxy::{dechunk, http_get};
-use crate::push_service::{Subscriber, check_vapid, http_json, uuid};
+use crate::proxy::http_get;
+use crate::push_service::{Received, Subscriber, check_vapid, http_json, read_request, uuid};
 use crate::server::Server;
 
 const ARRIVAL: Duration = Duration::from_secs(120);
@@ -223,19 +223,12 @@ async fn start_node(
 
 // ---------------------------------------------------------------- push service
 
-/// One push as it arrived: what is checked once the clock has stopped.
-struct Arrival {
-    path: String,
-    authorization: Option<String>,
-    body: Vec<u8>,
-}
-
 /// The benchmark's push service: every subscriber's endpoint, and a listener
 /// on 127.0.0.1 that answers each request `201 Created` on a kept-alive
 /// connection and passes it on as it was received.
 struct Sink {
     origin: String,
-    arrivals: mpsc::UnboundedReceiver<Result<Arrival, String>>,
+    arrivals: mpsc::UnboundedReceiver<Result<Received, String>>,
     accepting: JoinHandle<()>,
     /// Endpoint path → its subscriber's keys.
     subscribers: HashMap<String, Subscriber>,
@@ -293,7 +286,7 @@ impl Sink {
     }
 
     /// Waits for `n` pushes, one to each of the first `n` subscribers.
-    async fn collect(&mut self, n: usize) -> Result<Vec<Arrival>> {
+    async fn collect(&mut self, n: usize) -> Result<Vec<Received>> {
         let mut seen = HashSet::with_capacity(n);
         let mut arrived = Vec::with_capacity(n);
         let deadline = tokio::time::Instant::now() + ARRIVAL;
@@ -325,11 +318,11 @@ impl Sink {
     /// header verified once: a sender that reuses its token sends the same
     /// one), the body decrypted with its subscriber's keys, and every
     /// plaintext the same — `expected`, if given. The plaintext.
-    fn check(&self, arrived: &[Arrival], key: &[u8], expected: Option<&str>) -> Result<String> {
+    fn check(&self, arrived: &[Received], key: &[u8], expected: Option<&str>) -> Result<String> {
         let mut verified = HashSet::new();
         let mut plain: Option<String> = expected.map(str::to_owned);
         for arrival in arrived {
-            let authorization = arrival.authorization.as_deref();
+            let authorization = arrival.header("authorization");
             if !verified.contains(&authorization) {
                 check_vapid(authorization, key, &self.origin)
                     .map_err(|e| anyhow::anyhow!("a push with a bad VAPID header: {e}"))?;
@@ -361,10 +354,11 @@ impl Sink {
 /// Answers every request on one connection, passing each on.
 async fn serve(
     mut stream: TcpStream,
-    arrivals: &mpsc::UnboundedSender<Result<Arrival, String>>,
+    arrivals: &mpsc::UnboundedSender<Result<Received, String>>,
 ) -> Result<()> {
     let mut pending = Vec::new();
-    while let Some((arrival, close)) = read_push(&mut stream, &mut pending).await? {
+    while let Some(arrival) = read_request(&mut stream, &mut pending).await? {
+        let close = arrival.closes();
         let answer: &[u8] = if close {
             b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
         } else {
@@ -376,77 +370,4 @@ async fn serve(
         }
     }
     Ok(())
-}
-
-/// Reads one request from a connection that may carry several; `pending`
-/// holds what was read past the previous one. `None` when the sender closed
-/// the connection between requests; whether it asked to close after this one.
-async fn read_push(
-    stream: &mut TcpStream,
-    pending: &mut Vec<u8>,
-) -> Result<Option<(Arrival, bool)>> {
-    let mut buf = [0u8; 16 * 1024];
-    let end = loop {
-        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
-        }
-        anyhow::ensure!(pending.len() <= 64 * 1024, "a request head over 64 KiB");
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            anyhow::ensure!(pending.is_empty(), "the connection closed mid-request");
-            return Ok(None);
-        }
-        pending.extend_from_slice(&buf[..n]);
-    };
-    let head = String::from_utf8_lossy(&pending[..end]).into_owned();
-    pending.drain(..end + 4);
-    let mut lines = head.lines();
-    let path = lines
-        .next()
-        .and_then(|start| start.split(' ').nth(1))
-        .context("a request without a path")?
-        .to_owned();
-    let (mut length, mut chunked, mut close, mut authorization) = (None, false, false, None);
-    for (name, value) in lines.filter_map(|l| l.split_once(':')) {
-        let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("content-length") {
-            length = Some(value.parse::<usize>().context("a bad Content-Length")?);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.to_ascii_lowercase().contains("chunked");
-        } else if name.eq_ignore_ascii_case("connection") {
-            close = value.eq_ignore_ascii_case("close");
-        } else if name.eq_ignore_ascii_case("authorization") {
-            authorization = Some(value.to_owned());
-        }
-    }
-    let body = if chunked {
-        // Up to the last chunk (a push body is small: one read or two).
-        let end = loop {
-            if let Some(at) = pending.windows(5).position(|w| w == b"0\r\n\r\n") {
-                break at + 5;
-            }
-            let n = stream.read(&mut buf).await?;
-            anyhow::ensure!(n > 0, "the connection closed mid-body");
-            pending.extend_from_slice(&buf[..n]);
-        };
-        let body = dechunk(&pending[..end])?;
-        pending.drain(..end);
-        body
-    } else {
-        let length = length.unwrap_or(0);
-        while pending.len() < length {
-            let n = stream.read(&mut buf).await?;
-            anyhow::ensure!(n > 0, "the connection closed mid-body");
-            pending.extend_from_slice(&buf[..n]);
-        }
-        pending.drain(..length).collect()
-    };
-    Ok(Some((
-        Arrival {
-            path,
-            authorization,
-            body,
-        },
-        close,
-    )))
 }
