@@ -78,9 +78,9 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             .to_owned(),
         "Baseline: the browser's own cost of starting a worker. A service worker with no WebAssembly (`sw.js` only, \
          the same answer to the same message) is served by the same server in a second Chromium and timed the same \
-         way, its runs and ours in pairs (which goes first alternates). No worker starts faster, so the ratio is below 1 by \
-         construction; the row after it is what our worker adds to that floor (its cold start minus the JS-only \
-         worker's, run by run)."
+         way, its runs and ours in pairs (which goes first alternates). No worker starts faster, so the ratio is \
+         below 1 by construction; the row after it is what our worker adds to that floor (its cold start minus the \
+         JS-only worker's, run by run)."
             .to_owned(),
     ];
     section.rows.push(Row {
