@@ -216,7 +216,7 @@ fn build_wasm(source: &SiteSource, part: &str) -> anyhow::Result<PathBuf> {
 /// classic script with `importScripts()` in every browser, while module
 /// workers are not supported everywhere yet; the page uses the same file.
 fn bindgen(wasm: &Path, part: &str, out: &Path) -> anyhow::Result<()> {
-    wasm_bindgen_cli_support::Bindgen::new()
+    let mut output = wasm_bindgen_cli_support::Bindgen::new()
         .input_path(wasm)
         .no_modules(true)?
         .out_name(part)
@@ -224,8 +224,14 @@ fn bindgen(wasm: &Path, part: &str, out: &Path) -> anyhow::Result<()> {
         // Function names help only a debugger, and are half the file.
         .remove_name_section(true)
         .remove_producers_section(true)
-        .generate(out)
-        .with_context(|| format!("wasm-bindgen could not process {}", wasm.display()))
+        .generate_output()
+        .with_context(|| format!("wasm-bindgen could not process {}", wasm.display()))?;
+    // The features rustc compiled for: read by wasm-bindgen above, never by
+    // a browser.
+    output.wasm_mut().customs.remove_raw("target_features");
+    output
+        .emit(out)
+        .with_context(|| format!("cannot write {part}'s wasm and glue to {}", out.display()))
 }
 
 /// Copies the static files next to the generated ones, works out the build
