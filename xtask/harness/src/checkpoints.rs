@@ -467,6 +467,17 @@ async fn wait_controlled<B: Browser>(b: &mut B, tab: PageId) -> Result<()> {
 /// Fills the form and submits it; waits for the worker's answer in
 /// #form-status and returns it.
 async fn add_article<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> Result<String> {
+    add_article_by(b, tab, headline, "The Harness").await
+}
+
+/// [`add_article`] with a byline of the caller's (the book's screenshots
+/// name theirs).
+pub async fn add_article_by<B: Browser>(
+    b: &mut B,
+    tab: PageId,
+    headline: &str,
+    byline: &str,
+) -> Result<String> {
     // Clear the status first, so the answer we read is to this submission.
     b.eval(
         tab,
@@ -477,7 +488,7 @@ async fn add_article<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> Resu
     b.fill(tab, "#headline-input", headline)
         .await
         .map_err(|e| failed("the form input #headline-input", format!("{e:#}")))?;
-    b.fill(tab, "#byline-input", "The Harness")
+    b.fill(tab, "#byline-input", byline)
         .await
         .map_err(|e| failed("the form input #byline-input", format!("{e:#}")))?;
     b.click(tab, "#submit-article")

@@ -18,6 +18,7 @@ use base64ct::{Base64, Encoding};
 use serde_json::Value;
 
 use crate::browser::{Browser, PageId, js_str};
+use crate::checkpoints::add_article_by;
 use crate::chromium::{self, Chromium};
 use crate::proxy::{Mode, Proxy};
 use crate::server::Server;
@@ -90,7 +91,7 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
 
     // An article added offline: the worker keeps it.
     let headline = "Local man's umbrella predicts rain, again";
-    add_article(&mut b, tab, headline, "Ada Lovelace").await?;
+    add_article_by(&mut b, tab, headline, "Ada Lovelace").await?;
     wait_text(&mut b, tab, "#form-status", "Queued", "the worker's answer").await?;
     shots.take(&mut b, tab, "queued-article").await?;
 
@@ -150,7 +151,7 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
     wait_text(&mut b, second, LIST, "", "the list in the second window").await?;
     proxy.set_mode(Mode::Api503).await?;
     let headline = "Cat elected mayor; promises more naps";
-    add_article(&mut b, tab, headline, "Grace Hopper").await?;
+    add_article_by(&mut b, tab, headline, "Grace Hopper").await?;
     wait_text(&mut b, tab, "#form-status", "Queued", "the worker's answer").await?;
     proxy.set_mode(Mode::Pass).await?;
     b.fire_sync("add-article", false).await?;
@@ -222,23 +223,6 @@ async fn wait_text<B: Browser>(
         js_str(text)
     );
     b.wait_until(tab, &js, what, WAIT).await.map(drop)
-}
-
-async fn add_article<B: Browser>(
-    b: &mut B,
-    tab: PageId,
-    headline: &str,
-    byline: &str,
-) -> Result<()> {
-    b.eval(
-        tab,
-        "document.querySelector('#form-status').textContent = ''",
-        WAIT,
-    )
-    .await?;
-    b.fill(tab, "#headline-input", headline).await?;
-    b.fill(tab, "#byline-input", byline).await?;
-    b.click(tab, "#submit-article").await
 }
 
 /// Scrolls the list item with `headline` into the middle of the view.
