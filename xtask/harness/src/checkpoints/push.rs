@@ -10,7 +10,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    ARRIVAL, Ctx, UI, close_notifications, failed, quote_all, shown_notifications, vapid_public_key,
+    ARRIVAL, Ctx, PAYLOAD_HINT, UI, close_notifications, expect_notification, failed,
+    vapid_public_key,
 };
 use crate::browser::Browser;
 use crate::push_service::{PushService, Subscriber, check_vapid, http_json, uuid};
@@ -149,23 +150,8 @@ async fn push_and_show<B: Browser>(
             format!("the browser showed no notification within {UI:?} of delivering the push"),
         ));
     }
-    let shown = shown_notifications(&mut cx.browser, tab).await?;
-    if !shown
-        .iter()
-        .any(|(t, b)| *t == title && b.contains(&headline))
-    {
-        let texts: Vec<String> = shown.iter().map(|(t, b)| format!("{t} | {b}")).collect();
-        return Err(failed(
-            expected,
-            if texts.is_empty() {
-                "no notification".to_owned()
-            } else {
-                format!(
-                    "{} (was the payload read, `event.data().text()`?)",
-                    quote_all(&texts)
-                )
-            },
-        ));
-    }
-    Ok(())
+    expect_notification(&mut cx.browser, tab, &expected, PAYLOAD_HINT, |t, b| {
+        t == title && b.contains(&headline)
+    })
+    .await
 }

@@ -13,7 +13,8 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use super::{
-    ARRIVAL, Ctx, UI, close_notifications, failed, quote_all, shown_notifications, vapid_public_key,
+    ARRIVAL, Ctx, PAYLOAD_HINT, UI, close_notifications, expect_notification, failed,
+    vapid_public_key,
 };
 use crate::autopush::{Autopush, PushEvent};
 use crate::browser::{Browser, PageId};
@@ -212,21 +213,10 @@ async fn deliver<B: Browser>(
             format!("no notification within {UI:?}; {how_far}"),
         ));
     }
-    let shown = shown_notifications(&mut cx.browser, tab).await?;
-    if !shown
-        .iter()
-        .any(|(t, b)| t.contains(&headline) || b.contains(&headline))
-    {
-        let texts: Vec<String> = shown.iter().map(|(t, b)| format!("{t} | {b}")).collect();
-        return Err(failed(
-            expected,
-            format!(
-                "{} (was the payload read, `event.data().text()`?)",
-                quote_all(&texts)
-            ),
-        ));
-    }
-    Ok(())
+    expect_notification(&mut cx.browser, tab, &expected, PAYLOAD_HINT, |t, b| {
+        t.contains(&headline) || b.contains(&headline)
+    })
+    .await
 }
 
 /// A second click turns push off: the browser ends the subscription at its
