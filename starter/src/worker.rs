@@ -38,14 +38,14 @@ extern "C" {
 // ANCHOR_END: sync_bindings
 
 /// Files the page needs to start with no network: precached at install.
-const APP_SHELL: [&str; 9] = [
+/// (The worker's own wasm and glue are inside `sw.js`, which the browser
+/// keeps with the registration.)
+const APP_SHELL: [&str; 7] = [
     "/",
     "/style.css",
     "/page.js",
     "/pkg/page.js",
     "/pkg/page_bg.wasm",
-    "/pkg/worker.js",
-    "/pkg/worker_bg.wasm",
     "/manifest.webmanifest",
     "/icon.svg",
 ];

@@ -9,20 +9,26 @@
 // alive until the work is done.
 const BUILD_ID = '%BUILD_ID%';
 
-// Start from this build's cached copy of the wasm, so the worker can start
-// with no network; on the very first install there is no copy yet. The
-// lookup is asked for first, in one call, so that it runs while the glue
-// below loads: a worker starts for every event, and this is on its way.
-const wasm = caches
-  .match('/pkg/worker_bg.wasm', { cacheName: 'offline-news-shell-' + BUILD_ID })
-  .then((cached) => cached || fetch('/pkg/worker_bg.wasm'));
+// The worker's WebAssembly is in this very script. `cargo xtask build`
+// replaces the placeholder below with the module (base64), and the comment
+// line after it with wasm-bindgen's glue, which defines `wasm_bindgen`. The
+// browser stores a worker's script with its registration and hands it over
+// whole each time it starts the worker, which is for every event: so the
+// module is there at once, with no cache to read and no second script to
+// wait for, and compiling it starts on the first line, on another thread,
+// while the glue is evaluated on this one.
+const WORKER_WASM = '%WORKER_WASM%';
+const compiling = WebAssembly.compile(bytesOf(WORKER_WASM));
+// %WORKER_GLUE%
+const ready = wasm_bindgen({ module_or_path: compiling });
 
-importScripts('/pkg/worker.js');
-// The bytes whole, then compiled: for a module this small, read from the
-// cache, that starts the worker sooner than streaming compilation does.
-const ready = wasm
-  .then((response) => response.arrayBuffer())
-  .then((bytes) => wasm_bindgen({ module_or_path: bytes }));
+// `Uint8Array.fromBase64` is recent (Chrome 140, Firefox 133, Safari 18.2);
+// `atob` is the slower way every browser has.
+function bytesOf(base64) {
+  return Uint8Array.fromBase64
+    ? Uint8Array.fromBase64(base64)
+    : Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+}
 
 const toRust = (handler) => (event) =>
   event.waitUntil(ready.then(() => wasm_bindgen[handler](event, BUILD_ID)));

@@ -11,6 +11,9 @@
 //!    and `pkg/worker.js` with `pkg/worker_bg.wasm`;
 //! 3. the stage's `static/` files: `index.html`, `sw.js`, css, icons...
 //!
+//! The worker's glue and `.wasm` then go *into* `sw.js` (see [`inline_worker`]):
+//! a stopped worker starts from that one script, for every event.
+//!
 //! `sw.js` gets a build id stamped in. A browser installs a new service
 //! worker only when the bytes of its script change, so a worker whose script
 //! names the build it belongs to is replaced whenever anything in the build
@@ -24,6 +27,7 @@ use std::thread;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail, ensure};
+use base64ct::{Base64, Encoding as _};
 
 use crate::stage::Stage;
 use crate::{cargo, project_root, run as run_command, step, target_dir};
@@ -34,6 +38,12 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// The text in `sw.js` that becomes the build id.
 pub const BUILD_ID_PLACEHOLDER: &str = "%BUILD_ID%";
+
+/// The text in `sw.js` that becomes the worker's `.wasm`, in base64.
+const WORKER_WASM_PLACEHOLDER: &str = "%WORKER_WASM%";
+
+/// The line in `sw.js` that becomes the worker's wasm-bindgen glue.
+const WORKER_GLUE_PLACEHOLDER: &str = "// %WORKER_GLUE%";
 
 /// The file in the site that holds the build id. The server's live-reload
 /// long poll (`/__dev/reload`) watches it, so it must change only when a
@@ -234,8 +244,9 @@ fn bindgen(wasm: &Path, part: &str, out: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {part}'s wasm and glue to {}", out.display()))
 }
 
-/// Copies the static files next to the generated ones, works out the build
-/// id from everything, stamps it into `sw.js`, and returns it.
+/// Copies the static files next to the generated ones, puts the worker's
+/// glue and `.wasm` into `sw.js`, works out the build id from everything,
+/// stamps it into `sw.js`, and returns it.
 fn assemble(static_dir: &Path, site: &Path) -> anyhow::Result<String> {
     ensure!(
         static_dir.is_dir(),
@@ -243,6 +254,7 @@ fn assemble(static_dir: &Path, site: &Path) -> anyhow::Result<String> {
         static_dir.display()
     );
     copy_dir(static_dir, site)?;
+    inline_worker(site)?;
     let build_id = hash_dir(site)?;
     let sw = site.join("sw.js");
     if sw.is_file() {
@@ -252,6 +264,68 @@ fn assemble(static_dir: &Path, site: &Path) -> anyhow::Result<String> {
             .with_context(|| format!("cannot write {}", sw.display()))?;
     }
     Ok(build_id)
+}
+
+/// Moves the worker's wasm-bindgen output, `pkg/worker.js` and
+/// `pkg/worker_bg.wasm`, into `sw.js`, in place of its two placeholders.
+///
+/// Why one script: the browser keeps a service worker's scripts with its
+/// registration and hands them to every fresh start of the worker — and a
+/// worker is started for each event that finds it stopped (a push, a sync, a
+/// message). Everything else it needs is one more round trip first: a second
+/// script, the `.wasm` from Cache Storage. Inside `sw.js` the module is there
+/// at once, and its compilation overlaps the glue's evaluation. The price is
+/// base64 (a third larger) in the download of each new build; the benchmark
+/// (`cargo xtask bench worker`) reports both.
+///
+/// A site without the worker's bindings (a test's) is left as it is.
+fn inline_worker(site: &Path) -> anyhow::Result<()> {
+    let glue_path = site.join("pkg/worker.js");
+    let wasm_path = site.join("pkg/worker_bg.wasm");
+    if !glue_path.is_file() {
+        return Ok(());
+    }
+    let sw = site.join("sw.js");
+    ensure!(
+        sw.is_file(),
+        "the stage has no static/sw.js, and the worker's wasm goes into it"
+    );
+    let shim = fs::read_to_string(&sw).with_context(|| format!("cannot read {}", sw.display()))?;
+    let glue = fs::read_to_string(&glue_path)
+        .with_context(|| format!("cannot read {}", glue_path.display()))?;
+    let wasm =
+        fs::read(&wasm_path).with_context(|| format!("cannot read {}", wasm_path.display()))?;
+    fs::write(&sw, with_worker(&shim, &glue, &wasm)?)
+        .with_context(|| format!("cannot write {}", sw.display()))?;
+    // Now in sw.js: nothing loads them any more.
+    for path in [glue_path, wasm_path] {
+        fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `shim` with the worker's module (base64) and glue in place of their
+/// placeholders, each of which must be there exactly once.
+fn with_worker(shim: &str, glue: &str, wasm: &[u8]) -> anyhow::Result<String> {
+    for (placeholder, what) in [
+        (
+            WORKER_WASM_PLACEHOLDER,
+            "the worker's .wasm (base64, in quotes)",
+        ),
+        (
+            WORKER_GLUE_PLACEHOLDER,
+            "the worker's glue (a line of its own)",
+        ),
+    ] {
+        let found = shim.matches(placeholder).count();
+        ensure!(
+            found == 1,
+            "sw.js must have `{placeholder}` exactly once, where {what} goes; it has it {found} times"
+        );
+    }
+    Ok(shim
+        .replace(WORKER_WASM_PLACEHOLDER, &Base64::encode_string(wasm))
+        .replace(WORKER_GLUE_PLACEHOLDER, glue.trim_end()))
 }
 
 /// Replaces every build id placeholder in `text` with `build_id`.
@@ -589,6 +663,58 @@ pub(crate) mod tests {
         let again = TempDir::new();
         again.write("pkg/app.js", "glue");
         assert_eq!(assemble(&static_dir.0, &again.0).unwrap(), id);
+    }
+
+    #[test]
+    fn assembling_puts_the_worker_into_its_script() {
+        let static_dir = TempDir::new();
+        static_dir.write(
+            "sw.js",
+            "const BUILD = '%BUILD_ID%';\nconst WORKER_WASM = '%WORKER_WASM%';\n// %WORKER_GLUE%\nstart();\n",
+        );
+        let site = TempDir::new();
+        site.write("pkg/worker.js", "let wasm_bindgen = 1;\n");
+        // Bytes that are not text, and that base64 must pad.
+        fs::write(site.0.join("pkg/worker_bg.wasm"), b"\0asm\x01\0\0\0\xff\0").unwrap();
+        site.write("pkg/page.js", "page glue");
+
+        let id = assemble(&static_dir.0, &site.0).unwrap();
+        assert_eq!(
+            site.read("sw.js"),
+            format!(
+                "const BUILD = '{id}';\nconst WORKER_WASM = 'AGFzbQEAAAD/AA==';\nlet wasm_bindgen = 1;\nstart();\n"
+            )
+        );
+        // Inside sw.js now, and nothing else loads them.
+        assert!(!site.0.join("pkg/worker.js").exists());
+        assert!(!site.0.join("pkg/worker_bg.wasm").exists());
+        assert_eq!(site.read("pkg/page.js"), "page glue");
+    }
+
+    #[test]
+    fn a_worker_script_without_its_placeholders_is_refused() {
+        for (shim, missing) in [
+            ("// %WORKER_GLUE%\n", "%WORKER_WASM%"),
+            ("const WORKER_WASM = '%WORKER_WASM%';\n", "// %WORKER_GLUE%"),
+        ] {
+            let error = with_worker(shim, "glue", b"wasm").unwrap_err().to_string();
+            assert!(error.contains(missing), "{error}");
+            assert!(error.contains("0 times"), "{error}");
+        }
+        let twice = "'%WORKER_WASM%' '%WORKER_WASM%'\n// %WORKER_GLUE%\n";
+        let error = with_worker(twice, "glue", b"wasm").unwrap_err().to_string();
+        assert!(error.contains("2 times"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_worker_script_is_named() {
+        let static_dir = TempDir::new();
+        static_dir.write("index.html", "");
+        let site = TempDir::new();
+        site.write("pkg/worker.js", "glue");
+        site.write("pkg/worker_bg.wasm", "wasm");
+        let error = assemble(&static_dir.0, &site.0).unwrap_err().to_string();
+        assert!(error.contains("static/sw.js"), "{error}");
     }
 
     #[test]

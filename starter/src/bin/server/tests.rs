@@ -46,7 +46,7 @@ impl TestServer {
         .unwrap();
         std::fs::write(site.path().join("sw.js"), "// worker").unwrap();
         std::fs::create_dir(site.path().join("pkg")).unwrap();
-        std::fs::write(site.path().join("pkg/worker_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+        std::fs::write(site.path().join("pkg/page_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
         std::fs::write(site.path().join("build-id"), "build-1").unwrap();
         let data = tempfile::tempdir().unwrap();
         let push = Push::new(data.path(), "mailto:test@example.com".into(), config).unwrap();
@@ -410,7 +410,7 @@ async fn static_files_have_the_headers_the_browser_needs() {
             .contains("javascript")
     );
 
-    let (status, headers, _) = server.get("/pkg/worker_bg.wasm").await;
+    let (status, headers, _) = server.get("/pkg/page_bg.wasm").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
 }
