@@ -310,7 +310,7 @@ fn with_worker(shim: &str, glue: &str, wasm: &[u8]) -> anyhow::Result<String> {
     for (placeholder, what) in [
         (
             WORKER_WASM_PLACEHOLDER,
-            "the worker's .wasm (base64, in quotes)",
+            "the worker's .wasm (base64, in a comment)",
         ),
         (
             WORKER_GLUE_PLACEHOLDER,
@@ -670,7 +670,7 @@ pub(crate) mod tests {
         let static_dir = TempDir::new();
         static_dir.write(
             "sw.js",
-            "const BUILD = '%BUILD_ID%';\nconst WORKER_WASM = '%WORKER_WASM%';\n// %WORKER_GLUE%\nstart();\n",
+            "const BUILD = '%BUILD_ID%';\nfunction wasm() {/*%WORKER_WASM%*/}\n// %WORKER_GLUE%\nstart();\n",
         );
         let site = TempDir::new();
         site.write("pkg/worker.js", "let wasm_bindgen = 1;\n");
@@ -682,7 +682,7 @@ pub(crate) mod tests {
         assert_eq!(
             site.read("sw.js"),
             format!(
-                "const BUILD = '{id}';\nconst WORKER_WASM = 'AGFzbQEAAAD/AA==';\nlet wasm_bindgen = 1;\nstart();\n"
+                "const BUILD = '{id}';\nfunction wasm() {{/*AGFzbQEAAAD/AA==*/}}\nlet wasm_bindgen = 1;\nstart();\n"
             )
         );
         // Inside sw.js now, and nothing else loads them.
@@ -695,13 +695,13 @@ pub(crate) mod tests {
     fn a_worker_script_without_its_placeholders_is_refused() {
         for (shim, missing) in [
             ("// %WORKER_GLUE%\n", "%WORKER_WASM%"),
-            ("const WORKER_WASM = '%WORKER_WASM%';\n", "// %WORKER_GLUE%"),
+            ("function wasm() {/*%WORKER_WASM%*/}\n", "// %WORKER_GLUE%"),
         ] {
             let error = with_worker(shim, "glue", b"wasm").unwrap_err().to_string();
             assert!(error.contains(missing), "{error}");
             assert!(error.contains("0 times"), "{error}");
         }
-        let twice = "'%WORKER_WASM%' '%WORKER_WASM%'\n// %WORKER_GLUE%\n";
+        let twice = "/*%WORKER_WASM%*/ /*%WORKER_WASM%*/\n// %WORKER_GLUE%\n";
         let error = with_worker(twice, "glue", b"wasm").unwrap_err().to_string();
         assert!(error.contains("2 times"), "{error}");
     }

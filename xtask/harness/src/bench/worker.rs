@@ -161,17 +161,17 @@ fn read(setup: &Setup, file: &str) -> Result<Vec<u8>> {
     std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// The worker's module, out of the built `sw.js`: the build writes it as
-/// `const WORKER_WASM = '<base64>';`.
+/// The worker's module, out of the built `sw.js`, where it is base64 in the
+/// comment of `function workerWasm() {/*...*/}`.
 fn module_in(script: &[u8]) -> Result<Vec<u8>> {
-    const START: &str = "const WORKER_WASM = '";
+    const START: &str = "function workerWasm() {/*";
     let script = std::str::from_utf8(script).context("sw.js is not UTF-8")?;
     let base64 = script
         .split_once(START)
-        .and_then(|(_, rest)| rest.split_once('\''))
+        .and_then(|(_, rest)| rest.split_once("*/"))
         .map(|(base64, _)| base64)
         .with_context(|| {
-            format!("sw.js has no `{START}...'`: was it built by `cargo xtask build`?")
+            format!("sw.js has no `{START}...*/}}`: was it built by `cargo xtask build`?")
         })?;
     Base64::decode_vec(base64).context("the worker's .wasm in sw.js is not valid base64")
 }
