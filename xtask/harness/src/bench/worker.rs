@@ -23,9 +23,8 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     // a shared machine: enough of them for a steady median.
     let runs = setup.size(31, 1);
     let script = read(setup, WORKER_SCRIPT)?;
-    let (worker_raw, worker_gzip) = sizes(&module_in(&script)?)?;
-    let (script_raw, script_gzip) = sizes(&script)?;
-    let (page_raw, page_gzip) = sizes(&read(setup, PAGE_WASM)?)?;
+    let module = module_in(&script)?;
+    let page = read(setup, PAGE_WASM)?;
 
     let mut ours = Probe::start(setup, &setup.site).await?;
     let js_only_site = TempDir::new("bench-js-only-worker")?;
@@ -90,42 +89,17 @@ pub async fn run(setup: &Setup) -> Result<Section> {
          JS-only worker's, run by run)."
             .to_owned(),
     ];
-    section.rows.push(Row {
-        figure: "the worker's .wasm raw".into(),
-        ours: worker_raw,
-        baseline: Baseline::NotApplicable("none (reported)"),
-        goal: Goal::None,
-    });
-    section.rows.push(Row {
-        figure: "the worker's .wasm gzip".into(),
-        ours: worker_gzip,
-        baseline: Baseline::NotApplicable("none (goal: absolute)"),
-        goal: Goal::AtMost(40_000.0),
-    });
-    section.rows.push(Row {
-        figure: format!("`{WORKER_SCRIPT}` (shim, glue and .wasm in base64) raw"),
-        ours: script_raw,
-        baseline: Baseline::NotApplicable("none (reported)"),
-        goal: Goal::None,
-    });
-    section.rows.push(Row {
-        figure: format!("`{WORKER_SCRIPT}` gzip"),
-        ours: script_gzip,
-        baseline: Baseline::NotApplicable("none (reported)"),
-        goal: Goal::None,
-    });
-    section.rows.push(Row {
-        figure: format!("`{PAGE_WASM}` raw"),
-        ours: page_raw,
-        baseline: Baseline::NotApplicable("none (reported)"),
-        goal: Goal::None,
-    });
-    section.rows.push(Row {
-        figure: format!("`{PAGE_WASM}` gzip"),
-        ours: page_gzip,
-        baseline: Baseline::NotApplicable("none (reported)"),
-        goal: Goal::None,
-    });
+    section
+        .rows
+        .extend(size_rows("the worker's .wasm", &module, Some(40_000.0))?);
+    section.rows.extend(size_rows(
+        &format!("`{WORKER_SCRIPT}` (shim, glue and the .wasm in base64)"),
+        &script,
+        None,
+    )?);
+    section
+        .rows
+        .extend(size_rows(&format!("`{PAGE_WASM}`"), &page, None)?);
     section.rows.push(Row {
         figure: "stopped worker → Rust handler (cold − warm); baseline: a JS-only worker".into(),
         ours: start,
@@ -176,16 +150,33 @@ fn module_in(script: &[u8]) -> Result<Vec<u8>> {
     Base64::decode_vec(base64).context("the worker's .wasm in sw.js is not valid base64")
 }
 
-/// Bytes raw and gzip -9, exact, where a size in kB rounded to three digits
-/// could not tell 39.96 from 40.04.
-fn sizes(bytes: &[u8]) -> Result<(Sample, Sample)> {
+/// Two rows, `what` raw and gzip -9, in bytes: exact, where a size in kB
+/// rounded to three digits could not tell 39.96 from 40.04. A goal, if any,
+/// is for the gzip size.
+fn size_rows(what: &str, bytes: &[u8], gzip_goal: Option<f64>) -> Result<[Row; 2]> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(bytes)?;
     let mut raw = Sample::new("bytes", Better::Lower);
     raw.push(bytes.len() as f64);
     let mut gzip = Sample::new("bytes", Better::Lower);
     gzip.push(gz.finish()?.len() as f64);
-    Ok((raw, gzip))
+    Ok([
+        Row {
+            figure: format!("{what} raw"),
+            ours: raw,
+            baseline: Baseline::NotApplicable("none (reported)"),
+            goal: Goal::None,
+        },
+        Row {
+            figure: format!("{what} gzip"),
+            ours: gzip,
+            baseline: Baseline::NotApplicable(match gzip_goal {
+                Some(_) => "none (goal: absolute)",
+                None => "none (reported)",
+            }),
+            goal: gzip_goal.map_or(Goal::None, Goal::AtMost),
+        },
+    ])
 }
 
 /// A site open in a Chromium of its own, ready to time its worker's start.
