@@ -252,3 +252,23 @@ const ROUND_TRIP_FN: &str = r#"window.__benchRoundTrip = () => new Promise((reso
   };
   navigator.serviceWorker.controller.postMessage({ type: 'bench-ping' }, [channel.port2]);
 }); true"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_module_is_read_back_from_the_worker_script() {
+        let script = b"const BUILD_ID = 'x';\nfunction workerWasm() {/*AGFzbQEAAAD/AA==*/}\nlet wasm_bindgen;\n";
+        assert_eq!(module_in(script).unwrap(), b"\0asm\x01\0\0\0\xff\0");
+    }
+
+    #[test]
+    fn a_worker_script_without_the_module_is_named() {
+        let unbuilt = b"function workerWasm() {/*%WORKER_WASM%*/}\n";
+        let error = format!("{:#}", module_in(unbuilt).unwrap_err());
+        assert!(error.contains("not valid base64"), "{error}");
+        let error = format!("{:#}", module_in(b"self.onmessage = null;").unwrap_err());
+        assert!(error.contains("function workerWasm()"), "{error}");
+    }
+}
