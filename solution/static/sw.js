@@ -18,10 +18,10 @@ const BUILD_ID = '%BUILD_ID%';
 // script to wait for, and compiling it starts on the first line, on another
 // thread, while the glue is evaluated on this one.
 //
-// The module is in a comment, not in a string: a browser skips 140 kB of
+// The module is in a comment, not in a string: Chromium skips 140 kB of
 // comment several times faster than it reads a string literal that long
-// (0.7 ms sooner, each start, in `cargo xtask bench worker`), and a
-// function's `toString()` gives back its exact source text, comment and all.
+// (we measured 0.7 ms at every start), and a function's `toString()` gives
+// back its exact source text, comment and all.
 function workerWasm() {/*%WORKER_WASM%*/}
 const compiling = WebAssembly.compile(bytesOf(commentIn(workerWasm)));
 // %WORKER_GLUE%
