@@ -38,12 +38,12 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::push_service::{Received, b64, check_vapid, read_request, respond, unb64, uuid};
+use crate::util::Background;
 
 /// The websocket subprotocol Firefox asks its push service for.
 const SUBPROTOCOL: &str = "push-notification";
@@ -99,15 +99,8 @@ struct Inner {
     /// `ws://127.0.0.1:<port>/`, for `dom.push.serverURL`.
     server_url: String,
     state: Arc<Mutex<State>>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
+    /// The two accept loops: they end with the last clone.
+    _tasks: [Background; 2],
 }
 
 impl Autopush {
@@ -124,7 +117,7 @@ impl Autopush {
         let browsers = {
             let state = state.clone();
             let origin = origin.clone();
-            tokio::spawn(async move {
+            Background::spawn(async move {
                 while let Ok((stream, _)) = sockets.accept().await {
                     // A connection that breaks is the browser's to open
                     // again (it does, with a backoff).
@@ -135,7 +128,7 @@ impl Autopush {
         let pushes = {
             let state = state.clone();
             let origin = origin.clone();
-            tokio::spawn(async move {
+            Background::spawn(async move {
                 while let Ok((stream, _)) = endpoints.accept().await {
                     tokio::spawn(push(stream, state.clone(), origin.clone()));
                 }
@@ -145,7 +138,7 @@ impl Autopush {
             inner: Arc::new(Inner {
                 server_url,
                 state,
-                tasks: vec![browsers, pushes],
+                _tasks: [browsers, pushes],
             }),
         })
     }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+
+use crate::util::Background;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -51,15 +52,7 @@ pub struct Proxy {
     pub port: u16,
     upstream: u16,
     state: Arc<Mutex<State>>,
-    accepting: Option<JoinHandle<()>>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        if let Some(task) = self.accepting.take() {
-            task.abort();
-        }
-    }
+    accepting: Option<Background>,
 }
 
 impl Proxy {
@@ -87,7 +80,7 @@ impl Proxy {
             .with_context(|| format!("the proxy cannot listen on 127.0.0.1:{}", self.port))?;
         let state = self.state.clone();
         let upstream = self.upstream;
-        self.accepting = Some(tokio::spawn(async move {
+        self.accepting = Some(Background::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 tokio::spawn(handle(client, upstream, state.clone()));
             }
@@ -105,8 +98,7 @@ impl Proxy {
         if mode == Mode::Refuse && was != Mode::Refuse {
             // Dropping the listener closes the port: connections are refused.
             if let Some(task) = self.accepting.take() {
-                task.abort();
-                let _ = task.await;
+                task.stop().await;
             }
         } else if mode != Mode::Refuse && was == Mode::Refuse {
             self.listen().await?;

@@ -28,9 +28,9 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::proxy::{dechunk, http_request};
+use crate::util::Background;
 
 /// `bytes` as base64url without padding, as Web Push writes keys.
 pub fn b64(bytes: &[u8]) -> String {
@@ -281,15 +281,10 @@ impl Received {
 pub struct PushService {
     pub origin: String,
     received: mpsc::UnboundedReceiver<Received>,
-    accepting: JoinHandle<()>,
+    /// The accept loop: it ends with the service.
+    _accepting: Background,
     /// The path of each expired endpoint, and the status it answers.
     expired: Arc<Mutex<HashMap<String, &'static str>>>,
-}
-
-impl Drop for PushService {
-    fn drop(&mut self) {
-        self.accepting.abort();
-    }
 }
 
 impl PushService {
@@ -301,7 +296,7 @@ impl PushService {
         let (sender, received) = mpsc::unbounded_channel();
         let expired = Arc::new(Mutex::new(HashMap::new()));
         let answers = expired.clone();
-        let accepting = tokio::spawn(async move {
+        let accepting = Background::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let sender = sender.clone();
                 let answers = answers.clone();
@@ -315,7 +310,7 @@ impl PushService {
         Ok(Self {
             origin,
             received,
-            accepting,
+            _accepting: accepting,
             expired,
         })
     }

@@ -18,8 +18,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::util::Background;
 
 /// One event the browser sent: the session it came from (the DevTools
 /// protocol's flat sessions; `None` for the browser itself, and always with
@@ -67,15 +68,8 @@ pub struct Connection {
     /// The number of events logged so far.
     event_count: watch::Receiver<usize>,
     closed: watch::Receiver<bool>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
+    /// The socket's writer and reader: they end with the connection.
+    _tasks: [Background; 2],
 }
 
 impl Connection {
@@ -99,7 +93,7 @@ impl Connection {
         let (count_tx, event_count) = watch::channel(0usize);
         let (closed_tx, closed) = watch::channel(false);
 
-        let writer = tokio::spawn(async move {
+        let writer = Background::spawn(async move {
             while let Some(message) = outgoing_rx.recv().await {
                 if sink.send(message).await.is_err() {
                     break;
@@ -107,7 +101,7 @@ impl Connection {
             }
         });
         let reader_shared = shared.clone();
-        let reader = tokio::spawn(async move {
+        let reader = Background::spawn(async move {
             while let Some(Ok(message)) = stream.next().await {
                 let text = match message {
                     Message::Text(text) => text.to_string(),
@@ -148,7 +142,7 @@ impl Connection {
             next_id: AtomicU64::new(1),
             event_count,
             closed,
-            tasks: vec![writer, reader],
+            _tasks: [writer, reader],
         })
     }
 

@@ -7,6 +7,30 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
+/// A task that lives as long as its owner: aborted when dropped, so a
+/// listener or a connection that the harness started never outlives the
+/// check that started it.
+pub struct Background(tokio::task::JoinHandle<()>);
+
+impl Background {
+    pub fn spawn(task: impl Future<Output = ()> + Send + 'static) -> Self {
+        Background(tokio::spawn(task))
+    }
+
+    /// Aborts the task and waits until it has ended: what it owned (a
+    /// listening socket, say) is closed when this returns.
+    pub async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A fresh directory under the system's temp dir, removed on drop.
 pub struct TempDir {
     path: PathBuf,

@@ -22,13 +22,13 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::node::{self, NodeProcess};
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup, median};
 use crate::proxy::http_get;
 use crate::push_service::{Received, Subscriber, check_vapid, http_json, read_request, uuid};
 use crate::server::Server;
+use crate::util::Background;
 
 const ARRIVAL: Duration = Duration::from_secs(120);
 
@@ -229,17 +229,12 @@ async fn start_node(
 struct Sink {
     origin: String,
     arrivals: mpsc::UnboundedReceiver<Result<Received, String>>,
-    accepting: JoinHandle<()>,
+    /// The accept loop: it ends with the sink.
+    _accepting: Background,
     /// Endpoint path → its subscriber's keys.
     subscribers: HashMap<String, Subscriber>,
     /// The subscriptions as registered with the server, for Node.
     subscriptions: Vec<Value>,
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        self.accepting.abort();
-    }
 }
 
 impl Sink {
@@ -249,7 +244,7 @@ impl Sink {
             .context("cannot start the benchmark's push service")?;
         let origin = format!("http://{}", listener.local_addr()?);
         let (sender, arrivals) = mpsc::unbounded_channel();
-        let accepting = tokio::spawn(async move {
+        let accepting = Background::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let sender = sender.clone();
                 tokio::spawn(async move {
@@ -264,7 +259,7 @@ impl Sink {
         Ok(Sink {
             origin,
             arrivals,
-            accepting,
+            _accepting: accepting,
             subscribers: HashMap::new(),
             subscriptions: Vec::new(),
         })
