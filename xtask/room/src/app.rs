@@ -1,0 +1,337 @@
+//! The room's HTTP side: one `Router`, built in [`router`], and a small
+//! handler per route.
+//!
+//! - `GET /` (with `/room.js` and `/room.css`): the room page.
+//! - `GET /api/table`: the table as JSON (the page's first paint, tests).
+//! - `GET /api/events`: server-sent events, the table again after every
+//!   stored report.
+//! - `POST /api/report`: a student's report (`room send`).
+//!
+//! Students only ever POST. The page and its data are for the instructor's
+//! own machine: they answer only to a loopback client, so that a room opened
+//! to the LAN with `--host` does not show everyone's names and progress to
+//! everyone on it.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::checkpoints::Catalogue;
+use crate::rate::RateLimiter;
+use crate::report::{self, ReportError};
+use crate::store::{Store, StoreError, Table};
+
+/// The largest report body accepted. A report of every checkpoint and every
+/// hint is about 2 KiB.
+pub const MAX_BODY: usize = 16 * 1024;
+/// How many reports per window: per address and name, and per address.
+pub const PER_NAME: usize = 5;
+pub const PER_ADDRESS: usize = 60;
+pub const WINDOW: Duration = Duration::from_secs(10);
+
+const INDEX: &str = include_str!("../static/index.html");
+const SCRIPT: &str = include_str!("../static/room.js");
+const STYLE: &str = include_str!("../static/room.css");
+/// The page loads only its own script and style, and never frames or is
+/// framed.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+#[derive(Clone)]
+pub struct AppState {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    code: String,
+    catalogue: Catalogue,
+    /// A room is a few dozen students reporting every few minutes: one
+    /// connection behind a mutex, used for well under a millisecond per
+    /// request, is plenty, and simpler than a pool or `spawn_blocking`.
+    store: Mutex<Store>,
+    limits: Mutex<Limits>,
+    /// Each stored report sends the new table (as JSON) to every open page.
+    updates: broadcast::Sender<String>,
+}
+
+struct Limits {
+    per_address: RateLimiter<IpAddr>,
+    per_name: RateLimiter<(IpAddr, String)>,
+}
+
+impl AppState {
+    pub fn new(store: Store, code: String, catalogue: Catalogue) -> Self {
+        let (updates, _) = broadcast::channel(16);
+        AppState {
+            shared: Arc::new(Shared {
+                code,
+                catalogue,
+                store: Mutex::new(store),
+                limits: Mutex::new(Limits {
+                    per_address: RateLimiter::new(PER_ADDRESS, WINDOW),
+                    per_name: RateLimiter::new(PER_NAME, WINDOW),
+                }),
+                updates,
+            }),
+        }
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves SQLite consistent (each
+        // write is one transaction): go on with it.
+        self.shared
+            .store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn limits(&self) -> MutexGuard<'_, Limits> {
+        self.shared
+            .limits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn table(&self) -> Result<Table, StoreError> {
+        Ok(Table {
+            code: self.shared.code.clone(),
+            now: unix_now(),
+            checkpoints: self.shared.catalogue.checkpoints.clone(),
+            students: self.store().students()?,
+        })
+    }
+}
+
+/// The room's one `Router`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/room.js", get(script))
+        .route("/room.css", get(style))
+        .route("/api/table", get(table))
+        .route("/api/events", get(events))
+        .route("/api/report", post(receive_report))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// A refusal: its status and `{"error": "..."}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    fn internal(error: StoreError) -> Self {
+        tracing::error!("{:#}", anyhow::Error::new(error));
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the room could not store or read its table; see the room's terminal",
+        )
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(error: ReportError) -> Self {
+        let status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+        ApiError::new(status, error.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(json!({ "error": self.message }))).into_response();
+        if let Some(wait) = self.retry_after {
+            // Whole seconds, rounded up: never ask to come back too early.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+/// Refuses a client that is not on this machine (see the module's doc).
+fn instructor_only(peer: SocketAddr) -> Result<(), ApiError> {
+    if peer.ip().to_canonical().is_loopback() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the room page is shown only on the instructor's machine; students report with `cargo xtask check --room`",
+        ))
+    }
+}
+
+async fn page(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Result<Response, ApiError> {
+    instructor_only(peer)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        INDEX,
+    )
+        .into_response())
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        SCRIPT,
+    )
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        STYLE,
+    )
+}
+
+async fn table(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Json<Table>, ApiError> {
+    instructor_only(peer)?;
+    state.table().map(Json).map_err(ApiError::internal)
+}
+
+/// The table now, then again after every stored report. A page that fell
+/// behind (more than the channel holds) gets the current table instead of
+/// the ones it missed: only the latest matters.
+async fn events(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    instructor_only(peer)?;
+    let receiver = state.shared.updates.subscribe();
+    let first = serde_json::to_string(&state.table().map_err(ApiError::internal)?)
+        .map_err(|e| ApiError::internal(e.into()))?;
+    let stream = futures_util::stream::unfold(
+        (Some(first), receiver, state),
+        |(next, mut receiver, state)| async move {
+            let json = match next {
+                Some(json) => json,
+                None => loop {
+                    match receiver.recv().await {
+                        Ok(json) => break json,
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            match state.table().map(|t| serde_json::to_string(&t)) {
+                                Ok(Ok(json)) => break json,
+                                _ => continue,
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                },
+            };
+            let event = Event::default().event("table").data(json);
+            Some((Ok(event), (None, receiver, state)))
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// A student's report: limited, decoded, checked, stored, then pushed to
+/// every open page. Anything wrong is refused before anything is stored.
+async fn receive_report(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let ip = peer.ip().to_canonical();
+    let now = Instant::now();
+    limited(
+        state.limits().per_address.hit(ip, now),
+        PER_ADDRESS,
+        "from one address",
+    )?;
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!("the report is larger than {} KiB", MAX_BODY / 1024)
+        } else {
+            format!("the report could not be read: {}", rejection.body_text())
+        };
+        ApiError::new(status, message)
+    })?;
+    let report = report::decode(&body)?;
+    limited(
+        state
+            .limits()
+            .per_name
+            .hit((ip, report.name.trim().to_owned()), now),
+        PER_NAME,
+        "for one name",
+    )?;
+    let report = report.validate(&state.shared.code, &state.shared.catalogue)?;
+    state
+        .store()
+        .record(&report, unix_now())
+        .map_err(ApiError::internal)?;
+    let table = state.table().map_err(ApiError::internal)?;
+    if let Ok(json) = serde_json::to_string(&table) {
+        // No open page is not an error.
+        let _ = state.shared.updates.send(json);
+    }
+    tracing::info!(name = %report.name, passed = report.passed(), "report from {ip}");
+    Ok(Json(json!({
+        "stored": true,
+        "name": report.name,
+        "passed": report.passed(),
+        "checkpoints": table.checkpoints.len(),
+    })))
+}
+
+fn limited(outcome: Result<(), Duration>, max: usize, per: &str) -> Result<(), ApiError> {
+    outcome.map_err(|wait| ApiError {
+        retry_after: Some(wait),
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many reports: at most {max} {per} in {} s; try again in {} s",
+                WINDOW.as_secs(),
+                wait.as_secs().max(1)
+            ),
+        )
+    })
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
