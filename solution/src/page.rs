@@ -6,24 +6,24 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-use js_sys::{Array, Promise, Reflect};
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise, spawn_local};
+use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
     Document, Element, Event, HtmlFormElement, HtmlInputElement, IdbTransactionMode,
-    MessageChannel, MessageEvent, Notification, NotificationPermission, PushManager,
-    PushSubscription, PushSubscriptionOptionsInit, ServiceWorkerContainer,
-    ServiceWorkerRegistration,
+    MessageChannel, MessageEvent, Notification, NotificationPermission, PushSubscription,
+    PushSubscriptionOptionsInit, ServiceWorkerContainer, ServiceWorkerRegistration,
 };
 
 use crate::article::{Article, ArticleDraft};
 use crate::browser::{
-    JsResult, api_error, describe, fetch, from_js, json_request, next_event, random_uuid,
-    response_json, response_value, sleep, to_js,
+    JsResult, describe, fetch, from_js, json_request, next_event, random_uuid, response_json,
+    sleep, to_js,
 };
 use crate::idb;
 use crate::message::{PageMessage, WorkerBroadcast, WorkerReply};
 use crate::outbox::queued_status;
+use crate::push_subscription;
 
 /// What the page shows, kept to re-render after a star or a sync.
 #[derive(Default)]
@@ -130,13 +130,7 @@ pub fn start_page() -> JsResult<()> {
         }
     })?;
 
-    // Messages a worker posts to the page are held until the page says it is
-    // listening, which setting `onmessage` does (`addEventListener` alone
-    // would not).
-    let on_message =
-        Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| on_worker_message(&event));
-    service_worker()?.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message.forget();
+    listen_to_worker()?;
 
     spawn(async {
         register_worker().await?;
@@ -339,25 +333,6 @@ fn ask_notification_permission() {
 // Web Push: the server tells this browser about new articles
 // ---------------------------------------------------------------------------
 
-const SUBSCRIPTIONS_URL: &str = "/api/v1/push/subscriptions";
-
-/// `registration.pushManager`, once a worker is active; `None` where the
-/// browser has no Push API (the toggle then stays hidden).
-async fn push_manager() -> JsResult<Option<PushManager>> {
-    let registration: ServiceWorkerRegistration = JsFuture::from(service_worker()?.ready()?)
-        .await?
-        .unchecked_into();
-    let manager = Reflect::get(&registration, &"pushManager".into())?;
-    Ok((!manager.is_undefined()).then(|| manager.unchecked_into()))
-}
-
-async fn current_subscription(manager: &PushManager) -> JsResult<Option<PushSubscription>> {
-    // `getSubscription()` resolves with null when there is none.
-    let subscription = JsFuture::from(manager.get_subscription()?).await?;
-    Ok((!subscription.is_null() && !subscription.is_undefined())
-        .then(|| subscription.unchecked_into()))
-}
-
 /// Shows the toggle and whether push is on. The button's label stays the
 /// same; `aria-pressed` says on or off, which is how a screen reader
 /// announces a toggle.
@@ -369,25 +344,23 @@ fn show_push_state(on: bool, status: &str) {
     set_text("push-status", status);
 }
 
-/// At start: show the toggle, and hand an existing subscription to the
-/// server again — it is stored once per endpoint, so this is harmless, and
-/// it puts it back if the server lost it (a new database) or dropped it.
+/// At start: show the toggle (where the browser has push), and hand an
+/// existing subscription to the server again — it is stored once per
+/// endpoint, so this is harmless, and it puts it back if the server lost it
+/// (a new database) or dropped it.
 async fn restore_push() -> JsResult<()> {
-    let Some(manager) = push_manager().await? else {
+    let Some(manager) = push_subscription::push_manager().await? else {
         return Ok(());
     };
-    let subscription = current_subscription(&manager).await?;
-    match subscription {
+    match push_subscription::current(&manager).await? {
         Some(subscription) if Notification::permission() == NotificationPermission::Granted => {
             show_push_state(true, "");
-            if let Err(error) = send_subscription(&subscription).await {
-                web_sys::console::warn_1(
-                    &format!(
-                        "could not renew the push subscription: {}",
-                        describe(&error)
-                    )
-                    .into(),
+            if let Err(error) = push_subscription::send_to_server(&subscription).await {
+                let message = format!(
+                    "could not renew the push subscription: {}",
+                    describe(&error)
                 );
+                web_sys::console::warn_1(&message.into());
             }
         }
         _ => show_push_state(false, ""),
@@ -395,6 +368,9 @@ async fn restore_push() -> JsResult<()> {
     Ok(())
 }
 
+/// A click on `#push-toggle`: off → on asks for permission if need be (in
+/// the click, the only moment a browser lets a page ask), then subscribes;
+/// on → off unsubscribes.
 fn on_push_toggle() {
     let on = element::<Element>("push-toggle")
         .ok()
@@ -406,7 +382,6 @@ fn on_push_toggle() {
     }
     match Notification::permission() {
         NotificationPermission::Granted => spawn(subscribe_push()),
-        // Asked here, in the click: then subscribes if allowed.
         NotificationPermission::Default => ask_notification_permission(),
         _ => set_text(
             "push-status",
@@ -415,102 +390,49 @@ fn on_push_toggle() {
     }
 }
 
-// ANCHOR: subscribe_push
-/// Subscribes this browser with the server's VAPID public key, then gives
-/// the subscription (endpoint and keys) to the server.
-async fn subscribe_push() -> JsResult<()> {
-    let Some(manager) = push_manager().await? else {
-        return Ok(());
-    };
-    set_text("push-status", "Turning on notifications…");
-    let subscribed = async {
-        let key = api_json("GET", "/api/v1/push/public-key", None).await?;
-        let options = PushSubscriptionOptionsInit::new();
-        // A promise to show a notification for every push: browsers allow
-        // no silent pushes.
-        options.set_user_visible_only(true);
-        let key = Reflect::get(&key, &"public_key".into())?
-            .as_string()
-            .ok_or("the server sent no public key")?;
-        // base64url is one of the forms browsers take the key in.
-        options.set_application_server_key(&JsValue::from_str(&key));
-        // The browser asks its push service for an endpoint, which can take
-        // a while, or forever with no route to it.
-        let subscription = with_timeout(
-            manager.subscribe_with_options(&options)?,
-            20_000,
-            "the browser's push service did not answer",
-        )
-        .await?;
-        send_subscription(&subscription.unchecked_into()).await
-    };
-    match subscribed.await {
-        Ok(()) => show_push_state(true, "You will be notified of new articles."),
-        Err(error) => show_push_state(
-            false,
-            &format!("Could not turn on notifications: {}", describe(&error)),
-        ),
-    }
-    Ok(())
-}
-// ANCHOR_END: subscribe_push
-
-/// `subscription.toJSON()` — `{endpoint, expirationTime, keys: {p256dh,
-/// auth}}` — to the server.
-async fn send_subscription(subscription: &PushSubscription) -> JsResult<()> {
-    let json: String = js_sys::JSON::stringify(subscription)?.into();
-    api_json("POST", SUBSCRIPTIONS_URL, Some(&json)).await?;
-    Ok(())
-}
-
-/// Ends the subscription in the browser (its push service drops the
-/// endpoint) and tells the server to forget it. If the server cannot be
-/// reached now, its next push to the endpoint gets `410 Gone` and it forgets
-/// it then.
 async fn unsubscribe_push() -> JsResult<()> {
-    let Some(manager) = push_manager().await? else {
+    let Some(manager) = push_subscription::push_manager().await? else {
         return Ok(());
     };
-    if let Some(subscription) = current_subscription(&manager).await? {
-        let endpoint = subscription.endpoint();
-        JsFuture::from(subscription.unsubscribe()?).await?;
-        let body = js_sys::Object::new();
-        Reflect::set(&body, &"endpoint".into(), &endpoint.into())?;
-        let body: String = js_sys::JSON::stringify(&body)?.into();
-        if let Err(error) = api_json("DELETE", SUBSCRIPTIONS_URL, Some(&body)).await {
-            web_sys::console::warn_1(
-                &format!("the server was not told: {}", describe(&error)).into(),
-            );
-        }
+    if let Some(subscription) = push_subscription::current(&manager).await? {
+        push_subscription::unsubscribe(&subscription).await?;
     }
     show_push_state(false, "Notifications are off.");
     Ok(())
 }
 
-/// A request to our API, answered with its JSON; a non-2xx answer fails with
-/// the server's `error`. An empty answer (`204`) reads as `null`.
-async fn api_json(method: &str, url: &str, body: Option<&str>) -> JsResult<JsValue> {
-    let response = fetch(&json_request(method, url, body)?).await?;
-    let value = response_value(&response).await?;
-    if !response.ok() {
-        let reason = api_error(&value).unwrap_or_else(|| format!("HTTP {}", response.status()));
-        return Err(reason.into());
+// ANCHOR: subscribe_push
+/// Subscribes this browser at its push service with the server's VAPID
+/// public key, then gives the subscription (endpoint and keys) to the server.
+async fn subscribe_push() -> JsResult<()> {
+    let Some(manager) = push_subscription::push_manager().await? else {
+        return Ok(());
+    };
+    set_text("push-status", "Turning on notifications…");
+    let subscribed = async {
+        let options = PushSubscriptionOptionsInit::new();
+        // A promise to show a notification for every push: browsers allow
+        // no silent pushes.
+        options.set_user_visible_only(true);
+        // base64url is one of the forms browsers take the key in.
+        let key = push_subscription::server_key().await?;
+        options.set_application_server_key(&JsValue::from_str(&key));
+        let asked = manager.subscribe_with_options(&options)?;
+        let waited =
+            push_subscription::with_timeout(asked, 20_000, "no answer from the push service");
+        let subscription: PushSubscription = waited.await?.unchecked_into();
+        push_subscription::send_to_server(&subscription).await
+    };
+    match subscribed.await {
+        Ok(()) => show_push_state(true, "You will be notified of new articles."),
+        Err(error) => {
+            let message = format!("Could not turn on notifications: {}", describe(&error));
+            show_push_state(false, &message)
+        }
     }
-    Ok(value)
+    Ok(())
 }
-
-/// `promise`, or a rejection with `message` after `milliseconds`.
-async fn with_timeout(
-    promise: Promise,
-    milliseconds: i32,
-    message: &'static str,
-) -> JsResult<JsValue> {
-    let timer = future_to_promise(async move {
-        sleep(milliseconds).await;
-        Err(JsValue::from_str(message))
-    });
-    JsFuture::from(Promise::race(&Array::of2(&promise, &timer))).await
-}
+// ANCHOR_END: subscribe_push
 
 // ANCHOR: submit_article
 async fn submit_article() -> JsResult<()> {
@@ -559,13 +481,31 @@ async fn ask_worker(message: &PageMessage) -> JsResult<WorkerReply> {
 }
 // ANCHOR_END: ask_worker
 
-/// Tells the worker this page is open and online (see `PageMessage::Online`).
+// ANCHOR: tell_worker_online
+/// Tells the worker this page is open and online (see `PageMessage::Online`):
+/// browsers without Background Sync never wake the worker when the network
+/// returns, so the page does.
 fn tell_worker_online() -> JsResult<()> {
     if let Some(worker) = service_worker()?.controller() {
         worker.post_message(&to_js(&PageMessage::Online))?;
     }
     Ok(())
 }
+// ANCHOR_END: tell_worker_online
+
+// ANCHOR: listen_to_worker
+/// Messages a worker posts to the page are held until the page says it is
+/// listening, which setting `onmessage` does (`addEventListener` alone would
+/// not).
+fn listen_to_worker() -> JsResult<()> {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        on_worker_message(&event);
+    });
+    service_worker()?.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    Ok(())
+}
+// ANCHOR_END: listen_to_worker
 
 // ANCHOR: on_worker_message
 /// Messages the worker sends to every page after a sync.

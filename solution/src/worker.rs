@@ -7,47 +7,22 @@
 //! worker alive until the Promise settles and — for `sync` — tells the browser
 //! whether the work succeeded.
 
-use std::cell::RefCell;
-
-use js_sys::{Array, Promise, Reflect};
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Cache, CacheStorage, Client, ClientQueryOptions, ClientType, ExtendableEvent,
-    ExtendableMessageEvent, FetchEvent, IdbDatabase, IdbKeyRange, IdbTransactionMode, MessagePort,
-    Notification, NotificationEvent, NotificationOptions, NotificationPermission, PushEvent,
-    Request, RequestCache, RequestInit, RequestMode, Response, ResponseInit,
-    ServiceWorkerGlobalScope, Url, WindowClient,
+    ExtendableMessageEvent, FetchEvent, MessagePort, Notification, NotificationEvent,
+    NotificationOptions, NotificationPermission, PushEvent, Request, RequestCache, RequestInit,
+    RequestMode, Response, ResponseInit, ServiceWorkerGlobalScope, Url, WindowClient,
 };
 
-use crate::article::{Article, ArticleDraft, NewArticle};
-use crate::browser::{
-    JsResult, api_error, describe, fetch, from_js, json_request, random_uuid, response_json,
-    response_value, to_js, to_json,
-};
-use crate::idb;
+use crate::article::{ArticleDraft, NewArticle};
+use crate::browser::{JsResult, describe, fetch, from_js, random_uuid, to_js};
+use crate::delivery::{self, Flushed, SyncEvent};
 use crate::message::{PageMessage, SYNC_TAG, WorkerBroadcast, WorkerReply};
-use crate::outbox::{self, Delivery, Queued};
+use crate::outbox::{self, Queued};
 use crate::push::PushPayload;
-
-// ANCHOR: sync_bindings
-// web-sys has no bindings for Background Sync (the spec is a draft that only
-// Chromium ships), so we declare the little we use. `extends` lets a
-// `SyncEvent` be used wherever an `ExtendableEvent` is expected. We never
-// check `instanceof SyncEvent`: Firefox has no such global, and the value is
-// cast with `unchecked_into` instead.
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(extends = ExtendableEvent)]
-    pub type SyncEvent;
-    #[wasm_bindgen(method, getter)]
-    fn tag(this: &SyncEvent) -> String;
-
-    type SyncManager;
-    #[wasm_bindgen(method, catch)]
-    fn register(this: &SyncManager, tag: &str) -> Result<Promise, JsValue>;
-}
-// ANCHOR_END: sync_bindings
 
 /// Files the page needs to start with no network: precached at install.
 /// (The worker's own wasm and glue are inside `sw.js`, which the browser
@@ -132,7 +107,7 @@ pub async fn on_activate(_event: ExtendableEvent, build_id: String) -> JsResult<
 /// left in the outbox, so it flushes now.
 #[wasm_bindgen]
 pub async fn on_start() -> JsResult<()> {
-    if sync_manager().is_none() {
+    if delivery::sync_manager().is_none() {
         flush_outbox().await?;
     }
     Ok(())
@@ -219,22 +194,45 @@ fn offline_response(json: &str) -> JsResult<Response> {
 /// later, in `sync`.
 #[wasm_bindgen]
 pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
+    // The page transferred one end of a MessageChannel with its message:
+    // an answer posted there reaches only the page that asked.
     let reply_port = event.ports().get(0).dyn_into::<MessagePort>().ok();
-    let reply = |answer: WorkerReply| -> JsResult<()> {
-        match &reply_port {
-            Some(port) => port.post_message(&to_js(&answer)),
-            None => Ok(()),
-        }
+    let reply = |answer: WorkerReply| match &reply_port {
+        Some(port) => port.post_message(&to_js(&answer)),
+        None => Ok(()),
     };
     match from_js::<PageMessage>(&event.data()) {
-        Ok(PageMessage::AddArticle { article }) => match queue_article(article).await {
-            Ok(pending) => {
-                reply(WorkerReply::Queued { pending })?;
-                request_delivery().await
+        Ok(PageMessage::AddArticle { article }) => {
+            let id = match article.id {
+                Some(id) => id,
+                None => random_uuid()?,
+            };
+            let article = match (ArticleDraft {
+                id: Some(id),
+                ..article
+            })
+            .validate()
+            {
+                Ok(article) => article,
+                Err(error) => {
+                    return reply(WorkerReply::Error {
+                        message: error.to_string(),
+                    });
+                }
+            };
+            // Stored first, answered second, delivered last: once the page
+            // hears "queued", the article must survive anything.
+            match queue_article(article).await {
+                Ok(pending) => {
+                    reply(WorkerReply::Queued { pending })?;
+                    request_delivery().await
+                }
+                Err(error) => reply(WorkerReply::Error {
+                    message: format!("could not store the article: {}", describe(&error)),
+                }),
             }
-            Err(message) => reply(WorkerReply::Error { message }),
-        },
-        Ok(PageMessage::Online) if outbox_len().await? > 0 => request_delivery().await,
+        }
+        Ok(PageMessage::Online) if delivery::pending().await? > 0 => request_delivery().await,
         Ok(PageMessage::Online) => Ok(()),
         Err(error) => reply(WorkerReply::Error {
             message: format!("the worker does not understand this message: {error}"),
@@ -244,38 +242,17 @@ pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
 // ANCHOR_END: on_message
 
 // ANCHOR: queue_article
-/// Checks the article and adds it to the outbox in IndexedDB. Returns how
-/// many articles wait, once the write has committed: only then may the page
-/// be told "queued" — the worker can be stopped the moment it answers.
-async fn queue_article(draft: ArticleDraft) -> Result<usize, String> {
-    let draft = ArticleDraft {
-        id: Some(match draft.id {
-            Some(id) => id,
-            None => random_uuid().map_err(|e| describe(&e))?,
-        }),
-        ..draft
-    };
-    let article = draft.validate().map_err(|e| e.to_string())?;
+/// Puts the article in the outbox and returns how many articles wait. The
+/// outbox is in IndexedDB, never only in memory: the browser stops an idle
+/// worker whenever it likes, and a new one starts with nothing but what is
+/// on disk. `delivery::store` returns once the write has committed.
+async fn queue_article(article: NewArticle) -> JsResult<usize> {
     let entry = Queued {
         seq: None,
         article,
         queued_at: js_sys::Date::now(),
     };
-    let store_it = async {
-        let db = idb::open().await?;
-        let transaction =
-            db.transaction_with_str_and_mode(idb::OUTBOX, IdbTransactionMode::Readwrite)?;
-        let outbox = transaction.object_store(idb::OUTBOX)?;
-        outbox.add(&to_js(&entry))?;
-        let count = outbox.count()?;
-        idb::committed(&transaction).await?;
-        db.close();
-        count.result()
-    };
-    let count = store_it
-        .await
-        .map_err(|e| format!("could not store the article: {}", describe(&e)))?;
-    Ok(count.as_f64().unwrap_or_default() as usize)
+    delivery::store(&entry).await
 }
 // ANCHOR_END: queue_article
 
@@ -285,7 +262,7 @@ async fn queue_article(draft: ArticleDraft) -> Result<usize, String> {
 /// Without Background Sync (Firefox, Safari) the worker tries right away and
 /// tries again when a page reports that it is back online.
 async fn request_delivery() -> JsResult<()> {
-    if let Some(sync) = sync_manager() {
+    if let Some(sync) = delivery::sync_manager() {
         match JsFuture::from(sync.register(SYNC_TAG)?).await {
             Ok(_) => return Ok(()),
             // E.g. the user blocked background sync for this site.
@@ -296,14 +273,6 @@ async fn request_delivery() -> JsResult<()> {
         }
     }
     flush_outbox().await
-}
-
-/// `registration.sync`, where the browser has Background Sync.
-fn sync_manager() -> Option<SyncManager> {
-    Reflect::get(&scope().registration(), &"sync".into())
-        .ok()
-        .filter(|sync| !sync.is_undefined())
-        .map(JsCast::unchecked_into)
 }
 // ANCHOR_END: request_delivery
 
@@ -325,52 +294,59 @@ pub async fn on_sync(event: JsValue) -> JsResult<()> {
 }
 // ANCHOR_END: on_sync
 
-thread_local! {
-    /// The flush in progress, if any. A sync, a page coming online and the
-    /// worker starting may all ask for a flush at once; running them one after
-    /// another means no article is ever sent by two flushes at the same time.
-    static LAST_FLUSH: RefCell<Option<Promise>> = const { RefCell::new(None) };
-}
-
-/// Delivers the outbox after any flush already running. Fails if articles
-/// are left for a later try.
+/// Delivers the outbox, after any flush already running (a sync, a page
+/// coming online and the worker starting may all ask at once). Fails if
+/// articles are left for a later try.
 async fn flush_outbox() -> JsResult<()> {
-    let previous = LAST_FLUSH.with_borrow_mut(Option::take);
-    let this_flush = future_to_promise(async move {
-        if let Some(previous) = previous {
-            let _ = JsFuture::from(previous).await;
-        }
-        deliver_and_report().await.map(|()| JsValue::UNDEFINED)
-    });
-    LAST_FLUSH.with_borrow_mut(|last| *last = Some(this_flush.clone()));
-    JsFuture::from(this_flush).await.map(|_| ())
-}
-
-/// What one flush did.
-#[derive(Default)]
-struct Flushed {
-    delivered: Vec<NewArticle>,
-    refused: Vec<(NewArticle, String)>,
-    /// The server's list after the last successful POST.
-    articles: Option<Vec<Article>>,
-    /// Why delivery stopped early, if it did.
-    stopped: Option<String>,
-    /// Articles dropped for having waited longer than the retention limit.
-    dropped: Vec<NewArticle>,
+    delivery::one_at_a_time(deliver_and_report()).await
 }
 
 // ANCHOR: deliver_and_report
+/// Sends the outbox (`delivery::deliver`: oldest first, deleting only what
+/// the server answered for), then tells the pages and the user what became
+/// of it.
 async fn deliver_and_report() -> JsResult<()> {
-    let flushed = deliver().await?;
-    for (article, reason) in &flushed.refused {
-        tell_pages(&WorkerBroadcast::Rejected {
-            article: article.clone(),
-            reason: reason.clone(),
-        })
-        .await?;
-    }
+    let flushed = delivery::deliver().await?;
+    report_refused(&flushed).await?;
     if let Some(articles) = flushed.articles {
         tell_pages(&WorkerBroadcast::Articles { articles }).await?;
+    }
+    if !flushed.delivered.is_empty() {
+        let headlines: Vec<&str> = flushed
+            .delivered
+            .iter()
+            .map(|a| a.headline.as_str())
+            .collect();
+        let title = outbox::added_notification(headlines.len());
+        // A notification that fails to show must not fail the sync: the
+        // browser would retry it, and the retry would find nothing to send.
+        if let Err(error) = notify("articles-added", &title, &headlines.join("\n"), "/").await {
+            log(&format!(
+                "could not show the notification: {}",
+                describe(&error)
+            ));
+        }
+    }
+    match flushed.stopped {
+        // Rejecting is what makes the browser fire `sync` again later: a
+        // resolved promise tells it the work is done, and it never asks again.
+        Some(reason) => Err(JsValue::from_str(&reason)),
+        None => Ok(()),
+    }
+}
+// ANCHOR_END: deliver_and_report
+
+// ANCHOR: report_refused
+/// An article the server refused for good, or one too old to send, is out
+/// of the outbox (so it never blocks the ones behind it); the user must
+/// still hear of it, never silently: every page says which one and why, and
+/// a notification counts those dropped for their age.
+async fn report_refused(flushed: &Flushed) -> JsResult<()> {
+    let too_old = "it could not be sent within 7 days";
+    let gone = flushed.refused.iter().map(|(a, why)| (a, why.as_str()));
+    for (article, reason) in gone.chain(flushed.dropped.iter().map(|a| (a, too_old))) {
+        let (article, reason) = (article.clone(), reason.to_owned());
+        tell_pages(&WorkerBroadcast::Rejected { article, reason }).await?;
     }
     if !flushed.dropped.is_empty() {
         let headlines: Vec<&str> = flushed
@@ -378,13 +354,6 @@ async fn deliver_and_report() -> JsResult<()> {
             .iter()
             .map(|a| a.headline.as_str())
             .collect();
-        for article in &flushed.dropped {
-            tell_pages(&WorkerBroadcast::Rejected {
-                article: article.clone(),
-                reason: "it could not be sent within 7 days".into(),
-            })
-            .await?;
-        }
         let title = outbox::dropped_notification(headlines.len());
         if let Err(error) = notify("articles-dropped", &title, &headlines.join("\n"), "/").await {
             log(&format!(
@@ -393,173 +362,9 @@ async fn deliver_and_report() -> JsResult<()> {
             ));
         }
     }
-    if !flushed.delivered.is_empty() {
-        let headlines: Vec<&str> = flushed
-            .delivered
-            .iter()
-            .map(|a| a.headline.as_str())
-            .collect();
-        // A notification that fails to show must not fail the sync: the
-        // browser would retry it, and the retry would find nothing to send.
-        if let Err(error) = notify(
-            "articles-added",
-            &outbox::added_notification(headlines.len()),
-            &headlines.join("\n"),
-            "/",
-        )
-        .await
-        {
-            log(&format!(
-                "could not show the notification: {}",
-                describe(&error)
-            ));
-        }
-    }
-    match flushed.stopped {
-        // Rejecting is what makes the browser try again later.
-        Some(reason) => Err(JsValue::from_str(&reason)),
-        None => Ok(()),
-    }
+    Ok(())
 }
-// ANCHOR_END: deliver_and_report
-
-// ANCHOR: deliver
-/// Sends the outbox to the server in order, batch by batch, deleting each
-/// batch only once the server has confirmed it.
-async fn deliver() -> JsResult<Flushed> {
-    let db = idb::open().await?;
-    let queue = read_outbox(&db).await?;
-    let mut flushed = Flushed::default();
-    // The oldest come first: drop those past the retention limit.
-    let now = js_sys::Date::now();
-    let too_old = queue.iter().take_while(|q| outbox::expired(q, now)).count();
-    if too_old > 0 {
-        delete_through(&db, &queue[..too_old]).await?;
-        flushed.dropped = queue[..too_old].iter().map(|q| q.article.clone()).collect();
-    }
-    let queue = &queue[too_old..];
-    let articles: Vec<NewArticle> = queue.iter().map(|q| q.article.clone()).collect();
-    'batches: for batch in outbox::batches(&articles) {
-        let mut settled = batch.start;
-        match post(&articles[batch.clone()]).await {
-            Answer::Stored(list) => {
-                flushed
-                    .delivered
-                    .extend_from_slice(&articles[batch.clone()]);
-                flushed.articles = list.or(flushed.articles);
-                settled = batch.end;
-            }
-            // A refused batch: find which article the server objects to by
-            // sending them one at a time. The others still go through.
-            Answer::Refused(reason) if batch.len() == 1 => {
-                flushed
-                    .refused
-                    .push((articles[batch.start].clone(), reason));
-                settled = batch.end;
-            }
-            Answer::Refused(_) => {
-                for index in batch.clone() {
-                    match post(std::slice::from_ref(&articles[index])).await {
-                        Answer::Stored(list) => {
-                            flushed.delivered.push(articles[index].clone());
-                            flushed.articles = list.or(flushed.articles);
-                        }
-                        Answer::Refused(reason) => {
-                            flushed.refused.push((articles[index].clone(), reason))
-                        }
-                        Answer::RetryLater(reason) => {
-                            flushed.stopped = Some(reason);
-                            delete_through(&db, &queue[..index]).await?;
-                            break 'batches;
-                        }
-                    }
-                    settled = index + 1;
-                }
-            }
-            Answer::RetryLater(reason) => {
-                flushed.stopped = Some(reason);
-                break;
-            }
-        }
-        delete_through(&db, &queue[..settled]).await?;
-    }
-    db.close();
-    Ok(flushed)
-}
-// ANCHOR_END: deliver
-
-/// The server's answer to one POST.
-enum Answer {
-    /// Stored, with the server's list (if it could be read).
-    Stored(Option<Vec<Article>>),
-    Refused(String),
-    RetryLater(String),
-}
-
-async fn post(articles: &[NewArticle]) -> Answer {
-    let body = to_json(&articles.to_vec());
-    let response = match json_request("POST", ARTICLES_URL, Some(&body)) {
-        Ok(request) => fetch(&request).await,
-        Err(error) => Err(error),
-    };
-    let response = match response {
-        Ok(response) => response,
-        Err(error) => {
-            return Answer::RetryLater(format!(
-                "the server could not be reached: {}",
-                describe(&error)
-            ));
-        }
-    };
-    let status = response.status();
-    match Delivery::from_status(Some(status)) {
-        Delivery::Stored => Answer::Stored(response_json(&response).await.ok()),
-        Delivery::Refused => {
-            let reason = response_value(&response)
-                .await
-                .ok()
-                .and_then(|body| api_error(&body))
-                .unwrap_or_else(|| format!("HTTP {status}"));
-            Answer::Refused(reason)
-        }
-        Delivery::RetryLater => Answer::RetryLater(format!("the server answered HTTP {status}")),
-    }
-}
-
-async fn read_outbox(db: &IdbDatabase) -> JsResult<Vec<Queued>> {
-    let transaction = db.transaction_with_str(idb::OUTBOX)?;
-    let all: Array = idb::done(&transaction.object_store(idb::OUTBOX)?.get_all()?)
-        .await?
-        .unchecked_into();
-    // An entry that does not decode (written by some other version) is
-    // skipped rather than allowed to block the whole queue.
-    Ok(all
-        .iter()
-        .filter_map(|entry| from_js(&entry).ok())
-        .collect())
-}
-
-async fn outbox_len() -> JsResult<usize> {
-    let db = idb::open().await?;
-    let transaction = db.transaction_with_str(idb::OUTBOX)?;
-    let count = idb::done(&transaction.object_store(idb::OUTBOX)?.count()?).await?;
-    db.close();
-    Ok(count.as_f64().unwrap_or_default() as usize)
-}
-
-/// Deletes every outbox entry up to and including the last of `settled`.
-/// Keys only grow, so everything at or below that key was in this flush.
-async fn delete_through(db: &IdbDatabase, settled: &[Queued]) -> JsResult<()> {
-    let Some(last) = settled.last().and_then(|q| q.seq) else {
-        return Ok(());
-    };
-    let transaction =
-        db.transaction_with_str_and_mode(idb::OUTBOX, IdbTransactionMode::Readwrite)?;
-    transaction
-        .object_store(idb::OUTBOX)?
-        .delete(&IdbKeyRange::upper_bound(&last.into())?.into())?;
-    idb::committed(&transaction).await
-}
+// ANCHOR_END: report_refused
 
 // ---------------------------------------------------------------------------
 // Telling the pages and the user
@@ -599,12 +404,10 @@ async fn notify(tag: &str, title: &str, body: &str, url: &str) -> JsResult<()> {
     options.set_icon("/icon.svg");
     options.set_tag(tag);
     options.set_data(&url.into());
-    JsFuture::from(
-        scope()
-            .registration()
-            .show_notification_with_options(title, &options)?,
-    )
-    .await?;
+    let shown = scope()
+        .registration()
+        .show_notification_with_options(title, &options)?;
+    JsFuture::from(shown).await?;
     Ok(())
 }
 // ANCHOR_END: notify

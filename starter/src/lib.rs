@@ -24,6 +24,15 @@ mod browser;
 mod idb;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod page;
+// The plumbing the lesson's code calls (in the starter, before the lesson's
+// TODOs are done, nothing calls some of it yet): the page's side of Web Push,
+// and the worker's outbox in IndexedDB and its delivery to the server.
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+#[allow(dead_code)]
+mod delivery;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+#[allow(dead_code)]
+mod push_subscription;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod worker;
 

@@ -3,16 +3,20 @@
 //!
 //! `static/page.js` starts the wasm and calls [`start_page`].
 
+// The lesson's TODOs below write the code that calls these functions and
+// uses these imports; until then the compiler would call them unused.
+#![allow(dead_code, unused_imports)]
+
 use std::cell::RefCell;
 use std::collections::HashSet;
 
 use js_sys::Array;
-
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
     Document, Element, Event, HtmlFormElement, HtmlInputElement, IdbTransactionMode,
-    ServiceWorkerContainer, ServiceWorkerRegistration,
+    MessageChannel, MessageEvent, Notification, NotificationPermission, PushSubscription,
+    PushSubscriptionOptionsInit, ServiceWorkerContainer, ServiceWorkerRegistration,
 };
 
 use crate::article::{Article, ArticleDraft};
@@ -21,6 +25,9 @@ use crate::browser::{
     response_json, response_value, sleep, to_js, to_json,
 };
 use crate::idb;
+use crate::message::{PageMessage, WorkerBroadcast, WorkerReply};
+use crate::outbox::queued_status;
+use crate::push_subscription;
 
 /// What the page shows, kept to re-render after a star or a sync.
 #[derive(Default)]
@@ -94,11 +101,10 @@ pub fn start_page() -> JsResult<()> {
     show_connection();
     listen(&window, "online", |_| {
         show_connection();
-        // TODO(sync): browsers without Background Sync (Firefox, Safari)
-        // never wake the worker when the network returns. Tell it, with a
-        // `PageMessage::Online` posted to `navigator.serviceWorker.controller`,
-        // so that it sends what waits in the outbox.
-        spawn(load_articles());
+        spawn(async {
+            tell_worker_online()?;
+            load_articles().await
+        });
     })?;
     listen(&window, "offline", |_| show_connection())?;
 
@@ -107,12 +113,12 @@ pub fn start_page() -> JsResult<()> {
         // Without this the browser would post the form itself and leave the
         // page; that is the fallback for when this code is not running.
         event.prevent_default();
-        // TODO(notification): ask for permission to show notifications here,
-        // while the click is being handled: `Notification::request_permission()`
-        // when `Notification::permission()` is still `Default`. Browsers refuse
-        // to ask at any other moment (and never on page load).
+        ask_notification_permission();
         spawn(submit_article());
     })?;
+
+    let push_toggle: Element = element("push-toggle")?;
+    listen(&push_toggle, "click", |_| on_push_toggle())?;
 
     let list: Element = element("latest-headlines")?;
     listen(&list, "click", |event| {
@@ -128,23 +134,15 @@ pub fn start_page() -> JsResult<()> {
         }
     })?;
 
-    // TODO(update-pages): listen for the worker's messages. Set
-    // `navigator.serviceWorker.onmessage` (setting `onmessage` is what tells
-    // the browser the page is ready to receive them) to a handler that decodes
-    // a `WorkerBroadcast` and, for `Articles`, shows the new list with
-    // `show_articles`.
+    listen_to_worker()?;
 
     spawn(async {
         register_worker().await?;
-        Ok(())
+        // Anything an earlier visit left in the outbox goes out now.
+        tell_worker_online()
     });
     spawn(load_articles());
-    // TODO(push): once notifications are allowed, subscribe this browser to
-    // push: `registration.pushManager.subscribe` with `userVisibleOnly: true`
-    // and the server's key (`GET /api/v1/push/public-key`), then POST the
-    // subscription (`JSON.stringify` of it) to `/api/v1/push/subscriptions`.
-    // Show the `#push-toggle` button (it starts `hidden`) so the reader can
-    // turn it on and off; `DELETE` the subscription when turned off.
+    spawn(restore_push());
     spawn(live_reload());
     Ok(())
 }
@@ -316,6 +314,107 @@ async fn toggle_star(id: String) -> JsResult<()> {
 // Adding an article: the page asks, the worker answers
 // ---------------------------------------------------------------------------
 
+// ANCHOR: ask_permission
+/// Browsers only show the permission prompt in answer to a user's action, so
+/// it is asked here, on the first submit, and not when the page loads.
+/// Once the user allows notifications, the page also subscribes to push.
+fn ask_notification_permission() {
+    // TODO(notification): while `Notification::permission()` is still
+    // `NotificationPermission::Default`, call
+    // `Notification::request_permission()`; when its Promise resolves with
+    // "granted", `subscribe_push()` (use `spawn` for the waiting).
+}
+// ANCHOR_END: ask_permission
+
+// ---------------------------------------------------------------------------
+// Web Push: the server tells this browser about new articles
+// ---------------------------------------------------------------------------
+
+/// Shows the toggle and whether push is on. The button's label stays the
+/// same; `aria-pressed` says on or off, which is how a screen reader
+/// announces a toggle.
+fn show_push_state(on: bool, status: &str) {
+    if let Ok(toggle) = element::<Element>("push-toggle") {
+        let _ = toggle.set_attribute("aria-pressed", if on { "true" } else { "false" });
+        let _ = toggle.remove_attribute("hidden");
+    }
+    set_text("push-status", status);
+}
+
+/// At start: show the toggle (where the browser has push), and hand an
+/// existing subscription to the server again — it is stored once per
+/// endpoint, so this is harmless, and it puts it back if the server lost it
+/// (a new database) or dropped it.
+async fn restore_push() -> JsResult<()> {
+    let Some(manager) = push_subscription::push_manager().await? else {
+        return Ok(());
+    };
+    match push_subscription::current(&manager).await? {
+        Some(subscription) if Notification::permission() == NotificationPermission::Granted => {
+            show_push_state(true, "");
+            if let Err(error) = push_subscription::send_to_server(&subscription).await {
+                let message = format!(
+                    "could not renew the push subscription: {}",
+                    describe(&error)
+                );
+                web_sys::console::warn_1(&message.into());
+            }
+        }
+        _ => show_push_state(false, ""),
+    }
+    Ok(())
+}
+
+/// A click on `#push-toggle`: off → on asks for permission if need be (in
+/// the click, the only moment a browser lets a page ask), then subscribes;
+/// on → off unsubscribes.
+fn on_push_toggle() {
+    let on = element::<Element>("push-toggle")
+        .ok()
+        .and_then(|toggle| toggle.get_attribute("aria-pressed"))
+        .is_some_and(|pressed| pressed == "true");
+    if on {
+        spawn(unsubscribe_push());
+        return;
+    }
+    match Notification::permission() {
+        NotificationPermission::Granted => spawn(subscribe_push()),
+        NotificationPermission::Default => ask_notification_permission(),
+        _ => set_text(
+            "push-status",
+            "Notifications are blocked for this site; allow them in the browser's site settings.",
+        ),
+    }
+}
+
+async fn unsubscribe_push() -> JsResult<()> {
+    let Some(manager) = push_subscription::push_manager().await? else {
+        return Ok(());
+    };
+    if let Some(subscription) = push_subscription::current(&manager).await? {
+        push_subscription::unsubscribe(&subscription).await?;
+    }
+    show_push_state(false, "Notifications are off.");
+    Ok(())
+}
+
+// ANCHOR: subscribe_push
+/// Subscribes this browser at its push service with the server's VAPID
+/// public key, then gives the subscription (endpoint and keys) to the server.
+async fn subscribe_push() -> JsResult<()> {
+    // TODO(push): with `push_subscription::push_manager()` (None: no Push
+    // API, nothing to do), subscribe with `PushSubscriptionOptionsInit`:
+    // `user_visible_only` true and the server's key
+    // (`push_subscription::server_key()`) as `application_server_key`;
+    // wait for `manager.subscribe_with_options(&options)` (with
+    // `push_subscription::with_timeout`), give the `PushSubscription` to
+    // the server (`push_subscription::send_to_server`) and say so:
+    // `show_push_state(true, …)`, or `show_push_state(false, why)`.
+    set_text("push-status", "Not written yet: TODO(push) in src/page.rs.");
+    Ok(())
+}
+// ANCHOR_END: subscribe_push
+
 // ANCHOR: submit_article
 async fn submit_article() -> JsResult<()> {
     let headline: HtmlInputElement = element("headline-input")?;
@@ -327,11 +426,11 @@ async fn submit_article() -> JsResult<()> {
     };
     // TODO(page-worker): this posts straight to the server, so on a flaky
     // connection the article is simply lost. Hand it to the service worker
-    // instead: post `PageMessage::AddArticle` to the active worker
-    // (`navigator.serviceWorker.ready` → `registration.active()`) with one
-    // end of a `MessageChannel`, wait for the `WorkerReply` on the other end
-    // (`browser::next_event`, with a timeout), and show it with
-    // `outbox::queued_status`.
+    // instead: `ask_worker(&PageMessage::AddArticle { article: draft })`
+    // (write `ask_worker` below) and show its answer in #form-status:
+    // `WorkerReply::Queued { pending }` as `queued_status(pending)` (and
+    // reset the form), `WorkerReply::Error { message }` or a failure as
+    // "Not added: …".
     set_text("form-status", "Sending…");
     let body = to_json(&draft);
     let status = match fetch(&json_request("POST", "/api/v1/articles", Some(&body))?).await {
@@ -353,6 +452,48 @@ async fn submit_article() -> JsResult<()> {
     Ok(())
 }
 // ANCHOR_END: submit_article
+
+// ANCHOR: ask_worker
+// TODO(page-worker): write `async fn ask_worker(message: &PageMessage) ->
+// JsResult<WorkerReply>` here. Wait for `service_worker()?.ready()` (a
+// `ServiceWorkerRegistration`) and take its `active()` worker; make a
+// `MessageChannel`, keep `port1` (call `start()` on it) and transfer `port2`
+// with the message: `worker.post_message_with_transferable(&to_js(message),
+// &Array::of1(&channel.port2()))`. The answer is the next "message" event on
+// port1: `next_event(&port1, "message", &["messageerror"], Some(10_000))`;
+// decode its `data()` with `from_js`.
+// ANCHOR_END: ask_worker
+
+// ANCHOR: tell_worker_online
+/// Tells the worker this page is open and online (see `PageMessage::Online`):
+/// browsers without Background Sync never wake the worker when the network
+/// returns, so the page does.
+fn tell_worker_online() -> JsResult<()> {
+    // TODO(sync): post `to_js(&PageMessage::Online)` to the worker that
+    // controls this page, `service_worker()?.controller()`, if there is one.
+    Ok(())
+}
+// ANCHOR_END: tell_worker_online
+
+// ANCHOR: listen_to_worker
+/// Messages a worker posts to the page are held until the page says it is
+/// listening, which setting `onmessage` does (`addEventListener` alone would
+/// not).
+fn listen_to_worker() -> JsResult<()> {
+    // TODO(update-pages): set `service_worker()?.set_onmessage(...)` to a
+    // `Closure<dyn FnMut(MessageEvent)>` that calls `on_worker_message`, and
+    // `forget()` the closure: the page listens for its whole life.
+    Ok(())
+}
+// ANCHOR_END: listen_to_worker
+
+// ANCHOR: on_worker_message
+// TODO(update-pages): write `fn on_worker_message(event: &MessageEvent)`
+// here. Decode `event.data()` with `from_js::<WorkerBroadcast>`; for
+// `Articles { articles }` show the list with `show_articles(articles,
+// starred)` (the starred ids are in `STATE`); for `Rejected { article,
+// reason }` say in #form-status that "“headline” was not added: reason".
+// ANCHOR_END: on_worker_message
 
 // ---------------------------------------------------------------------------
 // Live reload (only under `cargo xtask serve --watch`)

@@ -7,35 +7,26 @@
 //! worker alive until the Promise settles and — for `sync` — tells the browser
 //! whether the work succeeded.
 
-use js_sys::{Array, Promise};
+// The lesson's TODOs below write the code that calls these functions and
+// uses these imports; until then the compiler would call them unused.
+#![allow(dead_code, unused_imports)]
+
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Cache, CacheStorage, ClientQueryOptions, ClientType, ExtendableEvent, ExtendableMessageEvent,
-    FetchEvent, NotificationEvent, PushEvent, Request, RequestCache, RequestInit, RequestMode,
-    Response, ResponseInit, ServiceWorkerGlobalScope, Url, WindowClient,
+    Cache, CacheStorage, Client, ClientQueryOptions, ClientType, ExtendableEvent,
+    ExtendableMessageEvent, FetchEvent, MessagePort, Notification, NotificationEvent,
+    NotificationOptions, NotificationPermission, PushEvent, Request, RequestCache, RequestInit,
+    RequestMode, Response, ResponseInit, ServiceWorkerGlobalScope, Url, WindowClient,
 };
 
-use crate::browser::{JsResult, fetch};
-
-// ANCHOR: sync_bindings
-// web-sys has no bindings for Background Sync (the spec is a draft that only
-// Chromium ships), so we declare the little we use. `extends` lets a
-// `SyncEvent` be used wherever an `ExtendableEvent` is expected. We never
-// check `instanceof SyncEvent`: Firefox has no such global, and the value is
-// cast with `unchecked_into` instead.
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(extends = ExtendableEvent)]
-    pub type SyncEvent;
-    #[wasm_bindgen(method, getter)]
-    fn tag(this: &SyncEvent) -> String;
-
-    type SyncManager;
-    #[wasm_bindgen(method, catch)]
-    fn register(this: &SyncManager, tag: &str) -> Result<Promise, JsValue>;
-}
-// ANCHOR_END: sync_bindings
+use crate::article::{ArticleDraft, NewArticle};
+use crate::browser::{JsResult, describe, fetch, from_js, random_uuid, to_js};
+use crate::delivery::{self, Flushed, SyncEvent};
+use crate::message::{PageMessage, SYNC_TAG, WorkerBroadcast, WorkerReply};
+use crate::outbox::{self, Queued};
+use crate::push::PushPayload;
 
 /// Files the page needs to start with no network: precached at install.
 /// (The worker's own wasm and glue are inside `sw.js`, which the browser
@@ -75,6 +66,7 @@ fn log(message: &str) {
 // Lifecycle: install, activate, start
 // ---------------------------------------------------------------------------
 
+// ANCHOR: install
 /// `install`: download the app shell into this build's cache. If one file
 /// fails, `addAll` rejects, the install fails and the old worker stays: never
 /// a worker that cannot start offline.
@@ -95,6 +87,7 @@ pub async fn on_install(_event: ExtendableEvent, build_id: String) -> JsResult<(
     log(&format!("installed build {build_id}"));
     Ok(())
 }
+// ANCHOR_END: install
 
 /// `activate`: drop older builds' shells, and control the open pages now
 /// (`clients.claim()`), so the very first visit can already queue articles.
@@ -112,14 +105,17 @@ pub async fn on_activate(_event: ExtendableEvent, build_id: String) -> JsResult<
     Ok(())
 }
 
-/// Called each time the worker's script starts.
+// ANCHOR: on_start
+/// Called each time the worker's script starts. Where there is no Background
+/// Sync, nothing else will ever wake the worker to send what an earlier run
+/// left in the outbox, so it flushes now.
 #[wasm_bindgen]
 pub async fn on_start() -> JsResult<()> {
-    // TODO(sync): where there is no Background Sync (`sync_manager()` is
-    // `None`), nothing else will ever wake the worker to send what an earlier
-    // run left in the outbox: flush it here.
+    // TODO(sync): where `delivery::sync_manager()` is `None` (Firefox,
+    // Safari), send what an earlier run left: `flush_outbox().await`.
     Ok(())
 }
+// ANCHOR_END: on_start
 
 // ---------------------------------------------------------------------------
 // fetch: answer from the cache when the network cannot
@@ -196,69 +192,186 @@ fn offline_response(json: &str) -> JsResult<Response> {
 // ---------------------------------------------------------------------------
 
 // ANCHOR: on_message
-/// `message` from a page.
+/// `message` from a page. An `add-article` is answered on the port that came
+/// with it, as soon as the article is safely in the outbox; delivery happens
+/// later, in `sync`.
 #[wasm_bindgen]
-pub async fn on_message(_event: ExtendableMessageEvent) -> JsResult<()> {
+pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
     // TODO(page-worker): decode `event.data()` with `from_js::<PageMessage>`.
-    // For `AddArticle`, answer on the port the page sent along
-    // (`event.ports().get(0)`) with `WorkerReply::Queued { pending }` — or
-    // `WorkerReply::Error { message }` when the article is not valid
-    // (`ArticleDraft::validate`; give it an id with `random_uuid` if it has
-    // none).
-    //
-    // TODO(outbox): before answering, store the article in the IndexedDB
-    // outbox (`idb::open`, store `idb::OUTBOX`, an `outbox::Queued` entry via
-    // `to_js`) and wait for `idb::committed`: the browser may stop this worker
-    // the moment it has answered, and memory does not survive that.
-    //
-    // TODO(sync): then ask for delivery: `registration.sync.register(SYNC_TAG)`
-    // where the browser has Background Sync (web-sys has no binding: see
-    // `SyncManager` above), else send the outbox right away.
+    // For `PageMessage::AddArticle { article }`:
+    // 1. give the draft an id if it has none (`random_uuid`) and check it
+    //    (`ArticleDraft::validate`);
+    // 2. `queue_article(article).await`, which returns how many wait;
+    // 3. answer on the port the page sent along (`event.ports().get(0)`,
+    //    a `MessagePort`) with `to_js(&WorkerReply::Queued { pending })`,
+    //    or `WorkerReply::Error { message }` for an invalid article;
+    // 4. then `request_delivery().await`.
+    // For `PageMessage::Online`: `request_delivery()` if
+    // `delivery::pending()` is not zero.
+    let _ = event;
     Ok(())
 }
 // ANCHOR_END: on_message
+
+// ANCHOR: queue_article
+/// Puts the article in the outbox and returns how many articles wait. The
+/// outbox is in IndexedDB, never only in memory: the browser stops an idle
+/// worker whenever it likes, and a new one starts with nothing but what is
+/// on disk. `delivery::store` returns once the write has committed.
+async fn queue_article(article: NewArticle) -> JsResult<usize> {
+    // TODO(outbox): this keeps the article in the worker's memory, which is
+    // gone the moment the browser stops the worker (and `delivery::deliver`
+    // never sees it). Store an `outbox::Queued { seq: None, article,
+    // queued_at: js_sys::Date::now() }` with `delivery::store` instead.
+    thread_local! {
+        static IN_MEMORY: std::cell::RefCell<Vec<Queued>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let entry = Queued {
+        seq: None,
+        article,
+        queued_at: js_sys::Date::now(),
+    };
+    Ok(IN_MEMORY.with_borrow_mut(|queue| {
+        queue.push(entry);
+        queue.len()
+    }))
+}
+// ANCHOR_END: queue_article
+
+// ANCHOR: request_delivery
+/// Asks the browser for a `sync` event: it fires as soon as the network is
+/// there — at once if it is there now — even if every tab has been closed.
+/// Without Background Sync (Firefox, Safari) the worker tries right away and
+/// tries again when a page reports that it is back online.
+async fn request_delivery() -> JsResult<()> {
+    // TODO(sync): where the browser has Background Sync
+    // (`delivery::sync_manager()` is `Some(sync)`), register one:
+    // `JsFuture::from(sync.register(SYNC_TAG)?).await`. Where it has none,
+    // or registering fails, send the outbox now: `flush_outbox().await`.
+    Ok(())
+}
+// ANCHOR_END: request_delivery
 
 // ---------------------------------------------------------------------------
 // sync: deliver the outbox
 // ---------------------------------------------------------------------------
 
 // ANCHOR: on_sync
-/// `sync`.
+/// `sync`. The Promise this returns is the browser's only news of how it
+/// went: resolved, the sync is over; rejected, the browser fires `sync` again
+/// later (with growing delays, and a last try flagged `lastChance`).
 #[wasm_bindgen]
-pub async fn on_sync(_event: JsValue) -> JsResult<()> {
-    // TODO(sync): for the tag `SYNC_TAG`, send every queued article to
-    // `POST /api/v1/articles`, oldest first (`outbox::batches` cuts the queue
-    // into requests the server accepts), and delete from the outbox only what
-    // the server confirmed (`outbox::Delivery::from_status`). If anything is
-    // left — no network, a 5xx — return an `Err`: the Promise must reject, or
-    // the browser believes the sync succeeded and never retries. A 4xx will
-    // never succeed: drop that article and tell the pages why
-    // (`WorkerBroadcast::Rejected`), so it does not block the others. And an
-    // article queued longer ago than `outbox::RETENTION_MS` is stale news:
-    // drop it before sending, and say so with a notification
-    // (`outbox::dropped_notification`) — never silently.
-    //
-    // TODO(update-pages): when articles were delivered, post
-    // `WorkerBroadcast::Articles` with the server's list to every open page
-    // (`clients().match_all_with_options`, windows, uncontrolled included).
-    //
-    // TODO(notification): and show "Added N new articles"
-    // (`outbox::added_notification`) with
-    // `registration().show_notification_with_options` — when permission is
-    // granted, and without failing the sync if showing it fails.
+pub async fn on_sync(event: JsValue) -> JsResult<()> {
+    // TODO(outbox): the event is a `SyncEvent` (`event.unchecked_into()`);
+    // for the tag `SYNC_TAG`, deliver the outbox: `flush_outbox().await`.
+    let _ = event;
     Ok(())
 }
 // ANCHOR_END: on_sync
 
+/// Delivers the outbox, after any flush already running (a sync, a page
+/// coming online and the worker starting may all ask at once). Fails if
+/// articles are left for a later try.
+async fn flush_outbox() -> JsResult<()> {
+    delivery::one_at_a_time(deliver_and_report()).await
+}
+
+// ANCHOR: deliver_and_report
+/// Sends the outbox (`delivery::deliver`: oldest first, deleting only what
+/// the server answered for), then tells the pages and the user what became
+/// of it.
+async fn deliver_and_report() -> JsResult<()> {
+    let flushed = delivery::deliver().await?;
+    report_refused(&flushed).await?;
+    if let Some(articles) = flushed.articles {
+        tell_pages(&WorkerBroadcast::Articles { articles }).await?;
+    }
+    if !flushed.delivered.is_empty() {
+        let headlines: Vec<&str> = flushed
+            .delivered
+            .iter()
+            .map(|a| a.headline.as_str())
+            .collect();
+        let title = outbox::added_notification(headlines.len());
+        // A notification that fails to show must not fail the sync: the
+        // browser would retry it, and the retry would find nothing to send.
+        if let Err(error) = notify("articles-added", &title, &headlines.join("\n"), "/").await {
+            log(&format!(
+                "could not show the notification: {}",
+                describe(&error)
+            ));
+        }
+    }
+    // TODO(sync): when `flushed.stopped` says why delivery stopped early (no
+    // network, a 5xx), articles are still waiting: return an `Err` with that
+    // reason. `event.waitUntil` must get a promise that rejects, or the
+    // browser believes the sync succeeded and never fires it again.
+    Ok(())
+}
+// ANCHOR_END: deliver_and_report
+
+// ANCHOR: report_refused
+/// An article the server refused for good, or one too old to send, is out
+/// of the outbox (so it never blocks the ones behind it); the user must
+/// still hear of it, never silently: every page says which one and why, and
+/// a notification counts those dropped for their age.
+async fn report_refused(flushed: &Flushed) -> JsResult<()> {
+    // TODO(refused): for each of `flushed.refused` (article, reason) and of
+    // `flushed.dropped` (reason: "it could not be sent within 7 days"),
+    // `tell_pages(&WorkerBroadcast::Rejected { article, reason })`; and if
+    // any were dropped, `notify` with `outbox::dropped_notification(n)`.
+    let _ = flushed;
+    Ok(())
+}
+// ANCHOR_END: report_refused
+
+// ---------------------------------------------------------------------------
+// Telling the pages and the user
+// ---------------------------------------------------------------------------
+
+// ANCHOR: tell_pages
+/// Posts a message to every open page of the app, controlled or not (a page
+/// opened before the worker took over is not "controlled" but still ours).
+async fn tell_pages(message: &WorkerBroadcast) -> JsResult<()> {
+    // TODO(update-pages): find the pages with
+    // `scope().clients().match_all_with_options(&options)`, where `options`
+    // is a `ClientQueryOptions` with type `ClientType::Window` and
+    // `include_uncontrolled` set; the Promise resolves with an `Array` of
+    // `Client`s: `post_message(&to_js(message))` to each one.
+    let _ = message;
+    Ok(())
+}
+// ANCHOR_END: tell_pages
+
+// ANCHOR: notify
+/// Shows a notification, if the user allowed them. A worker may show one
+/// whenever it likes — no page needs to be open — but only with permission,
+/// which the page asks for in answer to a click (browsers refuse to ask
+/// otherwise). `url` is the page a click opens. A notification with the
+/// same `tag` as one still shown replaces it instead of stacking up.
+async fn notify(tag: &str, title: &str, body: &str, url: &str) -> JsResult<()> {
+    // TODO(notification): unless `Notification::permission()` is
+    // `NotificationPermission::Granted` (then log and return `Ok`), build
+    // `NotificationOptions` (body, icon "/icon.svg", tag, and `data`: the
+    // url, which `on_notification_click` opens) and await
+    // `scope().registration().show_notification_with_options(title, &options)`.
+    let _ = (tag, title, body, url);
+    Ok(())
+}
+// ANCHOR_END: notify
+
 // ANCHOR: on_push
-/// `push`: a message from our server, through the browser's push service.
+/// `push`: a message from our server, through the browser's push service,
+/// already decrypted by the browser. It arrives even when no page of the app
+/// is open (the browser starts the worker for it). The page subscribed with
+/// `userVisibleOnly: true`, a promise to show a notification for every push,
+/// so a push without a readable payload still shows a generic one.
 #[wasm_bindgen]
-pub async fn on_push(_event: PushEvent) -> JsResult<()> {
-    // TODO(push): read the payload (`event.data()`, then `.json()`), decode it
-    // with `PushPayload::parse_or_fallback` and show it as a notification. The
-    // page subscribed with `userVisibleOnly: true`, a promise to show a
-    // notification for every push: a push that shows nothing breaks it, and
-    // the browser may end the subscription.
+pub async fn on_push(event: PushEvent) -> JsResult<()> {
+    // TODO(push): read the payload (`event.data()`, then `.json()`), decode
+    // it with `PushPayload::parse_or_fallback` and show its title, body and
+    // url with `notify` (tag "articles-added").
+    let _ = event;
     Ok(())
 }
 // ANCHOR_END: on_push
