@@ -92,6 +92,11 @@ pub trait Browser {
     /// Closes the browser and starts it again on the same profile (the tabs
     /// are gone; the origin's storage, caches and workers stay).
     async fn restart(&mut self) -> Result<()>;
+    /// Deletes the app's service worker registrations at once, and with
+    /// them their pending syncs; the tabs stay open, no longer controlled.
+    /// Only where there is Background Sync (whose failed syncs wait minutes
+    /// for their retry, which nothing else can clear).
+    async fn forget_service_workers(&mut self) -> Result<()>;
 
     /// Now, in the log of background-service events.
     fn mark(&self) -> Mark;

@@ -38,12 +38,12 @@ pub const IDS: &[&str] = &[
     "push-expired",
     "notification-click",
     "page-worker",
-    "sync-when-online",
     "outbox",
+    "sync-when-online",
     "sync",
-    "refused",
     "update-pages",
     "notification",
+    "refused",
     "push",
     "push-subscribe",
 ];
@@ -901,11 +901,18 @@ async fn sync<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
 }
 
 async fn sync_when_online<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
-    let tab = cx.ready().await?;
+    let mut tab = cx.ready().await?;
     // A sync that failed waits minutes for its retry, and registering the
     // same tag again does not bring it forward: start with none pending, or
-    // the browser's own sync cannot be seen. (This is why this checkpoint
-    // runs before the ones that make syncs fail.)
+    // the browser's own sync cannot be seen. An earlier checkpoint's failed
+    // sync (the outbox's, against a server answering 503) is cleared with
+    // the registration that holds it; the page then registers the worker
+    // anew, as on a first visit. The outbox, in IndexedDB, stays.
+    if matches!(sync_tags(&mut cx.browser, tab).await?, Some(tags) if !tags.is_empty()) {
+        cx.browser.forget_service_workers().await?;
+        cx.browser.reload(tab).await?;
+        tab = cx.ready().await?;
+    }
     let deadline = tokio::time::Instant::now() + UI;
     loop {
         match sync_tags(&mut cx.browser, tab).await? {

@@ -631,6 +631,22 @@ impl Browser for Chromium {
         self.start().await
     }
 
+    async fn forget_service_workers(&mut self) -> Result<()> {
+        let control = self.control.clone().context("open a page first")?;
+        // Clearing an origin's "service_workers" deletes its registrations
+        // immediately, even those still controlling a tab (an `unregister()`
+        // would wait for the tabs to close, and a new `register()` meanwhile
+        // would bring the old registration, and its syncs, back).
+        self.call(
+            Some(&control),
+            "Storage.clearDataForOrigin",
+            json!({ "origin": self.origin, "storageTypes": "service_workers" }),
+        )
+        .await?;
+        self.worker = None;
+        Ok(())
+    }
+
     fn mark(&self) -> Mark {
         self.read_events();
         Mark(self.service_log.lock().unwrap().0.len())

@@ -690,6 +690,10 @@ impl Browser for Firefox {
         bail!("harness bug: Firefox has no Background Sync to fire a `sync` ({tag}) with")
     }
 
+    async fn forget_service_workers(&mut self) -> Result<()> {
+        bail!("harness bug: Firefox has no Background Sync whose pending syncs would need forgetting")
+    }
+
     async fn restart(&mut self) -> Result<()> {
         self.read_events();
         // The session is Marionette's, so Marionette ends it: BiDi's
