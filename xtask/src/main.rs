@@ -25,12 +25,16 @@
 //!   step of `test`).
 //! - [`bench`]: `cargo xtask bench [name] [--quick]` — the benchmarks
 //!   and their baselines, reported in `target/bench/report.md`.
+//! - [`room`]: `cargo xtask room` — the instructor's live view of every
+//!   student's checkpoints (the `room` crate; students opt in with
+//!   `cargo xtask check --room`).
 //!
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
 mod bench;
 mod build;
 mod check;
+mod room;
 mod serve;
 mod stage;
 mod test;
@@ -92,6 +96,10 @@ enum Cmd {
     /// Run the benchmarks, each beside its baseline, and write the report
     /// to `target/bench/report.md`.
     Bench(bench::BenchArgs),
+    /// Start the instructor's room: prints its code and what students run,
+    /// and serves a live page of every student's checkpoints (this machine
+    /// only unless `--host`; arguments go to `room serve`).
+    Room(room::RoomArgs),
 }
 
 fn main() -> ExitCode {
@@ -106,6 +114,7 @@ fn main() -> ExitCode {
         Cmd::Screenshots => check::screenshots(),
         Cmd::Chaos(args) => check::chaos(&args),
         Cmd::Bench(args) => bench::run(&args),
+        Cmd::Room(args) => room::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@
 use crate::bench;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
+use crate::room;
 use crate::stage::Stage;
 use crate::trail;
 use crate::{cargo, openssl_features, run as run_command};
@@ -125,6 +126,13 @@ fn steps() -> Vec<Step> {
         "checking the browser harness itself",
         "see the report above",
         check::selftest,
+    ));
+    // The instructor's room: its page follows three students' reports
+    // without a reload, and refuses a bad one.
+    steps.push(Step::new(
+        "the room: its page in headless Chromium while students report (harness room-test)",
+        "see the report above; `cargo run -p harness -- room-test` reruns it",
+        room::browser_test,
     ));
     steps.push(Step::new(
         "checking the solution in headless Chromium",

@@ -19,6 +19,7 @@ mod marionette;
 mod process;
 mod proxy;
 mod push_service;
+mod room;
 mod rpc;
 mod screenshots;
 mod selftest;
@@ -162,6 +163,26 @@ enum Command {
         /// Where to write them [default: book/src/screenshots].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The room's binary, for the room page's picture [default: built
+        /// now with `cargo build -p room`].
+        #[arg(long)]
+        room_bin: Option<PathBuf>,
+    },
+    /// Start the instructor's room, open its page, send three students'
+    /// reports and two bad ones, and see the table follow without a reload.
+    RoomTest {
+        /// The room's binary [default: built now with `cargo build -p room`].
+        #[arg(long)]
+        room_bin: Option<PathBuf>,
+    },
+    /// Only the room page's picture for the book (`screenshots` takes it
+    /// too).
+    RoomScreenshot {
+        #[arg(long)]
+        room_bin: Option<PathBuf>,
+        /// Where to write room.png [default: book/src/screenshots].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -246,14 +267,25 @@ async fn main() -> ExitCode {
                 site,
                 server_bin,
                 out,
+                room_bin,
             } => {
                 let root = workspace();
                 let site = site.unwrap_or_else(|| root.join("target/site/solution"));
                 let server_bin = server_bin.unwrap_or_else(|| server_of(&root, "solution"));
                 let out = out.unwrap_or_else(|| root.join("book/src/screenshots"));
-                screenshots::run(&site, &server_bin, &out)
-                    .await
-                    .map(|()| true)
+                screenshots::run(&site, &server_bin, &out).await?;
+                let room_bin = room::room_bin(room_bin, &root)?;
+                room::screenshot(&room_bin, &out).await.map(|()| true)
+            }
+            Command::RoomTest { room_bin } => {
+                let room_bin = room::room_bin(room_bin, &workspace())?;
+                room::test(&room_bin).await.map(|()| true)
+            }
+            Command::RoomScreenshot { room_bin, out } => {
+                let root = workspace();
+                let room_bin = room::room_bin(room_bin, &root)?;
+                let out = out.unwrap_or_else(|| root.join("book/src/screenshots"));
+                room::screenshot(&room_bin, &out).await.map(|()| true)
             }
         }
     };

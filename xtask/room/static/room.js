@@ -73,8 +73,13 @@ function render(table) {
     const ageCell = el('td', a.text, 'age');
     if (a.stuck) tr.classList.add('stuck');
     tr.append(ageCell);
-    tr.append(el('td', student.hints_seen.length ? student.hints_seen.join(', ') : '—', 'hints'));
-    const build = el('td', student.stage + ' · ' + (student.build_id ? student.build_id.slice(0, 12) : '—'), 'build');
+    const hints = el('td', student.hints_seen.length ? undefined : '—', 'hints');
+    student.hints_seen.forEach((hint, i) => {
+      if (i > 0) hints.append(document.createTextNode(', '));
+      hints.append(el('span', hint));
+    });
+    tr.append(hints);
+    const build = el('td', student.stage + ' · ' + (student.build_id ? student.build_id.slice(0, 8) : '—'), 'build');
     build.title = student.stage + ' in ' + student.browser + ', build ' + (student.build_id || 'unknown');
     tr.append(build);
     return tr;
