@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub const DEFAULT: &str = "lessons/background-sync/checkpoints.toml";
 
@@ -28,6 +28,12 @@ pub struct Checkpoint {
     /// Where Firefox's way differs: what its variant checks.
     #[serde(default)]
     pub firefox: Option<Variant>,
+    /// The solution's code that makes it pass, as `file:anchor` (the file
+    /// relative to the stage crate, the anchor as the book's `// ANCHOR:`
+    /// markers name it): what `cargo xtask reveal` prints and the trail's
+    /// steps apply one checkpoint at a time. Empty for pre-lesson ones.
+    #[serde(default)]
+    pub reveal: Vec<String>,
 }
 
 /// A checkpoint as one browser checks it, where its way differs.
@@ -40,7 +46,51 @@ pub struct Variant {
     pub hint: Option<String>,
 }
 
+/// One checkpoint as the harness tells the xtask about it (`list --json`,
+/// and each line of `check --results`): as the browser checks it, with the
+/// stage's directory in its hint, and with what it came to when it ran.
+#[derive(Debug, Serialize)]
+pub struct Reported {
+    pub id: String,
+    pub title: String,
+    pub pre_lesson: bool,
+    pub hint: String,
+    pub book: String,
+    pub reveal: Vec<String>,
+    /// Whether it runs in this browser at all.
+    pub applies: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elsewhere: Option<String>,
+    /// `pass`, `fail`, `not-run` or `not-applicable`; absent from a listing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<&'static str>,
+}
+
+/// What `list --json` prints and `check --results FILE` writes.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub stage: String,
+    pub browser: String,
+    pub checkpoints: Vec<Reported>,
+}
+
 impl Checkpoint {
+    /// The checkpoint as reported for `stage` in `browser` (`self` already
+    /// [`in_browser`](Self::in_browser)).
+    pub fn reported(&self, stage: &str, browser: &str, result: Option<&'static str>) -> Reported {
+        Reported {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            pre_lesson: self.pre_lesson,
+            hint: self.hint.replace("{stage}", stage),
+            book: self.book.clone(),
+            reveal: self.reveal.clone(),
+            applies: self.applies_to(browser),
+            elsewhere: self.elsewhere.clone(),
+            result,
+        }
+    }
+
     /// Whether it runs in `browser` ("chromium", "firefox").
     pub fn applies_to(&self, browser: &str) -> bool {
         self.browsers
@@ -95,6 +145,18 @@ pub fn parse(text: &str) -> Result<Vec<Checkpoint>> {
                 c.id
             );
         }
+        if c.pre_lesson && !c.reveal.is_empty() {
+            bail!(
+                "checkpoint {:?} passes before the lesson, so it has no solution code to `reveal`",
+                c.id
+            );
+        }
+        if let Some(bad) = c.reveal.iter().find(|r| !is_file_and_anchor(r)) {
+            bail!(
+                "checkpoint {:?}: `reveal` entry {bad:?} should be `path/in/the/stage.rs:anchor_name`",
+                c.id
+            );
+        }
         if c.goal > 4 || (c.goal == 0) != c.pre_lesson {
             bail!(
                 "checkpoint {:?}: goal 0 is exactly the pre-lesson checkpoints (goal {}, pre_lesson {})",
@@ -112,6 +174,20 @@ pub fn parse(text: &str) -> Result<Vec<Checkpoint>> {
     Ok(file.checkpoint)
 }
 
+/// `src/worker.rs:on_sync`: a relative path, a colon, an anchor name as
+/// mdBook reads one (letters, digits, `_` and `-`).
+fn is_file_and_anchor(entry: &str) -> bool {
+    entry.split_once(':').is_some_and(|(file, anchor)| {
+        !file.is_empty()
+            && !file.starts_with('/')
+            && !file.contains("..")
+            && !anchor.is_empty()
+            && anchor
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -124,5 +200,36 @@ mod tests {
         let sync = list.iter().find(|c| c.id == "sync").unwrap().clone();
         assert_ne!(sync.clone().in_browser("firefox").title, sync.title);
         assert_eq!(sync.clone().in_browser("chromium").title, sync.title);
+    }
+
+    #[test]
+    fn reveal_entries_name_a_file_and_an_anchor() {
+        for good in ["src/worker.rs:on_sync", "src/page.rs:ask-worker2"] {
+            assert!(super::is_file_and_anchor(good), "{good}");
+        }
+        for bad in [
+            "src/worker.rs",
+            "src/worker.rs:",
+            ":on_sync",
+            "/etc/passwd:x",
+            "../solution/src/worker.rs:on_sync",
+            "src/worker.rs:on sync",
+        ] {
+            assert!(!super::is_file_and_anchor(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_report_names_the_stage_in_its_hint() {
+        let path = super::super::workspace().join(super::DEFAULT);
+        let list = super::load(&path).unwrap();
+        let app_loads = list.iter().find(|c| c.id == "app-loads").unwrap();
+        assert!(app_loads.hint.contains("{stage}/"));
+        let reported = app_loads.reported("starter", "chromium", Some("pass"));
+        assert!(reported.hint.contains("starter/"), "{}", reported.hint);
+        assert!(!reported.hint.contains("{stage}"), "{}", reported.hint);
+        let json = serde_json::to_value(&reported).unwrap();
+        assert_eq!(json["result"], "pass");
+        assert!(json.get("elsewhere").is_none());
     }
 }

@@ -101,11 +101,26 @@ enum Command {
         /// checkpoints prove the app's fallback instead.
         #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
         browser: BrowserKind,
+        /// Also write each checkpoint's result (pass, fail, not-run,
+        /// not-applicable) to this file as JSON, for `cargo xtask check` to
+        /// remember progress by.
+        #[arg(long)]
+        results: Option<PathBuf>,
     },
     /// List the checkpoints.
     List {
         #[arg(long)]
         checkpoints: Option<PathBuf>,
+        /// As JSON, with each checkpoint's hint, book section and `reveal`
+        /// (what `cargo xtask hint` and `reveal` read).
+        #[arg(long)]
+        json: bool,
+        /// With --json: the browser whose titles, hints and applicability.
+        #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
+        browser: BrowserKind,
+        /// With --json: the stage directory the hints name.
+        #[arg(long, default_value = "starter")]
+        stage: String,
     },
     /// Check the harness itself against a tiny built-in app.
     Selftest,
@@ -200,6 +215,7 @@ async fn main() -> ExitCode {
                 verbose,
                 expect_starter,
                 browser,
+                results,
             } => {
                 let root = workspace();
                 let site = site.unwrap_or_else(|| root.join("target/site").join(&stage));
@@ -210,11 +226,30 @@ async fn main() -> ExitCode {
                     verbose,
                     expect_starter,
                     browser,
+                    results,
                 };
                 check(&stage, &site, &server_bin, &file, options).await
             }
-            Command::List { checkpoints } => {
+            Command::List {
+                checkpoints,
+                json,
+                browser,
+                stage,
+            } => {
                 let file = checkpoints.unwrap_or_else(|| workspace().join(catalogue::DEFAULT));
+                if json {
+                    let browser = browser.name();
+                    let report = catalogue::Report {
+                        stage: stage.clone(),
+                        browser: browser.to_owned(),
+                        checkpoints: catalogue::load(&file)?
+                            .into_iter()
+                            .map(|c| c.in_browser(browser).reported(&stage, browser, None))
+                            .collect(),
+                    };
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                    return Ok(true);
+                }
                 for c in catalogue::load(&file)? {
                     let kind = if c.pre_lesson {
                         "pre-lesson".to_owned()
@@ -336,11 +371,23 @@ enum BrowserKind {
     Firefox,
 }
 
+impl BrowserKind {
+    /// As the checkpoint file's `browsers` spells it.
+    fn name(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "chromium",
+            BrowserKind::Firefox => "firefox",
+        }
+    }
+}
+
 struct Options {
     keep_going: bool,
     verbose: bool,
     expect_starter: bool,
     browser: BrowserKind,
+    /// Where to write the results as JSON (`--results`).
+    results: Option<PathBuf>,
 }
 
 async fn check(
@@ -394,6 +441,7 @@ async fn run_checkpoints<B: Browser>(
         verbose,
         expect_starter,
         browser: _,
+        results,
     } = options;
     let browser = cx.browser.name();
     let list: Vec<Checkpoint> = list.into_iter().map(|c| c.in_browser(browser)).collect();
@@ -419,8 +467,12 @@ async fn run_checkpoints<B: Browser>(
     );
     let mut verdicts: Vec<(Checkpoint, Verdict)> = Vec::new();
     let mut first_failure: Option<(usize, Vec<String>)> = None;
+    // Every checkpoint in the file's order, those of other browsers too, so
+    // that `--results` holds the whole trail.
+    let mut reported = Vec::new();
     for checkpoint in list {
         if !checkpoint.applies_to(browser) {
+            reported.push(checkpoint.reported(stage, browser, Some("not-applicable")));
             // Said, not skipped silently: which browsers prove it, and what
             // stands in for it here.
             let only = checkpoint
@@ -448,6 +500,7 @@ async fn run_checkpoints<B: Browser>(
                 checkpoint.id,
                 checkpoint.title
             );
+            reported.push(checkpoint.reported(stage, browser, Some("not-run")));
             verdicts.push((checkpoint, Verdict::NotRun));
             continue;
         }
@@ -473,6 +526,7 @@ async fn run_checkpoints<B: Browser>(
                     checkpoint.title,
                     paint("2", &format!("({ms} ms)"))
                 );
+                reported.push(checkpoint.reported(stage, browser, Some("pass")));
                 verdicts.push((checkpoint, Verdict::Passed));
             }
             Err(error) => {
@@ -496,6 +550,7 @@ async fn run_checkpoints<B: Browser>(
                     );
                     first_failure = Some((verdicts.len(), logs));
                 }
+                reported.push(checkpoint.reported(stage, browser, Some("fail")));
                 verdicts.push((checkpoint, Verdict::Failed(error)));
             }
         }
@@ -525,6 +580,15 @@ async fn run_checkpoints<B: Browser>(
                 println!("    {}", line.chars().take(200).collect::<String>());
             }
         }
+    }
+    if let Some(path) = &results {
+        let report = catalogue::Report {
+            stage: stage.to_owned(),
+            browser: browser.to_owned(),
+            checkpoints: reported,
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write the results to {}", path.display()))?;
     }
     let passed = verdicts
         .iter()
