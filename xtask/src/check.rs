@@ -6,20 +6,28 @@
 //! checkpoints of `lessons/background-sync/checkpoints.toml`. The harness is
 //! its own crate so that its DevTools client is compiled only when a check
 //! runs, never on the way to `cargo xtask serve`.
+//!
+//! After the harness's report it says how far the student has come
+//! (`6/14 ✓`), what changed since the last check and what to do next,
+//! remembering each run in `target/xtask/progress.json` (see [`progress`]);
+//! with `--room`, it then sends that file to the instructor's room.
+//!
+//! [`progress`]: crate::progress
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::thread;
 
 use anyhow::Context;
 
-use crate::build::build_site;
+use crate::build::{BUILD_ID_FILE, build_site};
+use crate::progress::{self, Progress};
 use crate::serve::{
     POLL, build_server, display_relative, first_difference, server_binary, settle, snapshot,
 };
 use crate::stage::Stage;
-use crate::{cargo, report, run as run_command, step, target_dir};
+use crate::{cargo, report, run as run_command, show, step, target_dir};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -43,6 +51,24 @@ pub struct CheckArgs {
     /// there the checkpoints prove the app's fallback instead.
     #[arg(long, value_enum, default_value_t)]
     pub browser: Browser,
+    #[command(flatten)]
+    pub room: RoomArgs,
+}
+
+/// `--room URL --name NAME --code CODE`: all three or none. Without them
+/// nothing leaves this machine.
+#[derive(Debug, Default, clap::Args)]
+pub struct RoomArgs {
+    /// After each check, send your checkpoint results and the hints you
+    /// have seen (never your code) to the instructor's room at this URL.
+    #[arg(long, value_name = "URL", requires_all = ["name", "code"])]
+    pub room: Option<String>,
+    /// Your name, as the room shows it (with --room).
+    #[arg(long, requires = "room")]
+    pub name: Option<String>,
+    /// The room's code, as the instructor gave it (with --room).
+    #[arg(long, requires = "room")]
+    pub code: Option<String>,
 }
 
 /// The browsers the harness drives (its `--browser`).
@@ -81,6 +107,7 @@ impl CheckArgs {
             verbose: false,
             expect_starter: false,
             browser: Browser::Chromium,
+            room: RoomArgs::default(),
         }
     }
 }
@@ -113,7 +140,24 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
 fn check_once(args: &CheckArgs) -> anyhow::Result<()> {
     let site = build_site(args.stage)?;
     let server = stage_server(args.stage)?;
-    let mut options = vec!["--browser", args.browser.name()];
+    // The harness writes each checkpoint's result here; a stale file from an
+    // earlier run must not pass for this one's.
+    let results = progress::xtask_dir().join(format!(
+        "results-{}-{}.json",
+        args.stage,
+        args.browser.name()
+    ));
+    if let Some(dir) = results.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let _ = fs::remove_file(&results);
+    let results_arg = results.to_string_lossy().into_owned();
+    let mut options = vec![
+        "--browser",
+        args.browser.name(),
+        "--results",
+        results_arg.as_str(),
+    ];
     if args.keep_going {
         options.push("--keep-going");
     }
@@ -123,14 +167,95 @@ fn check_once(args: &CheckArgs) -> anyhow::Result<()> {
     if args.expect_starter {
         options.push("--expect-starter");
     }
-    step(
+    let checked = step(
         &format!(
             "checking {} in headless {}",
             args.stage,
             args.browser.product()
         ),
         || run_harness(args.stage.name(), &site, &server, &options),
-    )
+    );
+    // No results when the harness itself broke (it said why): then there is
+    // no progress to remember or send either.
+    if results.exists() {
+        // Progress is a help, not the verdict: failing to keep it is said,
+        // and the check's own result stands.
+        if let Err(error) = remember(&site, &results) {
+            println!("warning: progress not remembered: {error:#}");
+        }
+        if let Some(room) = &args.room.room {
+            send_to_room(room, &args.room, args.stage.name(), args.browser.name());
+        }
+    }
+    checked
+}
+
+/// Prints the progress after a check and remembers the run in
+/// `target/xtask/progress.json`.
+fn remember(site: &Path, results: &Path) -> anyhow::Result<()> {
+    let report = progress::read_results(results)?;
+    let build_id = fs::read_to_string(site.join(BUILD_ID_FILE))
+        .with_context(|| format!("cannot read the build id in {}", site.display()))?;
+    let path = progress::progress_file();
+    let mut progress = Progress::load(&path);
+    let now = progress::now();
+    let summary = progress::summarize(&report, progress.get(&report.stage, &report.browser), now);
+    println!("\n{}", summary.render(&report.stage, &report.browser));
+    progress::record(&mut progress, &report, build_id.trim(), now);
+    progress.save(&path)
+}
+
+/// Sends the progress file to the room (`cargo run -p room -- send`). A
+/// room that cannot be reached must not change what the check says: a
+/// failure is one warning line, and the check's result stands.
+fn send_to_room(url: &str, room: &RoomArgs, stage: &str, browser: &str) {
+    let (Some(name), Some(code)) = (&room.name, &room.code) else {
+        // clap requires all three; nothing to send without them.
+        return;
+    };
+    let mut command = room_send(url, name, code, &progress::progress_file(), stage, browser);
+    let shown = show(&command);
+    // Its own output is the user's to read; its errors become our one line.
+    command.stdout(Stdio::inherit()).stderr(Stdio::piped());
+    match command.output() {
+        Ok(output) if output.status.success() => {}
+        Ok(output) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let why = stderr
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("no message");
+            println!(
+                "warning: progress not sent to the room ({}): {why}",
+                output.status
+            );
+        }
+        Err(error) => {
+            println!("warning: progress not sent to the room: cannot run `{shown}`: {error}")
+        }
+    }
+}
+
+/// `cargo run -q -p room -- send --url URL --code CODE --name NAME
+/// --progress FILE --stage STAGE --browser BROWSER`.
+fn room_send(
+    url: &str,
+    name: &str,
+    code: &str,
+    progress: &Path,
+    stage: &str,
+    browser: &str,
+) -> Command {
+    let mut command = cargo();
+    command
+        .args(["run", "-q", "-p", "room", "--", "send"])
+        .args(["--url", url, "--code", code, "--name", name])
+        .arg("--progress")
+        .arg(progress)
+        .args(["--stage", stage, "--browser", browser]);
+    command
 }
 
 /// Runs the checkpoints against a built site and server binary; `stage` is
@@ -155,7 +280,7 @@ pub fn run_harness(
 }
 
 /// `cargo run -p harness --`, quietly: its report is what the user reads.
-fn harness() -> Command {
+pub(crate) fn harness() -> Command {
     let mut command = cargo();
     command.args(["run", "-q", "-p", "harness", "--"]);
     command
@@ -260,4 +385,62 @@ pub fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
             })
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        check: CheckArgs,
+    }
+
+    #[test]
+    fn room_flags_come_all_three_or_not_at_all() {
+        let cli = Cli::try_parse_from(["check"]).unwrap();
+        assert!(cli.check.room.room.is_none());
+        let cli = Cli::try_parse_from([
+            "check",
+            "--room",
+            "http://10.0.0.1:4000",
+            "--name",
+            "Ada",
+            "--code",
+            "K7Q2",
+        ])
+        .unwrap();
+        assert_eq!(cli.check.room.room.as_deref(), Some("http://10.0.0.1:4000"));
+        assert_eq!(cli.check.room.name.as_deref(), Some("Ada"));
+        assert_eq!(cli.check.room.code.as_deref(), Some("K7Q2"));
+        for partial in [
+            &["check", "--room", "http://x"][..],
+            &["check", "--room", "http://x", "--name", "Ada"],
+            &["check", "--name", "Ada", "--code", "K7Q2"],
+            &["check", "--code", "K7Q2"],
+        ] {
+            assert!(Cli::try_parse_from(partial).is_err(), "{partial:?}");
+        }
+    }
+
+    #[test]
+    fn the_room_is_sent_the_progress_file_and_nothing_else() {
+        let command = room_send(
+            "http://10.0.0.1:4000",
+            "Ada L",
+            "K7Q2",
+            Path::new("target/xtask/progress.json"),
+            "starter",
+            "chromium",
+        );
+        assert_eq!(
+            show(&command),
+            "cargo run -q -p room -- send --url http://10.0.0.1:4000 --code K7Q2 --name Ada L --progress target/xtask/progress.json --stage starter --browser chromium"
+        );
+        // The name is one argument, spaces and all.
+        assert!(command.get_args().any(|a| a == "Ada L"));
+    }
 }

@@ -14,6 +14,11 @@
 //!   optionally rebuilding and reloading on every change (`--watch`).
 //! - [`check`]: `cargo xtask check` — build a stage and run the lesson's
 //!   checkpoints in a headless browser (the `harness` crate).
+//! - [`hint`], [`reveal`], [`reset`]: `cargo xtask hint [checkpoint]`,
+//!   `cargo xtask reveal <checkpoint>`, `cargo xtask reset [file]` — a
+//!   checkpoint's hint again, the solution's code for one checkpoint only,
+//!   a lesson file back as the starter had it (progress itself is kept by
+//!   `check`, in [`progress`]).
 //! - [`test`]: `cargo xtask test` — every check the project has, in order.
 //! - `book`: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
 //!   built by the `book` crate (its own crate, so that the mdBook libraries
@@ -31,9 +36,14 @@
 //!
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
+mod anchors;
 mod bench;
 mod build;
 mod check;
+mod hint;
+mod progress;
+mod reset;
+mod reveal;
 mod room;
 mod serve;
 mod stage;
@@ -71,12 +81,25 @@ enum Cmd {
     Serve(serve::ServeArgs),
     /// Check a stage's progress through the lesson in a headless browser.
     Check(check::CheckArgs),
+    /// Show a checkpoint's hint again [default: the next one to do].
+    Hint(hint::HintArgs),
+    /// Show the solution's code for one checkpoint (only that).
+    Reveal(reveal::RevealArgs),
+    /// Put a lesson file of starter/ back as the starter had it (asks
+    /// first; your version is kept in target/xtask/backups/).
+    Reset(reset::ResetArgs),
     /// Run every test and check, stopping at the first failure.
     Test,
     /// Check that the starter with the solution's lesson files passes every
     /// checkpoint (one step of `test`).
     #[command(hide = true)]
-    Trail,
+    Trail {
+        /// Instead, from the starter as it is, put in each lesson
+        /// checkpoint's `reveal` in turn and see exactly that checkpoint
+        /// turn green (Chromium; another step of `test`).
+        #[arg(long)]
+        steps: bool,
+    },
     /// Build the lesson's book into `target/book/` (and check it).
     Book {
         /// Serve it on http://127.0.0.1:3001/, rebuilding on every change.
@@ -109,7 +132,11 @@ fn main() -> ExitCode {
         Cmd::Serve(args) => serve::run(&args),
         Cmd::Check(args) => check::run(&args),
         Cmd::Test => test::run(),
-        Cmd::Trail => trail::run(),
+        Cmd::Hint(args) => hint::run(&args),
+        Cmd::Reveal(args) => reveal::run(&args),
+        Cmd::Reset(args) => reset::run(&args),
+        Cmd::Trail { steps: false } => trail::run(),
+        Cmd::Trail { steps: true } => trail::steps(),
         Cmd::Book { serve, open } => book(serve, open),
         Cmd::Screenshots => check::screenshots(),
         Cmd::Chaos(args) => check::chaos(&args),
@@ -299,6 +326,50 @@ mod tests {
         assert_eq!(args.host.to_string(), "127.0.0.1");
         assert_eq!(args.db, None);
         assert!(!args.watch);
+    }
+
+    #[test]
+    fn the_workshop_tools_take_their_arguments() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
+        assert!(matches!(
+            parse(&["xtask", "hint"]),
+            Ok(Cmd::Hint(hint::HintArgs {
+                checkpoint: None,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            parse(&["xtask", "hint", "sync", "--browser", "firefox"]),
+            Ok(Cmd::Hint(hint::HintArgs { checkpoint: Some(id), .. })) if id == "sync"
+        ));
+        // Reveal needs to know which checkpoint: never the whole solution.
+        assert!(parse(&["xtask", "reveal"]).is_err());
+        assert!(matches!(
+            parse(&["xtask", "reveal", "outbox"]),
+            Ok(Cmd::Reveal(reveal::RevealArgs { checkpoint })) if checkpoint == "outbox"
+        ));
+        assert!(matches!(
+            parse(&["xtask", "reset"]),
+            Ok(Cmd::Reset(reset::ResetArgs {
+                file: None,
+                yes: false
+            }))
+        ));
+        assert!(matches!(
+            parse(&["xtask", "reset", "src/worker.rs", "--yes"]),
+            Ok(Cmd::Reset(reset::ResetArgs {
+                file: Some(_),
+                yes: true
+            }))
+        ));
+        assert!(matches!(
+            parse(&["xtask", "trail", "--steps"]),
+            Ok(Cmd::Trail { steps: true })
+        ));
+        assert!(matches!(
+            parse(&["xtask", "trail"]),
+            Ok(Cmd::Trail { steps: false })
+        ));
     }
 
     #[test]

@@ -164,6 +164,11 @@ fn steps() -> Vec<Step> {
         trail::run,
     ));
     steps.push(Step::new(
+        "walking the trail one checkpoint at a time: each checkpoint's `reveal` turns exactly it green (headless Chromium)",
+        "see the step that failed above; each lesson checkpoint's `reveal` in checkpoints.toml must bring exactly its code, and the checkpoints must come in an order a student can follow",
+        trail::steps,
+    ));
+    steps.push(Step::new(
         "checking that the starter is as a student finds it",
         "see the report above: pre-lesson checkpoints must pass, lesson ones fail",
         || {

@@ -205,3 +205,63 @@ fn every_lesson_checkpoint_has_its_todo_in_the_starter() {
         );
     }
 }
+
+/// `cargo xtask reveal` and the trail's steps read each lesson checkpoint's
+/// code by the regions its `reveal` names: every one must be there, in the
+/// solution (the code shown) and in the starter (the stub it replaces, in a
+/// region of the same name).
+#[test]
+fn every_lesson_checkpoint_reveals_regions_both_stages_have() {
+    #[derive(serde::Deserialize)]
+    struct Checkpoints {
+        checkpoint: Vec<Checkpoint>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Checkpoint {
+        id: String,
+        pre_lesson: bool,
+        #[serde(default)]
+        reveal: Vec<String>,
+    }
+    let checkpoints: Checkpoints =
+        toml::from_str(&read("lessons/background-sync/checkpoints.toml"))
+            .unwrap_or_else(|e| panic!("checkpoints.toml: {e}"));
+    let mut wrong = Vec::new();
+    for checkpoint in &checkpoints.checkpoint {
+        if checkpoint.pre_lesson {
+            if !checkpoint.reveal.is_empty() {
+                wrong.push(format!(
+                    "`{}` passes before the lesson: it has nothing to reveal",
+                    checkpoint.id
+                ));
+            }
+            continue;
+        }
+        if checkpoint.reveal.is_empty() {
+            wrong.push(format!("`{}` has no `reveal`", checkpoint.id));
+        }
+        for entry in &checkpoint.reveal {
+            let (file, anchor) = match crate::anchors::split_entry(entry) {
+                Ok(split) => split,
+                Err(error) => {
+                    wrong.push(format!("`{}`: {error}", checkpoint.id));
+                    continue;
+                }
+            };
+            for stage in ["solution", "starter"] {
+                let path = project_root().join(stage).join(file);
+                let found = fs::read_to_string(&path)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|text| crate::anchors::region(&text, anchor));
+                if let Err(error) = found {
+                    wrong.push(format!("`{}`: {stage}/{file}: {error}", checkpoint.id));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "checkpoints.toml's `reveal` names regions that are not there:\n{}",
+        wrong.join("\n")
+    );
+}
