@@ -408,7 +408,9 @@ pub async fn screenshot(room_bin: &Path, out: &Path) -> Result<()> {
         Student::at("s5", "<b>Bobby</b> Tables", &ids, 8),
     ];
     // Hints seen add up: Alan needed the two before this one too.
-    students[1].hints.splice(0..0, ids.iter().skip(7).take(2).cloned());
+    students[1]
+        .hints
+        .splice(0..0, ids.iter().skip(7).take(2).cloned());
     for student in &students {
         let (ok, printed) = room.send(student, &code).await?;
         ensure!(ok, "`room send` for {:?} failed: {printed}", student.name);

@@ -273,6 +273,19 @@ async fn receive_report(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let ip = peer.ip().to_canonical();
+    let outcome = store_report(&state, ip, body);
+    if let Err(refused) = &outcome {
+        // The instructor sees who is knocking with a wrong code.
+        tracing::info!("refused a report from {ip}: {}", refused.message);
+    }
+    outcome
+}
+
+fn store_report(
+    state: &AppState,
+    ip: IpAddr,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let now = Instant::now();
     limited(
         state.limits().per_address.hit(ip, now),
@@ -308,11 +321,14 @@ async fn receive_report(
         let _ = state.shared.updates.send(json);
     }
     tracing::info!(name = %report.name, passed = report.passed(), "report from {ip}");
+    // Out of the checkpoints that apply in the student's browser, as their
+    // check counts them.
+    let applicable = table.checkpoints.len() - report.not_applicable();
     Ok(Json(json!({
         "stored": true,
         "name": report.name,
         "passed": report.passed(),
-        "checkpoints": table.checkpoints.len(),
+        "checkpoints": applicable,
     })))
 }
 

@@ -158,9 +158,18 @@ impl Report {
 
     /// How many checkpoints passed.
     pub fn passed(&self) -> usize {
+        self.count(Outcome::Pass)
+    }
+
+    /// How many checkpoints do not apply in the student's browser.
+    pub fn not_applicable(&self) -> usize {
+        self.count(Outcome::NotApplicable)
+    }
+
+    fn count(&self, outcome: Outcome) -> usize {
         self.checkpoints
             .iter()
-            .filter(|c| c.result == Outcome::Pass)
+            .filter(|c| c.result == outcome)
             .count()
     }
 }

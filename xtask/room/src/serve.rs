@@ -60,15 +60,20 @@ pub fn run(options: Options) -> Result<()> {
         })?;
         let port = listener.local_addr()?.port();
         announce(&options, port, &code, students);
-        axum::serve(
+        let server = axum::serve(
             listener,
             app::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("the room's server failed")
+        );
+        // Not a graceful shutdown: an open room page holds its event stream
+        // forever, and waiting for it would never end. Stopping mid-request
+        // loses nothing, as each report is stored in one transaction.
+        tokio::select! {
+            served = server => served.context("the room's server failed"),
+            _ = tokio::signal::ctrl_c() => {
+                println!("room: stopped; the code and the table are kept in {}", options.db.display());
+                Ok(())
+            }
+        }
     })
 }
 

@@ -111,6 +111,19 @@ async fn a_report_is_stored_and_shown() {
 }
 
 #[tokio::test]
+async fn the_total_counts_only_the_checkpoints_that_apply() {
+    let state = state();
+    let mut body = report("Ada");
+    body["checkpoints"][1]["result"] = json!("not-applicable");
+    let (status, answer) = post(&state, STUDENT, body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        (answer["passed"].clone(), answer["checkpoints"].clone()),
+        (json!(1), json!(1))
+    );
+}
+
+#[tokio::test]
 async fn a_wrong_code_is_a_403() {
     let mut body = report("Ada");
     body["code"] = json!("ZZZ999");
