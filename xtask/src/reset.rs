@@ -60,7 +60,7 @@ pub fn run(args: &ResetArgs) -> anyhow::Result<()> {
         println!("nothing reset");
         return Ok(());
     }
-    let backups = xtask_dir().join("backups").join(timestamp(progress::now()));
+    let backups = fresh_dir(&xtask_dir().join("backups"), &timestamp(progress::now()));
     for (file, original) in changed {
         let path = root.join(starter).join(&file);
         let backup = backups.join(starter).join(&file);
@@ -169,6 +169,18 @@ fn relative(root: &Path, path: &Path) -> String {
         .to_string()
 }
 
+/// `parent/name`, or `parent/name-2`, `-3`... if that is taken (two resets
+/// in one second must not put their backups in one place).
+fn fresh_dir(parent: &Path, name: &str) -> std::path::PathBuf {
+    let mut dir = parent.join(name);
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = parent.join(format!("{name}-{n}"));
+    }
+    dir
+}
+
 /// `2026-12-03T09-12-44Z`: a UTC time that sorts, and that is a valid
 /// directory name everywhere (no `:`).
 fn timestamp(unix: u64) -> String {
@@ -231,6 +243,15 @@ mod tests {
         for no in ["", "\n", "n", "no", "yep", "y y"] {
             assert!(!is_yes(no), "{no:?}");
         }
+    }
+
+    #[test]
+    fn a_second_backup_in_the_same_second_goes_elsewhere() {
+        let dir = crate::build::tests::TempDir::new();
+        let first = fresh_dir(&dir.0, "t");
+        assert_eq!(first, dir.0.join("t"));
+        fs::create_dir_all(&first).unwrap();
+        assert_eq!(fresh_dir(&dir.0, "t"), dir.0.join("t-2"));
     }
 
     #[test]
