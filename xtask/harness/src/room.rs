@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 use crate::browser::{Browser, PageId, js_str};
+use crate::catalogue;
 use crate::chromium::{self, Chromium};
 use crate::proxy::http_get;
 use crate::util::{TempDir, free_port, tail_file};
@@ -161,24 +162,62 @@ struct Student {
     hints: Vec<String>,
 }
 
-impl Student {
-    /// Passes the first `passed` checkpoints, fails the next, and the rest
-    /// were not run (as a check that stops at the first failure).
-    fn at(file: &'static str, name: &str, ids: &[String], passed: usize) -> Student {
-        let passed = passed.min(ids.len());
-        let results = ids
+/// The room's checkpoints, and those that do not run in Chromium (as the
+/// lesson's file says), which a Chromium check reports as not applicable.
+struct Lesson {
+    ids: Vec<String>,
+    elsewhere: Vec<String>,
+}
+
+impl Lesson {
+    fn of(table: &Value) -> Result<Lesson> {
+        let ids: Vec<String> = table["checkpoints"]
+            .as_array()
+            .context("the table has no checkpoints")?
             .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                let result = match i.cmp(&passed) {
-                    std::cmp::Ordering::Less => "pass",
-                    std::cmp::Ordering::Equal => "fail",
-                    std::cmp::Ordering::Greater => "not-run",
+            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+            .collect();
+        ensure!(
+            ids.len() >= 3,
+            "the room lists only {} checkpoints",
+            ids.len()
+        );
+        let file = crate::workspace().join(catalogue::DEFAULT);
+        let elsewhere = catalogue::load(&file)?
+            .into_iter()
+            .filter(|c| !c.applies_to("chromium"))
+            .map(|c| c.id)
+            .collect();
+        Ok(Lesson { ids, elsewhere })
+    }
+}
+
+impl Student {
+    /// Passes the first `passed` checkpoints that run in Chromium, fails the
+    /// next, and the rest were not run (as a check that stops at the first
+    /// failure); its hint is the failed one's.
+    fn at(file: &'static str, name: &str, lesson: &Lesson, passed: usize) -> Student {
+        let mut passes = passed;
+        let mut failed = None;
+        let results = lesson
+            .ids
+            .iter()
+            .map(|id| {
+                let result = if lesson.elsewhere.contains(id) {
+                    "not-applicable"
+                } else if passes > 0 {
+                    passes -= 1;
+                    "pass"
+                } else if failed.is_none() {
+                    failed = Some(id.clone());
+                    "fail"
+                } else {
+                    "not-run"
                 };
                 (id.clone(), result)
             })
             .collect();
-        let hints = ids.get(passed).cloned().into_iter().collect();
+        let hints = failed.into_iter().collect();
         Student {
             file,
             name: name.to_owned(),
@@ -209,21 +248,6 @@ impl Student {
     }
 }
 
-fn checkpoint_ids(table: &Value) -> Result<Vec<String>> {
-    let ids: Vec<String> = table["checkpoints"]
-        .as_array()
-        .context("the table has no checkpoints")?
-        .iter()
-        .filter_map(|c| c["id"].as_str().map(str::to_owned))
-        .collect();
-    ensure!(
-        ids.len() >= 3,
-        "the room lists only {} checkpoints",
-        ids.len()
-    );
-    Ok(ids)
-}
-
 /// The row of `name` in the page as `{cells: {id: [result, text]}, name,
 /// hasElements}`, or null while there is none.
 fn row_js(name: &str) -> String {
@@ -252,6 +276,7 @@ async fn wait_row(b: &mut Chromium, tab: PageId, student: &Student) -> Result<Va
             let symbol = match *result {
                 "pass" => "✓",
                 "fail" => "✗",
+                "not-applicable" => "n/a",
                 _ => "—",
             };
             (id.clone(), symbol.to_owned())
@@ -290,7 +315,7 @@ pub async fn test(room_bin: &Path) -> Result<()> {
         .as_str()
         .context("the table has no code")?
         .to_owned();
-    let ids = checkpoint_ids(&table)?;
+    let lesson = Lesson::of(&table)?;
     step(
         started,
         &format!("the room serves at {} with code {code}", room.url()),
@@ -315,9 +340,9 @@ pub async fn test(room_bin: &Path) -> Result<()> {
     step(started, "the room page is open and listening");
 
     let students = [
-        Student::at("ada", "Ada Lovelace", &ids, 2),
-        Student::at("markup", "<b>markup</b>", &ids, 0),
-        Student::at("grace", "Grace Hopper", &ids, ids.len()),
+        Student::at("ada", "Ada Lovelace", &lesson, 2),
+        Student::at("markup", "<b>markup</b>", &lesson, 0),
+        Student::at("grace", "Grace Hopper", &lesson, usize::MAX),
     ];
     for student in &students {
         let (ok, printed) = room.send(student, &code).await?;
@@ -355,7 +380,7 @@ pub async fn test(room_bin: &Path) -> Result<()> {
         "a wrong code was not refused with 403: {printed}"
     );
     step(started, &format!("a wrong code is refused: {printed}"));
-    let mut stray = Student::at("stray", "Mallory", &ids, 1);
+    let mut stray = Student::at("stray", "Mallory", &lesson, 1);
     stray.results.push(("teleport".into(), "pass"));
     let (ok, printed) = room.send(&stray, &code).await?;
     ensure!(
@@ -399,18 +424,18 @@ pub async fn screenshot(room_bin: &Path, out: &Path) -> Result<()> {
     let room = Room::start(room_bin).await.context("starting the room")?;
     let table = room.table().await?;
     let code = table["code"].as_str().context("no code")?.to_owned();
-    let ids = checkpoint_ids(&table)?;
+    let lesson = Lesson::of(&table)?;
     let mut students = vec![
-        Student::at("s1", "Ada Lovelace", &ids, ids.len()),
-        Student::at("s2", "Alan Turing", &ids, 9),
-        Student::at("s3", "Grace Hopper", &ids, 11),
-        Student::at("s4", "Katherine Johnson", &ids, 7),
-        Student::at("s5", "<b>Bobby</b> Tables", &ids, 8),
+        Student::at("s1", "Ada Lovelace", &lesson, usize::MAX),
+        Student::at("s2", "Alan Turing", &lesson, 9),
+        Student::at("s3", "Grace Hopper", &lesson, 11),
+        Student::at("s4", "Katherine Johnson", &lesson, 7),
+        Student::at("s5", "<b>Bobby</b> Tables", &lesson, 8),
     ];
     // Hints seen add up: Alan needed the two before this one too.
     students[1]
         .hints
-        .splice(0..0, ids.iter().skip(7).take(2).cloned());
+        .splice(0..0, ["page-worker", "outbox"].map(String::from));
     for student in &students {
         let (ok, printed) = room.send(student, &code).await?;
         ensure!(ok, "`room send` for {:?} failed: {printed}", student.name);
