@@ -29,7 +29,12 @@ pub fn run(args: &HintArgs) -> anyhow::Result<()> {
         println!("every checkpoint passed at the last check: no hint needed");
         return Ok(());
     };
-    println!("{}", checkpoint.hint_lines());
+    let label = if args.checkpoint.is_some() {
+        ""
+    } else {
+        "next: "
+    };
+    println!("{}", checkpoint.hint_lines(label));
     if checkpoint.pre_lesson {
         println!("  (this one passes before the lesson: if it fails, something else broke it)");
     }

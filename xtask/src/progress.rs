@@ -72,10 +72,11 @@ impl Entry {
         format!("book/src/{}", self.book)
     }
 
-    /// The lines `check` and `hint` print about the checkpoint to do next.
-    pub fn hint_lines(&self) -> String {
+    /// The lines `check` and `hint` print about a checkpoint, the first
+    /// after `label` (`next: `, or nothing when it was asked for by name).
+    pub fn hint_lines(&self, label: &str) -> String {
         format!(
-            "next: {} — {}\n  hint: {}\n  read: {}",
+            "{label}{} — {}\n  hint: {}\n  read: {}",
             self.id,
             self.title,
             self.hint,
@@ -359,7 +360,7 @@ impl Summary<'_> {
             }
         }
         match self.next {
-            Some(next) => lines.push(next.hint_lines()),
+            Some(next) => lines.push(next.hint_lines("next: ")),
             None if self.passed == self.total => {
                 lines.push("every checkpoint passes: the lesson is done".to_owned());
             }
