@@ -27,7 +27,7 @@ pub fn run(args: &RevealArgs) -> anyhow::Result<()> {
     })?;
     match hunks {
         None => println!(
-            "nothing to reveal: `{}` works before the lesson",
+            "nothing to reveal: it works before the lesson (`{}` is a pre-lesson checkpoint)",
             checkpoint.id
         ),
         Some(hunks) => println!("{}", hunks.join("\n\n")),
