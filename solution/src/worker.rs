@@ -17,7 +17,7 @@ use web_sys::{
     RequestMode, Response, ResponseInit, ServiceWorkerGlobalScope, Url, WindowClient,
 };
 
-use crate::article::{ArticleDraft, NewArticle};
+use crate::article::NewArticle;
 use crate::browser::{JsResult, describe, fetch, from_js, random_uuid, to_js};
 use crate::delivery::{self, Flushed, SyncEvent};
 use crate::message::{PageMessage, SYNC_TAG, WorkerBroadcast, WorkerReply};
@@ -202,17 +202,11 @@ pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
         None => Ok(()),
     };
     match from_js::<PageMessage>(&event.data()) {
-        Ok(PageMessage::AddArticle { article }) => {
-            let id = match article.id {
-                Some(id) => id,
-                None => random_uuid()?,
-            };
-            let article = match (ArticleDraft {
-                id: Some(id),
-                ..article
-            })
-            .validate()
-            {
+        Ok(PageMessage::AddArticle { mut article }) => {
+            if article.id.is_none() {
+                article.id = Some(random_uuid()?);
+            }
+            let article = match article.validate() {
                 Ok(article) => article,
                 Err(error) => {
                     return reply(WorkerReply::Error {

@@ -11,6 +11,8 @@
 // uses these imports; until then the compiler would call them unused.
 #![allow(dead_code, unused_imports)]
 
+use std::cell::RefCell;
+
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -21,7 +23,7 @@ use web_sys::{
     RequestMode, Response, ResponseInit, ServiceWorkerGlobalScope, Url, WindowClient,
 };
 
-use crate::article::{ArticleDraft, NewArticle};
+use crate::article::NewArticle;
 use crate::browser::{JsResult, describe, fetch, from_js, random_uuid, to_js};
 use crate::delivery::{self, Flushed, SyncEvent};
 use crate::message::{PageMessage, SYNC_TAG, WorkerBroadcast, WorkerReply};
@@ -224,7 +226,7 @@ async fn queue_article(article: NewArticle) -> JsResult<usize> {
     // never sees it). Store an `outbox::Queued { seq: None, article,
     // queued_at: js_sys::Date::now() }` with `delivery::store` instead.
     thread_local! {
-        static IN_MEMORY: std::cell::RefCell<Vec<Queued>> = const { std::cell::RefCell::new(Vec::new()) };
+        static IN_MEMORY: RefCell<Vec<Queued>> = const { RefCell::new(Vec::new()) };
     }
     let entry = Queued {
         seq: None,
