@@ -403,9 +403,19 @@ async fn wait_list<B: Browser>(b: &mut B, tab: PageId, at_least: u64) -> Result<
     );
     if b.wait_until(tab, &js, "the list", UI).await.is_err() {
         let n = list_len(b, tab).await.unwrap_or(0);
+        // What the page itself says about its list ("Cannot load the
+        // news…") tells a fetch that failed from a page that never started.
+        let note = b
+            .text_of(tab, "#list-note")
+            .await
+            .ok()
+            .flatten()
+            .filter(|note| !note.trim().is_empty())
+            .map(|note| format!("; #list-note says \"{}\"", note.trim()))
+            .unwrap_or_default();
         return Err(failed(
             format!("at least {at_least} articles in the list (`{LIST}`)"),
-            format!("{n} after {UI:?}"),
+            format!("{n} after {UI:?}{note}"),
         ));
     }
     Ok(())
