@@ -21,7 +21,8 @@ const PROFILE: &str = "bench-server";
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Run only this benchmark: replay, server, push, worker or inner.
+    /// Run only this benchmark: replay, server, push, worker, inner or
+    /// inner-check.
     pub name: Option<String>,
     /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
     #[arg(long)]

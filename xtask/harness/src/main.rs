@@ -147,7 +147,8 @@ enum Command {
     },
     /// Run the benchmarks (`cargo xtask bench`) and write a Markdown report.
     Bench {
-        /// One benchmark only: replay, server, push, worker or inner.
+        /// One benchmark only: replay, server, push, worker, inner or
+        /// inner-check.
         name: Option<String>,
         /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
         #[arg(long)]

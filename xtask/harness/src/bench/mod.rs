@@ -11,6 +11,7 @@
 //! benchmark cannot run at all.
 
 mod inner;
+mod inner_check;
 mod load;
 mod node;
 mod push;
@@ -28,7 +29,7 @@ use crate::chromium::{self, Chromium};
 use crate::server::Server;
 
 /// The benchmarks, in report order.
-pub const NAMES: [&str; 5] = ["replay", "server", "push", "worker", "inner"];
+pub const NAMES: [&str; 6] = ["replay", "server", "push", "worker", "inner", "inner-check"];
 
 /// What every benchmark gets.
 pub struct Setup {
@@ -306,6 +307,7 @@ pub async fn run(setup: &Setup, only: Option<&str>, out: &Path) -> Result<bool> 
             "push" => push::run(setup).await,
             "worker" => worker::run(setup).await,
             "inner" => inner::run(setup).await,
+            "inner-check" => inner_check::run(setup).await,
             _ => unreachable!("checked above"),
         };
         match result {
