@@ -153,6 +153,7 @@ pub fn build_site_of(source: &SiteSource) -> anyhow::Result<PathBuf> {
     // with one of its features each: the worker's file is what the browser
     // compiles every time it wakes the worker up (for a sync, a push, a
     // fetch), so none of the page's code should be in it.
+    let wasm_lock = lock_wasm_builds()?;
     for part in WASM_PARTS {
         let wasm = step(&format!("building the {part}'s wasm ({name})"), || {
             build_wasm(source, part)
@@ -162,6 +163,7 @@ pub fn build_site_of(source: &SiteSource) -> anyhow::Result<PathBuf> {
             || bindgen(&wasm, part, &staging.0.join("pkg")),
         )?;
     }
+    drop(wasm_lock);
     let build_id = step(&format!("assembling the site ({name})"), || {
         assemble(&source.static_dir, &staging.0)
     })?;
@@ -180,23 +182,57 @@ pub fn build_site_of(source: &SiteSource) -> anyhow::Result<PathBuf> {
 /// `worker` (its default features are both, for the editor and clippy).
 pub const WASM_PARTS: [&str; 2] = ["page", "worker"];
 
+/// The cargo profile both `.wasm` files are built in (see the workspace's
+/// `Cargo.toml`).
+const WASM_PROFILE: &str = "wasm";
+
+/// Both `.wasm` files are built in one profile, to one file name: another
+/// xtask (a `check` beside a `serve --watch`) building the other part between
+/// our build and wasm-bindgen's reading of the file would hand us its
+/// `.wasm`. So the builds and the reading happen under this lock, released
+/// when the file is dropped.
+fn lock_wasm_builds() -> anyhow::Result<fs::File> {
+    let dir = wasm_target_dir();
+    let path = dir.join(".xtask-wasm.lock");
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
+}
+
+/// Where cargo compiles the wasm: a target directory of its own, inside
+/// ours. Cargo locks a target directory for the whole of a build, so in one
+/// directory the server's build would wait for the wasm's; apart, `serve`
+/// runs both at once, and on 2 cores the wasm's mostly serial chain
+/// (proc macros, js-sys, web-sys, then the LTO) overlaps the server's.
+fn wasm_target_dir() -> PathBuf {
+    target_dir().join("wasm")
+}
+
 /// `cargo build`s the stage's library for the browser with only the feature
-/// `part`, in the profile `wasm-<part>` (see the workspace's `Cargo.toml`),
-/// and returns where the `.wasm` is.
+/// `part`, in the profile [`WASM_PROFILE`], and returns where the `.wasm` is
+/// (until the other part is built: see [`lock_wasm_builds`]).
 fn build_wasm(source: &SiteSource, part: &str) -> anyhow::Result<PathBuf> {
-    let profile = format!("wasm-{part}");
     run_command(
         cargo()
             .arg("build")
             .arg("--manifest-path")
             .arg(&source.manifest)
-            // Always our `target/`, also for a manifest elsewhere.
-            .env("CARGO_TARGET_DIR", target_dir())
+            // Always ours, also for a manifest elsewhere.
+            .env("CARGO_TARGET_DIR", wasm_target_dir())
+            // Its progress bar would fight the server's build for the line.
+            .env("CARGO_TERM_PROGRESS_WHEN", "never")
             .args([
                 "--target",
                 WASM_TARGET,
                 "--profile",
-                &profile,
+                WASM_PROFILE,
                 "-p",
                 source.package,
                 "--lib",
@@ -205,9 +241,9 @@ fn build_wasm(source: &SiteSource, part: &str) -> anyhow::Result<PathBuf> {
                 part,
             ]),
     )?;
-    let built = target_dir()
+    let built = wasm_target_dir()
         .join(WASM_TARGET)
-        .join(&profile)
+        .join(WASM_PROFILE)
         .join(format!("{}.wasm", source.lib_name));
     ensure!(
         built.is_file(),

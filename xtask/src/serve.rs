@@ -58,8 +58,15 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if args.watch {
         return watch(args);
     }
-    let site = build_site(args.stage)?;
-    build_server(args.stage)?;
+    // Both at once: the wasm compiles in a target directory of its own (see
+    // `build.rs`), so cargo does not make one build wait for the other, and
+    // a first build keeps both cores busy.
+    let (site, server) = thread::scope(|scope| {
+        let server = scope.spawn(|| build_server(args.stage));
+        (build_site(args.stage), server.join())
+    });
+    let site = site?;
+    server.map_err(|_| anyhow::anyhow!("building the server panicked"))??;
     let mut server = Server::start(args, &site)?;
     let status = server.wait()?;
     anyhow::ensure!(status.success(), "the server stopped: {status}");

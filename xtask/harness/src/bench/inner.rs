@@ -16,6 +16,10 @@ use crate::util::{TempDir, free_port, kill_process_group, tail_file};
 
 /// The file saved: part of the starter's wasm and of its server's library.
 const FILE: &str = "starter/src/page.rs";
+/// The goal for a fresh clone's first `cargo xtask serve`, in seconds, on 2
+/// cores (issue 16; it took 282 s at the full bench that filed it).
+const FIRST_SERVE_GOAL_S: f64 = 150.0;
+
 /// What the save adds: a function the wasm exports, so the build (whose id
 /// is a hash of the site's contents) really changes. Removed again at once.
 const EDIT: &str = "\n#[wasm_bindgen]\npub fn bench_inner_loop_marker() -> u32 {\n    7\n}\n";
@@ -74,7 +78,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
          original bytes — and the clock runs from the write until the server's live-reload long poll \
          `GET /__dev/reload?build=<old id>` answers the new id: xtask noticing the change (it polls every 300 ms and \
          waits for the files to settle), `cargo build` of the starter's two wasm files (release, `opt-level = \"z\"`, \
-         LTO; a file whose sources did not change is not recompiled) and of its server (dev), wasm-bindgen, the site's assembly, the server restart, and the poll's 200 ms file check. \
+         LTO; one profile for both, so the library is recompiled for each, ~1 s) and of its server (dev), wasm-bindgen, the site's assembly, the server restart, and the poll's 200 ms file check. \
          Every save is one sample; the file is restored at the end (and on any error). \
          No baseline: the goal is absolute."
     )];
@@ -103,8 +107,8 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     section.rows.push(Row {
         figure: "fresh clone → first `cargo xtask serve` answers".into(),
         ours: first_sample,
-        baseline: Baseline::NotApplicable("none (reported)"),
-        goal: Goal::None,
+        baseline: Baseline::NotApplicable("none (goal: absolute)"),
+        goal: Goal::AtMost(FIRST_SERVE_GOAL_S),
     });
     Ok(section)
 }
