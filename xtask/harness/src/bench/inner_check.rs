@@ -155,18 +155,17 @@ fn target_dir(root: &Path) -> PathBuf {
 fn already_built(target: &Path) -> String {
     let exe = std::env::consts::EXE_SUFFIX;
     let parts = [
+        ("xtask", format!("debug/xtask{exe}")),
         ("the harness", format!("debug/harness{exe}")),
         (
             "the starter's server",
             format!("debug/before-sync-lesson{exe}"),
         ),
+        // One file for both parts, in the wasm's own target directory
+        // (xtask's `build.rs`).
         (
-            "the page's wasm",
-            "wasm32-unknown-unknown/wasm-page/before_sync_lesson.wasm".to_owned(),
-        ),
-        (
-            "the worker's wasm",
-            "wasm32-unknown-unknown/wasm-worker/before_sync_lesson.wasm".to_owned(),
+            "the wasm",
+            "wasm/wasm32-unknown-unknown/wasm/before_sync_lesson.wasm".to_owned(),
         ),
     ];
     let (there, missing): (Vec<_>, Vec<_>) = parts
@@ -180,9 +179,7 @@ fn already_built(target: &Path) -> String {
     };
     match (there.is_empty(), missing.is_empty()) {
         (_, true) => format!("{} were built, up to date or not", names(there)),
-        (true, _) => {
-            "none of the harness, the starter's server and its two wasm files was built".into()
-        }
+        (true, _) => format!("none of {} was built", names(missing)),
         _ => format!("{} built; {} not", names(there), names(missing)),
     }
 }
