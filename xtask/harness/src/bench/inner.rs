@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
+use super::{Baseline, Better, Goal, Load, Row, Sample, Section, Setup};
 use crate::proxy::http_get;
 use crate::util::{TempDir, free_port, kill_process_group, tail_file};
 
@@ -90,7 +90,12 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     });
 
     drop(_serving);
+    let load = Load::now();
     let first = first_serve(setup).await?;
+    section.notes.push(format!(
+        "First serve measured under a {}: other builds on the machine share its cores.",
+        load.until_now()
+    ));
     let mut first_sample = Sample::new("s", Better::Lower);
     first_sample.push(first);
     section.method.push(if setup.quick {

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail, ensure};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup, median};
+use super::{Baseline, Better, Goal, Load, Row, Sample, Section, Setup, median};
 use crate::util::kill_process_group;
 
 /// The file edited: only the worker's `.wasm` is built from it (natively
@@ -46,6 +46,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let mut phases = Phases::default();
     let mut first_phases = Phases::default();
     let built_before = already_built(&target);
+    let load = Load::now();
 
     if setup.quick {
         // One edit and its check: the smallest run that still proves the
@@ -133,6 +134,10 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             ));
         }
     }
+    section.notes.push(format!(
+        "Measured under a {}: other builds on the machine share its cores.",
+        load.until_now()
+    ));
     if setup.quick {
         section.notes.push(
             "Smoke mode: one edit's check only; the first check is not timed separately.".into(),

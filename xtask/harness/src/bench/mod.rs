@@ -125,6 +125,30 @@ impl Sample {
     }
 }
 
+/// The machine's load while something was measured: the 1-minute load
+/// average (Linux's `/proc/loadavg`) before and after, as a note says it.
+/// On a shared machine a build's time depends on what else runs.
+pub struct Load(Option<f64>);
+
+impl Load {
+    pub fn now() -> Self {
+        let text = std::fs::read_to_string("/proc/loadavg").ok();
+        Load(text.and_then(|t| t.split_whitespace().next()?.parse().ok()))
+    }
+
+    /// "1-minute load average 2.1 at the start, 3.4 at the end", or that it
+    /// is unknown.
+    pub fn until_now(&self) -> String {
+        match (self.0, Load::now().0) {
+            (Some(start), Some(end)) => format!(
+                "1-minute load average {start:.1} at the start, {end:.1} at the end, on {} CPU(s)",
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            ),
+            _ => "load average unknown (no /proc/loadavg)".into(),
+        }
+    }
+}
+
 pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
