@@ -366,3 +366,51 @@ impl Drop for Edit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::TempDir;
+
+    #[test]
+    fn each_step_lasts_until_the_next_and_runs_are_merged_by_step() {
+        let mut phases = Phases::default();
+        for end in [10.0, 12.0] {
+            phases.add(&Run {
+                seconds: end,
+                steps: vec![("build".into(), 1.0), ("check".into(), 4.0)],
+            });
+        }
+        assert_eq!(
+            phases.show(),
+            "cargo runs xtask 1.0 s; build 3.0 s; check 7.0 s"
+        );
+    }
+
+    #[test]
+    fn the_edit_is_reverted_but_never_over_someone_elses_save() {
+        let dir = TempDir::new("bench-inner-check-test").unwrap();
+        let path = dir.path().join("worker.rs");
+        std::fs::write(&path, "original\n").unwrap();
+        let edited = format!("original\n{}", edit_line(1)).into_bytes();
+
+        // Reverted on drop, as on an error.
+        drop(Edit::apply(&path, b"original\n", edited.clone()).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"original\n");
+
+        // Someone saved meanwhile: their file stays, and the revert says so.
+        let edit = Edit::apply(&path, b"original\n", edited.clone()).unwrap();
+        std::fs::write(&path, "theirs\n").unwrap();
+        let error = edit.revert().unwrap_err().to_string();
+        assert!(error.contains("someone saved it"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"theirs\n");
+
+        // Nor is an edit made over a file that is not what was read.
+        let error = Edit::apply(&path, b"original\n", edited)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("someone saved it"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"theirs\n");
+    }
+}
