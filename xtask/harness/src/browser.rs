@@ -9,13 +9,13 @@
 //! | --- | --- | --- |
 //! | `open_page`, `reload` | `Target.createTarget` + flat session, `Page.navigate`/`reload` + `Page.loadEventFired` | `browsingContext.create`, `browsingContext.navigate`/`reload` with `wait: "complete"` |
 //! | `eval` | `Runtime.evaluate {awaitPromise, returnByValue}` | `script.evaluate {awaitPromise: true}` |
-//! | `set_offline` | `Network.emulateNetworkConditions` on every tab *and* the worker's target | `emulation.setNetworkConditions` (tabs only: `supports(ShowsWorkerOffline)` is false, and the checkpoints add the proxy's refusal); before Firefox has it (ESR 140), `navigator.onLine` and the `online`/`offline` events from the tab's side |
+//! | `set_offline` | `Network.emulateNetworkConditions` on every tab *and* the worker's target | `emulation.setNetworkConditions` (tabs only, Firefox 153 too: `supports(ShowsWorkerOffline)` is false, and the checkpoints add the proxy's refusal; back online, a tab whose document was loaded offline is sent the `online` event Firefox 153 does not fire there); before Firefox has it (ESR 140), `navigator.onLine` and the `online`/`offline` events from the tab's side |
 //! | `stop_workers` | `ServiceWorker.stopAllWorkers` | none: `supports(StopWorkers)` is false and the checkpoints use `restart` |
 //! | `fire_sync` | `ServiceWorker.dispatchSyncEvent` | none: `supports(BackgroundSync)` is false; `sync-when-online` is marked `browsers = ["chromium"]` in the lesson file, and the other checkpoints set off the app's fallback with a tab's `online` event (`set_tab_offline`) |
 //! | `set_tab_offline` | (every tab, as `set_offline`) | `emulation.setNetworkConditions` with `contexts`, or the tab-side emulation |
 //! | `restart` | `Browser.close`, relaunch on the same `--user-data-dir` | Marionette `Marionette:Quit` (the session is Marionette's), relaunch on the same `--profile` |
 //! | `wait_service_event` | `BackgroundService.startObserving` ("Notification displayed", "Dispatched sync event", "Sync completed") | poll `registration.getNotifications()` from a tab and report "Notification displayed" |
-//! | `click_notification` | none (no command clicks a notification) | Marionette in the chrome context: a trusted mouse click in the notification's alert window |
+//! | `click_notification` | none (no command clicks a notification) | Marionette in the chrome context: a trusted mouse click in the notification's alert window (`window.synthesizeMouseEvent`; `windowUtils.sendMouseEvent` in a Firefox without it, such as ESR 140) |
 //! | `tab_urls`, `close_page`, `close_other_tabs` | none (only the Firefox-only `notification-click` needs them) | `browsingContext.getTree`, `browsingContext.close` |
 
 use std::time::Duration;

@@ -25,13 +25,17 @@
 //!   which is kept for failure reports.
 //! - Offline: `emulation.setNetworkConditions` where the browser has it
 //!   (newer than ESR 140); it reaches the tabs' `navigator.onLine` and their
-//!   `online`/`offline` events but not the worker. Where the browser does not
-//!   know the command, the same is done from the page's side: a preload
-//!   script makes `navigator.onLine` false in every document loaded while
-//!   offline, and the open tabs get the override and an `offline`/`online`
-//!   event. Either way the worker is not offline
-//!   (`supports(ShowsWorkerOffline)` is false), and the checkpoints cut it off
-//!   at the proxy.
+//!   `online`/`offline` events but not the worker (in Firefox 153 too: the
+//!   worker's `fetch` still reaches the network). Firefox 153 misses one
+//!   event: a document loaded while offline reads `navigator.onLine` true
+//!   once the emulation is reset, but hears no `online`, so the harness
+//!   tells it (`TELL_ONLINE`), as a browser tells a page whose network came
+//!   back. Where the browser does not know the command, the same is done
+//!   from the page's side: a preload script makes `navigator.onLine` false
+//!   in every document loaded while offline, and the open tabs get the
+//!   override and an `offline`/`online` event. Either way the worker is not
+//!   offline (`supports(ShowsWorkerOffline)` is false), and the checkpoints
+//!   cut it off at the proxy.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -231,6 +235,25 @@ const GO_ONLINE: &str =
     delete navigator.onLine;
     window.dispatchEvent(new Event('online')); return true; })()";
 
+/// With `emulation.setNetworkConditions`, before the network comes back: a
+/// tab that reads offline listens for the `online` event the browser owes
+/// it…
+const HEAR_ONLINE: &str = "(() => { if (navigator.onLine) return false;
+    const heard = { online: false };
+    window.addEventListener('online', () => { heard.online = true; }, { once: true, capture: true });
+    window.__harnessOnline = heard; return true; })()";
+/// …and after, if the browser said nothing although `navigator.onLine` is
+/// true now, is told, as a browser tells a page whose network came back.
+/// Firefox 153 fires no `online` in a document loaded while the emulation was
+/// offline (its `navigator.onLine` turns true all the same); a document
+/// loaded online does get it, and is left alone.
+const TELL_ONLINE: &str = "(async () => { const heard = window.__harnessOnline;
+    delete window.__harnessOnline;
+    if (!heard || heard.online || !navigator.onLine) return false;
+    await new Promise(resolve => setTimeout(resolve, 50));
+    if (heard.online) return false;
+    window.dispatchEvent(new Event('online')); return true; })()";
+
 /// How this Firefox turns a tab offline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Offline {
@@ -253,11 +276,13 @@ const NOTIFICATIONS_JS: &str = "(async () => {
 /// `alert:alert`, the title in `#alertTitleLabel`'s `value`), whose `click`
 /// listener, added on `load`, tells the notification's owner — for a
 /// service worker's notification, Firefox then fires `notificationclick`
-/// with the right to focus or open a window. Only a trusted event does
-/// that: `windowUtils.sendMouseEvent` makes one (a `mousedown` and `mouseup`
-/// at the same point make the `click`), where a script's `dispatchEvent`
-/// would not. Returns `{clicked, titles}`: the titles showing, for a
-/// message.
+/// with the right to focus or open a window. The click goes the way a
+/// mouse's does: a `mousedown` and a `mouseup` synthesized at the alert's
+/// centre, hit-tested there, from which Firefox makes the trusted `click`
+/// itself — with the chrome-only `window.synthesizeMouseEvent` (Firefox 153
+/// has no `windowUtils.sendMouseEvent` any more) or, in an older Firefox
+/// without it, `windowUtils.sendMouseEvent` (as on ESR 140).
+/// Returns `{clicked, titles}`: the titles showing, for a message.
 const CLICK_ALERT_JS: &str = "const [title] = arguments;
     const windows = [...Services.wm.getEnumerator('alert:alert')];
     const titleOf = w => w.document.getElementById('alertTitleLabel')?.getAttribute('value') ?? '';
@@ -266,8 +291,13 @@ const CLICK_ALERT_JS: &str = "const [title] = arguments;
     if (!alert) return { clicked: false, titles };
     const box = alert.document.getElementById('alertBox').getBoundingClientRect();
     const x = box.left + box.width / 2, y = box.top + box.height / 2;
-    alert.windowUtils.sendMouseEvent('mousedown', x, y, 0, 1, 0);
-    alert.windowUtils.sendMouseEvent('mouseup', x, y, 0, 1, 0);
+    if (typeof alert.synthesizeMouseEvent === 'function') {
+      alert.synthesizeMouseEvent('mousedown', x, y, { button: 0, clickCount: 1 });
+      alert.synthesizeMouseEvent('mouseup', x, y, { button: 0, clickCount: 1 });
+    } else {
+      alert.windowUtils.sendMouseEvent('mousedown', x, y, 0, 1, 0);
+      alert.windowUtils.sendMouseEvent('mouseup', x, y, 0, 1, 0);
+    }
     return { clicked: true, titles };";
 
 // ---------------------------------------------------------------- the browser
@@ -498,6 +528,42 @@ impl Firefox {
         Ok(bidi::to_json(&result["result"]))
     }
 
+    /// `emulation.setNetworkConditions`: offline, or back online (`null`), for
+    /// the tab `context` or, with `None`, every tab. Back online, each tab
+    /// the browser leaves without its `online` event gets one (see
+    /// `TELL_ONLINE`); with `None`, only coming back from offline (the
+    /// checkpoints turn the network on before each, mostly when it is on).
+    async fn emulate_network(&self, offline: bool, context: Option<&str>) -> Result<()> {
+        let mut params = json!({ "networkConditions": null });
+        if offline {
+            params["networkConditions"] = json!({ "type": "offline" });
+        }
+        let tabs: Vec<String> = match context {
+            Some(context) => {
+                params["contexts"] = json!([context]);
+                vec![context.to_owned()]
+            }
+            None if self.offline => self.open_pages().cloned().collect(),
+            None => Vec::new(),
+        };
+        if offline {
+            self.call("emulation.setNetworkConditions", params).await?;
+            return Ok(());
+        }
+        for tab in &tabs {
+            self.evaluate(tab, HEAR_ONLINE, COMMAND_TIMEOUT)
+                .await
+                .context("listening for a tab's `online` event")?;
+        }
+        self.call("emulation.setNetworkConditions", params).await?;
+        for tab in &tabs {
+            self.evaluate(tab, TELL_ONLINE, COMMAND_TIMEOUT)
+                .await
+                .context("telling a tab it is online")?;
+        }
+        Ok(())
+    }
+
     /// The notifications showing now; each that was not showing at the last
     /// poll is logged as "Notification displayed".
     async fn poll_notifications(&mut self) -> Result<()> {
@@ -617,18 +683,7 @@ impl Browser for Firefox {
 
     async fn set_offline(&mut self, offline: bool) -> Result<()> {
         match self.offline_by {
-            Offline::Emulation => {
-                let conditions = if offline {
-                    json!({ "type": "offline" })
-                } else {
-                    Value::Null
-                };
-                self.call(
-                    "emulation.setNetworkConditions",
-                    json!({ "networkConditions": conditions }),
-                )
-                .await?;
-            }
+            Offline::Emulation => self.emulate_network(offline, None).await?,
             Offline::PageScript => {
                 if offline && self.preload.is_none() {
                     let added = self
@@ -662,18 +717,7 @@ impl Browser for Firefox {
     async fn set_tab_offline(&mut self, page: PageId, offline: bool) -> Result<()> {
         let context = self.page(page)?;
         match self.offline_by {
-            Offline::Emulation => {
-                let conditions = if offline {
-                    json!({ "type": "offline" })
-                } else {
-                    Value::Null
-                };
-                self.call(
-                    "emulation.setNetworkConditions",
-                    json!({ "networkConditions": conditions, "contexts": [context] }),
-                )
-                .await?;
-            }
+            Offline::Emulation => self.emulate_network(offline, Some(&context)).await?,
             Offline::PageScript => {
                 let js = if offline { GO_OFFLINE } else { GO_ONLINE };
                 self.evaluate(&context, js, COMMAND_TIMEOUT).await?;
@@ -691,7 +735,9 @@ impl Browser for Firefox {
     }
 
     async fn forget_service_workers(&mut self) -> Result<()> {
-        bail!("harness bug: Firefox has no Background Sync whose pending syncs would need forgetting")
+        bail!(
+            "harness bug: Firefox has no Background Sync whose pending syncs would need forgetting"
+        )
     }
 
     async fn restart(&mut self) -> Result<()> {
