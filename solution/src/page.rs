@@ -10,19 +10,20 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
-    Document, Element, Event, HtmlFormElement, HtmlInputElement, IdbTransactionMode,
-    MessageChannel, MessageEvent, Notification, NotificationPermission, PushSubscription,
-    PushSubscriptionOptionsInit, ServiceWorkerContainer, ServiceWorkerRegistration,
+    BroadcastChannel, Document, Element, Event, HtmlFormElement, HtmlInputElement,
+    IdbTransactionMode, MessageChannel, MessageEvent, Notification, NotificationPermission,
+    PushSubscription, PushSubscriptionOptionsInit, ServiceWorkerContainer,
+    ServiceWorkerRegistration,
 };
 
-use crate::article::{Article, ArticleDraft};
+use crate::article::{Article, ArticleDraft, NewArticle};
 use crate::browser::{
     JsResult, describe, fetch, from_js, json_request, next_event, random_uuid, response_json,
-    sleep, to_js,
+    show_app_badge, sleep, to_js,
 };
 use crate::idb;
 use crate::message::{PageMessage, WorkerBroadcast, WorkerReply};
-use crate::outbox::queued_status;
+use crate::outbox::{Queued, queued_status, sent_status};
 use crate::push_subscription;
 
 /// What the page shows, kept to re-render after a star or a sync.
@@ -34,10 +35,20 @@ struct PageState {
     /// after a sync. A fetch that started before the last of them brings an
     /// older list than the one shown, and is dropped.
     lists_shown: u64,
+    /// The articles in the worker's outbox, oldest first, as last read.
+    waiting: Vec<NewArticle>,
+    /// Articles the worker reported it will never deliver, with the reason.
+    refused: Vec<(NewArticle, String)>,
 }
 
 thread_local! {
     static STATE: RefCell<PageState> = RefCell::default();
+    /// This page's end of the channel on which the app's open pages tell
+    /// each other that the outbox changed. IndexedDB has no change events,
+    /// and the worker says nothing until it has delivered; without this, a
+    /// second window would not show an article another one queued.
+    static OUTBOX_NEWS: Option<BroadcastChannel> =
+        BroadcastChannel::new("offline-news-outbox").ok();
 }
 
 fn document() -> JsResult<Document> {
@@ -110,7 +121,14 @@ pub fn start_page() -> JsResult<()> {
         // page; that is the fallback for when this code is not running.
         event.prevent_default();
         ask_notification_permission();
-        spawn(submit_article());
+        spawn(async {
+            submit_article().await?;
+            outbox_changed().await
+        });
+    })?;
+    OUTBOX_NEWS.with(|channel| match channel {
+        Some(channel) => listen(channel, "message", |_| spawn(show_outbox())),
+        None => Ok(()),
     })?;
 
     let push_toggle: Element = element("push-toggle")?;
@@ -138,6 +156,7 @@ pub fn start_page() -> JsResult<()> {
         tell_worker_online()
     });
     spawn(load_articles());
+    spawn(show_outbox());
     spawn(restore_push());
     spawn(live_reload());
     Ok(())
@@ -222,44 +241,154 @@ fn show_articles(articles: Vec<Article>, starred: HashSet<String>) -> JsResult<(
         state.starred = starred;
         state.lists_shown += 1;
     });
+    // A new list may follow a delivery, which emptied the outbox.
+    spawn(show_outbox());
     render()
 }
 
 // ANCHOR: render
-/// Rebuilds `#latest-headlines`. Everything users wrote goes in with
-/// `set_text_content`, never as HTML: a headline such as
+/// Rebuilds `#latest-headlines`, newest first (the API lists the articles
+/// oldest first): the articles still waiting in the worker's outbox, then
+/// those the server refused, then the server's list. Everything users wrote
+/// goes in with `set_text_content`, never as HTML: a headline such as
 /// `<img src=x onerror=...>` is shown as those characters and runs nothing.
 fn render() -> JsResult<()> {
-    let document = document()?;
     let list: Element = element("latest-headlines")?;
     list.set_text_content(None);
-    STATE.with_borrow(|state| {
-        for article in &state.articles {
-            let item = document.create_element("li")?;
-            item.set_attribute("data-id", &article.id)?;
-            let headline = document.create_element("span")?;
-            headline.set_class_name("headline");
-            headline.set_text_content(Some(&article.headline));
-            let byline = document.create_element("span")?;
-            byline.set_class_name("byline");
-            byline.set_text_content(Some(&article.byline));
-            let star = document.create_element("button")?;
-            let starred = state.starred.contains(&article.id);
-            star.set_attribute("type", "button")?;
-            star.set_class_name("star");
-            star.set_attribute("aria-pressed", if starred { "true" } else { "false" })?;
-            star.set_attribute(
-                "aria-label",
-                &format!("Keep “{}” for offline reading", article.headline),
-            )?;
-            star.set_text_content(Some(if starred { "★" } else { "☆" }));
-            item.append_with_node_3(&headline, &byline, &star)?;
+    STATE.with_borrow(|state| -> JsResult<()> {
+        // An article the server has, or refused, is shown once, as that:
+        // the outbox may have been read before the worker delivered it.
+        let not_waiting: HashSet<&str> = state
+            .articles
+            .iter()
+            .map(|a| a.id.as_str())
+            .chain(state.refused.iter().map(|(a, _)| a.id.as_str()))
+            .collect();
+        for article in state.waiting.iter().rev() {
+            if !not_waiting.contains(article.id.as_str()) {
+                let item = unsent_item(article, "waiting", "Waiting to send")?;
+                list.append_child(&item)?;
+            }
+        }
+        for (article, reason) in state.refused.iter().rev() {
+            let item = unsent_item(article, "refused", &format!("Not added: {reason}"))?;
+            list.append_child(&item)?;
+        }
+        for article in state.articles.iter().rev() {
+            let item = article_item(article, state.starred.contains(&article.id))?;
             list.append_child(&item)?;
         }
         Ok(())
     })
 }
+
+/// An article of the server's list: its headline, its byline, and the star
+/// that keeps it for offline reading.
+fn article_item(article: &Article, starred: bool) -> JsResult<Element> {
+    let item = headline_item(&article.id, &article.headline, &article.byline)?;
+    let star = document()?.create_element("button")?;
+    star.set_attribute("type", "button")?;
+    star.set_class_name("star");
+    star.set_attribute("aria-pressed", if starred { "true" } else { "false" })?;
+    star.set_attribute(
+        "aria-label",
+        &format!("Keep “{}” for offline reading", article.headline),
+    )?;
+    star.set_text_content(Some(if starred { "★" } else { "☆" }));
+    item.append_child(&star)?;
+    Ok(item)
+}
+
+/// An article the server does not have: still in the outbox (`waiting`), or
+/// refused (`refused`), with what became of it in words — a colour alone
+/// tells a screen reader, or a colour-blind reader, nothing.
+fn unsent_item(article: &NewArticle, state: &str, said: &str) -> JsResult<Element> {
+    let item = headline_item(&article.id, &article.headline, &article.byline)?;
+    item.set_attribute("data-state", state)?;
+    let note = document()?.create_element("span")?;
+    note.set_class_name("state");
+    note.set_text_content(Some(said));
+    item.append_child(&note)?;
+    Ok(item)
+}
+
+/// A list item with an article's id, headline and byline, all set as text.
+fn headline_item(id: &str, headline: &str, byline: &str) -> JsResult<Element> {
+    let document = document()?;
+    let item = document.create_element("li")?;
+    item.set_attribute("data-id", id)?;
+    let headline_text = document.create_element("span")?;
+    headline_text.set_class_name("headline");
+    headline_text.set_text_content(Some(headline));
+    let byline_text = document.create_element("span")?;
+    byline_text.set_class_name("byline");
+    byline_text.set_text_content(Some(byline));
+    item.append_with_node_2(&headline_text, &byline_text)?;
+    Ok(item)
+}
 // ANCHOR_END: render
+
+// ---------------------------------------------------------------------------
+// The outbox: articles the worker has not delivered yet
+// ---------------------------------------------------------------------------
+
+/// Shows `waiting`, the articles in the worker's outbox (oldest first), at
+/// the top of the list, and their number on the app's badge.
+fn show_waiting(waiting: Vec<NewArticle>) -> JsResult<()> {
+    show_app_badge(waiting.len());
+    STATE.with_borrow_mut(|state| state.waiting = waiting);
+    render()
+}
+
+/// After this page handed an article to the worker: shows the outbox, and
+/// tells the app's other open pages to read it again too.
+async fn outbox_changed() -> JsResult<()> {
+    show_outbox().await?;
+    OUTBOX_NEWS.with(|channel| match channel {
+        Some(channel) => channel.post_message(&JsValue::TRUE),
+        None => Ok(()),
+    })
+}
+
+/// The worker will never deliver `article`: says so in the status line, and
+/// marks it in the list with the server's reason.
+fn show_rejected(article: NewArticle, reason: String) {
+    let status = format!("“{}” was not added: {reason}", article.headline);
+    set_text("form-status", &status);
+    STATE.with_borrow_mut(|state| state.refused.push((article, reason)));
+    if let Err(error) = render() {
+        web_sys::console::error_1(&describe(&error).into());
+    }
+}
+
+// ANCHOR: show_outbox
+/// The optimistic UI: an article waiting in the worker's outbox is in the
+/// list at once, marked as waiting. The page reads the outbox itself: an
+/// IndexedDB database belongs to the origin, so the page and the worker
+/// share it, and the list is right after a reload while offline too.
+async fn show_outbox() -> JsResult<()> {
+    let db = idb::open().await?;
+    let transaction = db.transaction_with_str(idb::OUTBOX)?;
+    let all: Array = idb::done(&transaction.object_store(idb::OUTBOX)?.get_all()?)
+        .await?
+        .unchecked_into();
+    db.close();
+    let entries = all
+        .iter()
+        .filter_map(|entry| from_js::<Queued>(&entry).ok());
+    show_waiting(entries.map(|queued| queued.article).collect())
+}
+// ANCHOR_END: show_outbox
+
+// ANCHOR: show_sent
+/// The status line says what is true: once the worker reports articles
+/// delivered, "Queued — 1 waiting" is not.
+fn show_sent(delivered: usize) {
+    if delivered > 0 {
+        set_text("form-status", &sent_status(delivered));
+    }
+}
+// ANCHOR_END: show_sent
 
 // ---------------------------------------------------------------------------
 // Starring: articles kept in IndexedDB for offline reading
@@ -511,17 +640,18 @@ fn listen_to_worker() -> JsResult<()> {
 /// Messages the worker sends to every page after a sync.
 fn on_worker_message(event: &MessageEvent) {
     match from_js::<WorkerBroadcast>(&event.data()) {
-        Ok(WorkerBroadcast::Articles { articles }) => {
+        Ok(WorkerBroadcast::Articles {
+            articles,
+            delivered,
+        }) => {
+            show_sent(delivered);
             let starred = STATE.with_borrow(|state| state.starred.clone());
             set_text("list-note", "");
             if let Err(error) = show_articles(articles, starred) {
                 web_sys::console::error_1(&describe(&error).into());
             }
         }
-        Ok(WorkerBroadcast::Rejected { article, reason }) => set_text(
-            "form-status",
-            &format!("“{}” was not added: {reason}", article.headline),
-        ),
+        Ok(WorkerBroadcast::Rejected { article, reason }) => show_rejected(article, reason),
         Err(error) => {
             web_sys::console::warn_1(&format!("unknown message from the worker: {error}").into())
         }

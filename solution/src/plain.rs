@@ -61,6 +61,17 @@ fn number<V: Value>(value: &V, key: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("`{key}` is not a number"))
 }
 
+/// A count: a whole number ≥ 0.
+fn count<V: Value>(value: &V, key: &str) -> Result<usize, String> {
+    let number = number(value, key)?;
+    // Not formatted into the message: `f64`'s `Display` alone would add
+    // 16 kB to the `.wasm`.
+    if number < 0.0 || number.fract() != 0.0 {
+        return Err(format!("`{key}` is not a whole number ≥ 0"));
+    }
+    Ok(number as usize)
+}
+
 fn nested<T: Plain, V: Value>(value: &V, key: &str) -> Result<T, String> {
     let field = value
         .field(key)
@@ -220,17 +231,9 @@ impl Plain for WorkerReply {
 
     fn from_plain<V: Value>(value: &V) -> Result<Self, String> {
         match message_type(value)?.as_str() {
-            "queued" => {
-                let pending = number(value, "pending")?;
-                // Not formatted into the message: `f64`'s `Display` alone
-                // would add 16 kB to the `.wasm`.
-                if pending < 0.0 || pending.fract() != 0.0 {
-                    return Err("`pending` is not a whole number ≥ 0".to_owned());
-                }
-                Ok(WorkerReply::Queued {
-                    pending: pending as usize,
-                })
-            }
+            "queued" => Ok(WorkerReply::Queued {
+                pending: count(value, "pending")?,
+            }),
             "error" => Ok(WorkerReply::Error {
                 message: text(value, "message")?,
             }),
@@ -242,9 +245,13 @@ impl Plain for WorkerReply {
 impl Plain for WorkerBroadcast {
     fn to_plain<V: Value>(&self) -> V {
         match self {
-            WorkerBroadcast::Articles { articles } => V::object(vec![
+            WorkerBroadcast::Articles {
+                articles,
+                delivered,
+            } => V::object(vec![
                 ("type", V::text("articles")),
                 ("articles", articles.to_plain()),
+                ("delivered", V::number(*delivered as f64)),
             ]),
             WorkerBroadcast::Rejected { article, reason } => V::object(vec![
                 ("type", V::text("rejected")),
@@ -258,6 +265,7 @@ impl Plain for WorkerBroadcast {
         match message_type(value)?.as_str() {
             "articles" => Ok(WorkerBroadcast::Articles {
                 articles: nested(value, "articles")?,
+                delivered: count(value, "delivered")?,
             }),
             "rejected" => Ok(WorkerBroadcast::Rejected {
                 article: nested(value, "article")?,
@@ -458,8 +466,11 @@ mod tests {
             json!({"type": "error", "message": "no"}),
         );
         round_trip(
-            WorkerBroadcast::Articles { articles: vec![] },
-            json!({"type": "articles", "articles": []}),
+            WorkerBroadcast::Articles {
+                articles: vec![],
+                delivered: 2,
+            },
+            json!({"type": "articles", "articles": [], "delivered": 2}),
         );
         round_trip(
             WorkerBroadcast::Rejected {

@@ -300,11 +300,18 @@ async fn flush_outbox() -> JsResult<()> {
 /// the server answered for), then tells the pages and the user what became
 /// of it.
 async fn deliver_and_report() -> JsResult<()> {
-    let flushed = delivery::deliver().await?;
-    report_refused(&flushed).await?;
-    if let Some(articles) = flushed.articles {
-        tell_pages(&WorkerBroadcast::Articles { articles }).await?;
+    let mut flushed = delivery::deliver().await?;
+    if let Some(articles) = flushed.articles.take() {
+        let delivered = flushed.delivered.len();
+        tell_pages(&WorkerBroadcast::Articles {
+            articles,
+            delivered,
+        })
+        .await?;
     }
+    // After the list, so that a page's status line ends on what was not
+    // added: the worse news is the one to read last.
+    report_refused(&flushed).await?;
     if !flushed.delivered.is_empty() {
         let headlines: Vec<&str> = flushed
             .delivered

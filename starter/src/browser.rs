@@ -56,6 +56,35 @@ pub fn indexed_db() -> JsResult<web_sys::IdbFactory> {
         .unchecked_into())
 }
 
+/// Shows how many articles wait on the app's icon, or clears it at zero: the
+/// Badging API, `navigator.setAppBadge` (on the page's `navigator` and the
+/// worker's alike). Only Chromium-based browsers have it, and they show the
+/// badge only for an installed app; elsewhere the method is missing and this
+/// does nothing. The Promise it returns may reject (the browser did not allow
+/// it): a badge is a hint, so that is ignored.
+pub fn show_app_badge(count: usize) {
+    let Some(navigator) = global_property("navigator") else {
+        return;
+    };
+    let method = if count == 0 {
+        "clearAppBadge"
+    } else {
+        "setAppBadge"
+    };
+    let Some(badge) = Reflect::get(&navigator, &method.into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+    else {
+        return;
+    };
+    let answer = badge.call1(&navigator, &JsValue::from_f64(count as f64));
+    if let Ok(answer) = answer.and_then(|a| a.dyn_into::<Promise>()) {
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = JsFuture::from(answer).await;
+        });
+    }
+}
+
 /// Resolves after `milliseconds`.
 pub async fn sleep(milliseconds: i32) {
     let promise = Promise::new(&mut |resolve, _| {

@@ -31,7 +31,7 @@ use web_sys::{
 use crate::article::{Article, NewArticle};
 use crate::browser::{
     JsResult, api_error, describe, fetch, from_js, json_request, response_json, response_value,
-    to_js, to_json,
+    show_app_badge, to_js, to_json,
 };
 use crate::idb;
 use crate::outbox::{self, Delivery, Queued};
@@ -91,7 +91,9 @@ pub async fn store(entry: &Queued) -> JsResult<usize> {
     let count = outbox.count()?;
     idb::committed(&transaction).await?;
     db.close();
-    Ok(count.result()?.as_f64().unwrap_or_default() as usize)
+    let count = count.result()?.as_f64().unwrap_or_default() as usize;
+    show_app_badge(count);
+    Ok(count)
 }
 // ANCHOR_END: store
 
@@ -214,6 +216,15 @@ pub async fn deliver() -> JsResult<Flushed> {
         }
         delete_through(&db, &queue[..settled]).await?;
     }
+    // What is left waits for a later try: its number on the app's badge
+    // (a page need not be open for the badge to be right).
+    let left = idb::done(
+        &db.transaction_with_str(idb::OUTBOX)?
+            .object_store(idb::OUTBOX)?
+            .count()?,
+    )
+    .await?;
+    show_app_badge(left.as_f64().unwrap_or_default() as usize);
     db.close();
     Ok(flushed)
 }

@@ -37,8 +37,12 @@ pub enum WorkerReply {
 /// Worker → every open page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkerBroadcast {
-    /// A sync delivered articles: here is the server's list, oldest first.
-    Articles { articles: Vec<Article> },
+    /// A sync delivered articles: here is the server's list, oldest first
+    /// (the page shows it newest first), and how many this sync delivered.
+    Articles {
+        articles: Vec<Article>,
+        delivered: usize,
+    },
     /// A queued article will never be delivered — the server refused it for
     /// good (a 4xx), or it waited past the retention limit. It is out of the
     /// outbox, so it does not block the others, and the page says why.

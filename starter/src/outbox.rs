@@ -141,6 +141,15 @@ pub fn queued_status(pending: usize) -> String {
     }
 }
 
+/// The status line once the worker reports that a sync delivered `count`
+/// articles: "Queued — 1 waiting" is no longer true then.
+pub fn sent_status(count: usize) -> String {
+    match count {
+        1 => "Sent — 1 delivered".to_owned(),
+        n => format!("Sent — {n} delivered"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +248,7 @@ mod tests {
         assert_eq!(added_notification(3), "Added 3 new articles");
         assert_eq!(queued_status(1), "Queued — 1 waiting");
         assert_eq!(queued_status(2), "Queued — 2 waiting");
+        assert_eq!(sent_status(1), "Sent — 1 delivered");
+        assert_eq!(sent_status(3), "Sent — 3 delivered");
     }
 }

@@ -21,6 +21,7 @@ use crate::server::{Article, Server};
 
 mod fallback;
 mod notification_click;
+mod optimistic;
 mod push;
 mod push_expired;
 mod push_subscribe;
@@ -42,6 +43,8 @@ pub const IDS: &[&str] = &[
     "sync-when-online",
     "sync",
     "update-pages",
+    "pending-visible",
+    "status-true",
     "notification",
     "refused",
     "push",
@@ -63,6 +66,8 @@ pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
         "sync" => sync(cx).await,
         "refused" => refused::refused_never_blocks(cx).await,
         "update-pages" => update_pages(cx).await,
+        "pending-visible" => optimistic::pending_visible(cx).await,
+        "status-true" => optimistic::status_true(cx).await,
         "notification" => notification(cx).await,
         "push" => push::push(cx).await,
         "push-subscribe" => push_subscribe::push_subscribe(cx).await,
@@ -1033,10 +1038,14 @@ async fn update_pages<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         .await?;
 
     for (tab, name) in [(second, "the other tab"), (first, "the tab that added it")] {
+        // Shown as delivered: an item still marked as waiting (the page's
+        // own outbox, `pending-visible`) does not count.
         let js = format!(
             "window.__harnessNoReload === true && Array.from(document.querySelectorAll('#latest-headlines li'))
-               .some(li => li.textContent.includes({}))",
-            js_str(&headline)
+               .some(li => li.textContent.includes({h})
+                 && !{waiting}.test(li.textContent.split({h}).join(' ')))",
+            h = js_str(&headline),
+            waiting = optimistic::WAITING_WORDS,
         );
         if cx
             .browser

@@ -93,18 +93,27 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
     let headline = "Local man's umbrella predicts rain, again";
     add_article_by(&mut b, tab, headline, "Ada Lovelace").await?;
     wait_text(&mut b, tab, "#form-status", "Queued", "the worker's answer").await?;
+    wait_text(
+        &mut b,
+        tab,
+        "#latest-headlines li[data-state=waiting]",
+        headline,
+        "the article in the list, waiting",
+    )
+    .await?;
     shots.take(&mut b, tab, "queued-article").await?;
 
     // Back online: the browser fires the sync, the list updates and the
     // worker shows a notification.
     let mark = b.mark();
     b.set_offline(false).await?;
+    wait_delivered(&mut b, tab, headline).await?;
     wait_text(
         &mut b,
         tab,
-        "#latest-headlines",
-        headline,
-        "the synced article",
+        "#form-status",
+        "Sent",
+        "the status saying sent",
     )
     .await?;
     b.wait_service_event(mark, "notifications", "Notification displayed", WAIT)
@@ -157,14 +166,7 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
     b.fire_sync("add-article", false).await?;
     let mut halves = Vec::new();
     for page in [tab, second] {
-        wait_text(
-            &mut b,
-            page,
-            "#latest-headlines",
-            headline,
-            "the synced article",
-        )
-        .await?;
+        wait_delivered(&mut b, page, headline).await?;
         // Narrow the window first, then bring the article into view.
         b.screenshot(page, WIDTH / 2 - 12, HEIGHT - 40).await?;
         scroll_to(&mut b, page, headline).await?;
@@ -223,6 +225,20 @@ async fn wait_text<B: Browser>(
         js_str(text)
     );
     b.wait_until(tab, &js, what, WAIT).await.map(drop)
+}
+
+/// Waits until the list shows `headline` as an ordinary item: delivered,
+/// no longer marked as waiting in the outbox.
+async fn wait_delivered<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> Result<()> {
+    let js = format!(
+        "(() => {{ const items = Array.from(document.querySelectorAll('#latest-headlines li'))
+                     .filter(li => li.textContent.includes({}));
+                   return items.length === 1 && !items[0].hasAttribute('data-state'); }})()",
+        js_str(headline)
+    );
+    b.wait_until(tab, &js, "the synced article", WAIT)
+        .await
+        .map(drop)
 }
 
 /// Scrolls the list item with `headline` into the middle of the view.

@@ -1,0 +1,197 @@
+//! What a reader of the page sees while the outbox holds an article: the
+//! article itself, at once, marked as waiting (`pending-visible`), and a
+//! status line that says what became of it (`status-true`).
+//!
+//! Both judge by the page's text only: "waiting" must be said in words (a
+//! colour alone tells a screen reader nothing), and whatever the markup, one
+//! list item per article.
+
+use anyhow::Result;
+use serde_json::Value;
+
+use super::{Ctx, SYNC_TAG, UI, add_article, failed, sync_tags, wait_controlled, wait_list};
+use crate::browser::{Browser, PageId, js_str};
+use crate::proxy::Mode;
+
+/// What a list item says about an article not sent yet, besides its
+/// headline (a JavaScript regular expression).
+pub(super) const WAITING_WORDS: &str = "/waiting|pending|queued|not (yet )?sent/i";
+
+/// The list items showing `headline`, each as `{waiting, text}`: whether the
+/// item, its headline aside, says the article waits.
+fn items_js(headline: &str) -> String {
+    format!(
+        "Array.from(document.querySelectorAll('#latest-headlines li'))
+           .filter(li => li.textContent.includes({h}))
+           .map(li => {{ const text = li.textContent.split({h}).join(' ');
+                         return {{ waiting: {WAITING_WORDS}.test(text), text: li.textContent.trim() }}; }})",
+        h = js_str(headline)
+    )
+}
+
+/// How the items showing a headline look, for a message.
+async fn items_seen<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> String {
+    match b.eval(tab, &items_js(headline), UI).await {
+        Ok(Value::Array(items)) if items.is_empty() => "no list item shows it".to_owned(),
+        Ok(Value::Array(items)) => {
+            let texts: Vec<String> = items
+                .iter()
+                .map(|i| format!("\"{}\"", i["text"].as_str().unwrap_or_default()))
+                .collect();
+            format!("{} item(s): {}", items.len(), texts.join(", "))
+        }
+        Ok(other) => format!("{other}"),
+        Err(error) => format!("{error:#}"),
+    }
+}
+
+/// Waits until exactly one list item shows `headline`, saying it waits
+/// (`waiting`) or not.
+async fn wait_item<B: Browser>(
+    b: &mut B,
+    tab: PageId,
+    headline: &str,
+    waiting: bool,
+    expected: &str,
+) -> Result<()> {
+    let js = format!(
+        "(() => {{ const items = {}; return items.length === 1 && items[0].waiting === {waiting}; }})()",
+        items_js(headline)
+    );
+    if b.wait_until(tab, &js, expected, UI).await.is_err() {
+        let seen = items_seen(b, tab, headline).await;
+        return Err(failed(expected, format!("after {UI:?}, {seen}")));
+    }
+    Ok(())
+}
+
+/// The app's second tab, opened if there is none yet, controlled and
+/// showing the list.
+async fn second_tab<B: Browser>(cx: &mut Ctx<B>) -> Result<PageId> {
+    let tab = match cx.tabs.get(1) {
+        Some(tab) => *tab,
+        None => {
+            let url = cx.url();
+            let tab = cx.browser.open_page(&url).await?;
+            cx.tabs.push(tab);
+            tab
+        }
+    };
+    wait_controlled(&mut cx.browser, tab).await?;
+    wait_list(&mut cx.browser, tab, 1).await?;
+    Ok(tab)
+}
+
+pub(super) async fn pending_visible<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let first = cx.ready().await?;
+    let second = second_tab(cx).await?;
+    let tag = sync_tags(&mut cx.browser, first)
+        .await?
+        .and_then(|t| t.first().cloned());
+    let headline = cx.headline("added with the network off");
+
+    cx.network_off().await?;
+    let shown = async {
+        add_article(&mut cx.browser, first, &headline).await?;
+        let hint = " (the page reads the outbox from IndexedDB and shows its articles at the top, saying they wait)";
+        for (tab, name) in [(first, "the tab that added it"), (second, "the other open tab")] {
+            let expected = format!(
+                "\"{headline}\" in #latest-headlines of {name}, at once and before any sync, marked in words as waiting to be sent{hint}"
+            );
+            wait_item(&mut cx.browser, tab, &headline, true, &expected).await?;
+        }
+        // Still there, still waiting, after a reload with the network off:
+        // the outbox is on disk, not in a page's memory.
+        cx.browser.reload(second).await?;
+        let expected = format!(
+            "\"{headline}\" still in the list, marked as waiting, after reloading a tab with the network off{hint}"
+        );
+        wait_item(&mut cx.browser, second, &headline, true, &expected).await
+    }
+    .await;
+    cx.network_on().await?;
+    shown?;
+
+    for tab in [first, second] {
+        cx.browser
+            .eval(tab, "window.__harnessNoReload = true", UI)
+            .await?;
+    }
+    cx.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    let after = format!("after {}", cx.delivery());
+    cx.wait_on_server(std::slice::from_ref(&headline), &after)
+        .await?;
+    cx.exactly_once(std::slice::from_ref(&headline)).await?;
+    for (tab, name) in [(first, "the tab that added it"), (second, "the other tab")] {
+        let expected = format!(
+            "\"{headline}\" once in #latest-headlines of {name}, without a reload, as an ordinary item (no longer marked waiting) once {} delivered it",
+            cx.delivery()
+        );
+        wait_item(&mut cx.browser, tab, &headline, false, &expected).await?;
+        let reloaded = cx
+            .browser
+            .eval(tab, "window.__harnessNoReload !== true", UI)
+            .await?;
+        if reloaded == Value::Bool(true) {
+            return Err(failed(
+                expected,
+                "the page reloaded: update the DOM from the worker's message instead",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How `#form-status` is announced: the politeness its `aria-live` or its
+/// role gives it, if any.
+const LIVE_JS: &str =
+    "(() => { const s = document.querySelector('#form-status'); if (!s) return null;
+    const implied = { status: 'polite', log: 'polite', alert: 'assertive' }[s.getAttribute('role')];
+    return s.getAttribute('aria-live') || implied || 'off'; })()";
+
+pub(super) async fn status_true<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
+    let tab = cx.ready().await?;
+    let live = cx.browser.eval(tab, LIVE_JS, UI).await?;
+    if !matches!(live.as_str(), Some("polite" | "assertive")) {
+        return Err(failed(
+            "#form-status to be an ARIA live region (`role=\"status\"` or `aria-live=\"polite\"`), so that a screen reader says each new status",
+            match live.as_str() {
+                None => "no #form-status".to_owned(),
+                Some(politeness) => format!("aria-live {politeness}"),
+            },
+        ));
+    }
+    cx.set_mode(Mode::Api503).await?;
+    let headline = cx.headline("queued, then sent");
+    let queued = add_article(&mut cx.browser, tab, &headline).await;
+    cx.set_mode(Mode::Pass).await?;
+    queued?;
+    let tag = sync_tags(&mut cx.browser, tab)
+        .await?
+        .and_then(|t| t.first().cloned());
+    cx.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    let after = format!("after {}", cx.delivery());
+    cx.wait_on_server(std::slice::from_ref(&headline), &after)
+        .await?;
+    let sent = "(() => { const t = document.querySelector('#form-status').textContent;
+                 return /sent|delivered/i.test(t) && !/queued|waiting/i.test(t); })()";
+    if cx
+        .browser
+        .wait_until(tab, sent, "the status saying sent", UI)
+        .await
+        .is_err()
+    {
+        let status = cx.browser.text_of(tab, "#form-status").await?;
+        return Err(failed(
+            format!(
+                "#form-status to say the article was sent (\"Sent — 1 delivered\") once {} delivered it",
+                cx.delivery()
+            ),
+            format!(
+                "it says {:?} after {UI:?}",
+                status.unwrap_or_default().trim()
+            ),
+        ));
+    }
+    Ok(())
+}
