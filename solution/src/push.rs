@@ -3,6 +3,14 @@
 //! nothing — the browser has already done that — but parses it and shows it
 //! as a notification.
 //!
+//! The server sends a *declarative* push message (the Push API's Declarative
+//! Web Push, first in Safari 18.4): JSON that names the notification itself,
+//! so a browser that supports it shows it with no service worker running,
+//! and, being `mutable`, still hands it to our worker's `push` handler where
+//! the browser has a worker to run. Browsers without it give the JSON to the
+//! worker as any payload, so the worker reads both that form and the plain
+//! `{title, body, url}` an older server sent.
+//!
 //! Shared by both ends so that the server and the worker can never disagree
 //! about a field's name.
 
@@ -15,6 +23,15 @@ pub const NEW_ARTICLES_TITLE: &str = "New on Offline News";
 
 /// How many headlines one notification lists; the rest are counted.
 const MAX_HEADLINES: usize = 3;
+
+/// Where a click on a push about new articles leads: the app, scrolled to
+/// its list. A path, resolved against the worker's scope (and kept inside
+/// its origin) by the worker's `notificationclick`.
+pub const NEW_ARTICLES_URL: &str = "/#latest-headlines";
+
+/// The `web_push` member that marks a push message as declarative: the
+/// number of RFC 8030, the Web Push protocol.
+pub const DECLARATIVE_WEB_PUSH: u16 = 8030;
 
 /// The decrypted payload of a push message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +55,21 @@ impl PushPayload {
         PushPayload {
             title: NEW_ARTICLES_TITLE.into(),
             body: lines.join("\n"),
-            url: "/".into(),
+            url: NEW_ARTICLES_URL.into(),
+        }
+    }
+
+    /// The declarative push message that shows this payload.
+    pub fn declarative(&self) -> DeclarativePush {
+        DeclarativePush {
+            web_push: DECLARATIVE_WEB_PUSH,
+            notification: DeclarativeNotification {
+                title: self.title.clone(),
+                body: self.body.clone(),
+                navigate: self.url.clone(),
+                lang: "en".into(),
+            },
+            mutable: true,
         }
     }
 
@@ -53,13 +84,77 @@ impl PushPayload {
         }
     }
 
+    // ANCHOR: parse
     /// Reads a push message's JSON (already parsed: `event.data().json()` in
-    /// the worker); anything missing or unreadable gives [`Self::fallback`].
+    /// the worker), declarative or plain; anything missing or unreadable
+    /// gives [`Self::fallback`], never nothing: every push must show a
+    /// notification.
     pub fn parse_or_fallback<V: Value>(json: Option<V>) -> Self {
-        json.and_then(|json| Self::from_plain(&json).ok())
+        json.and_then(|json| Self::parse(&json).ok())
             .unwrap_or_else(Self::fallback)
     }
+
+    /// Reads either form, saying what is wrong with one it cannot read.
+    pub fn parse<V: Value>(json: &V) -> Result<Self, String> {
+        match json.field("web_push") {
+            Some(_) => Self::from_declarative(json),
+            None => Self::from_plain(json),
+        }
+    }
+
+    /// A declarative push message: `web_push` must be 8030 (anything else is
+    /// a future version we cannot read), and its `notification` must have
+    /// the `title` and `navigate` the Push API requires; `body` is optional.
+    fn from_declarative<V: Value>(json: &V) -> Result<Self, String> {
+        let version = json.field("web_push").and_then(|v| v.as_number());
+        if version != Some(f64::from(DECLARATIVE_WEB_PUSH)) {
+            return Err("`web_push` is not 8030".into());
+        }
+        let notification = json
+            .field("notification")
+            .ok_or("`notification` is missing")?;
+        let text = |key: &str| {
+            notification
+                .field(key)
+                .map(|field| field.as_text().ok_or(format!("`{key}` is not a string")))
+                .transpose()
+        };
+        let title = text("title")?.ok_or("`title` is missing")?;
+        let url = text("navigate")?.ok_or("`navigate` is missing")?;
+        let body = text("body")?.unwrap_or_default();
+        if title.is_empty() {
+            return Err("`title` is empty".into());
+        }
+        Ok(PushPayload { title, body, url })
+    }
+    // ANCHOR_END: parse
 }
+
+// ANCHOR: declarative
+/// A declarative push message (W3C Push API, "declarative push message"):
+/// `{"web_push": 8030, "notification": {...}, "mutable": true}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclarativePush {
+    /// Always 8030: what tells a browser this JSON describes a notification.
+    pub web_push: u16,
+    pub notification: DeclarativeNotification,
+    /// `true`: where the browser has a service worker for the scope, it
+    /// still fires `push` there (with the proposed notification), so our
+    /// worker can show it its own way (tag, icon); without `mutable`, or
+    /// without a worker, the browser shows it as it is.
+    pub mutable: bool,
+}
+
+/// The notification a declarative push message describes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclarativeNotification {
+    pub title: String,
+    pub body: String,
+    /// Where a click leads; required by the Push API.
+    pub navigate: String,
+    pub lang: String,
+}
+// ANCHOR_END: declarative
 
 #[cfg(test)]
 mod tests {
@@ -70,8 +165,103 @@ mod tests {
         let payload = PushPayload::new_articles(&["One".into(), "Two".into()]);
         assert_eq!(
             serde_json::to_value(&payload).unwrap(),
-            serde_json::json!({"title": "New on Offline News", "body": "One\nTwo", "url": "/"})
+            serde_json::json!({"title": "New on Offline News", "body": "One\nTwo", "url": "/#latest-headlines"})
         );
+    }
+
+    #[test]
+    fn the_server_sends_a_declarative_push_message() {
+        let payload = PushPayload::new_articles(&["Cats can vote".into()]);
+        // ANCHOR: declarative_example
+        let expected = serde_json::json!({
+            "web_push": 8030,
+            "notification": {
+                "title": "New on Offline News",
+                "body": "Cats can vote",
+                "navigate": "/#latest-headlines",
+                "lang": "en"
+            },
+            "mutable": true
+        });
+        // ANCHOR_END: declarative_example
+        assert_eq!(
+            serde_json::to_value(payload.declarative()).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn both_forms_read_back_as_what_was_sent() {
+        let sent = PushPayload::new_articles(&["Hi".into(), "There".into()]);
+        let declarative = serde_json::to_value(sent.declarative()).unwrap();
+        assert_eq!(PushPayload::parse(&declarative), Ok(sent.clone()));
+        let plain = serde_json::to_value(&sent).unwrap();
+        assert_eq!(PushPayload::parse(&plain), Ok(sent));
+        // `body` is optional in the declarative form; unknown members (a
+        // later version's `app_badge`, `actions`) are ignored.
+        let minimal = serde_json::json!({
+            "web_push": 8030,
+            "notification": {"title": "T", "navigate": "https://news.example/", "silent": false},
+            "app_badge": 3
+        });
+        assert_eq!(
+            PushPayload::parse(&minimal),
+            Ok(PushPayload {
+                title: "T".into(),
+                body: String::new(),
+                url: "https://news.example/".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_declarative_message_says_why_and_falls_back() {
+        let cases = [
+            (
+                serde_json::json!({"web_push": 8031, "notification": {"title": "T", "navigate": "/"}}),
+                "`web_push` is not 8030",
+            ),
+            (
+                serde_json::json!({"web_push": "8030", "notification": {"title": "T", "navigate": "/"}}),
+                "`web_push` is not 8030",
+            ),
+            (
+                serde_json::json!({"web_push": 8030}),
+                "`notification` is missing",
+            ),
+            (
+                serde_json::json!({"web_push": 8030, "notification": {"navigate": "/"}}),
+                "`title` is missing",
+            ),
+            (
+                serde_json::json!({"web_push": 8030, "notification": {"title": "", "navigate": "/"}}),
+                "`title` is empty",
+            ),
+            (
+                serde_json::json!({"web_push": 8030, "notification": {"title": 7, "navigate": "/"}}),
+                "`title` is not a string",
+            ),
+            (
+                serde_json::json!({"web_push": 8030, "notification": {"title": "T"}}),
+                "`navigate` is missing",
+            ),
+            (
+                serde_json::json!({"web_push": 8030, "notification": {"title": "T", "navigate": "/", "body": ["b"]}}),
+                "`body` is not a string",
+            ),
+            (
+                serde_json::json!({"web_push": 8030, "notification": "T"}),
+                "`title` is missing",
+            ),
+        ];
+        for (json, why) in cases {
+            assert_eq!(PushPayload::parse(&json), Err(why.to_owned()), "{json}");
+            // Never a silent push: the worker still shows something.
+            assert_eq!(
+                PushPayload::parse_or_fallback(Some(json)),
+                PushPayload::fallback()
+            );
+        }
     }
 
     #[test]
@@ -88,7 +278,7 @@ mod tests {
         // 200 four-byte characters: the longest headline the API accepts.
         let widest = "😀".repeat(200);
         let payload = PushPayload::new_articles(&vec![widest; 10]);
-        let bytes = serde_json::to_vec(&payload).unwrap().len();
+        let bytes = serde_json::to_vec(&payload.declarative()).unwrap().len();
         // The web-push crate refuses payloads over 3052 bytes.
         assert!(bytes <= 3052, "{bytes} bytes");
     }
@@ -108,8 +298,12 @@ mod tests {
             PushPayload::parse_or_fallback(parse(r#"{"title":"t"}"#)),
             PushPayload::fallback()
         );
+        assert_eq!(
+            PushPayload::parse_or_fallback(parse("[1, 2]")),
+            PushPayload::fallback()
+        );
         let sent = PushPayload::new_articles(&["Hi".into()]);
-        let text = serde_json::to_string(&sent).unwrap();
+        let text = serde_json::to_string(&sent.declarative()).unwrap();
         assert_eq!(PushPayload::parse_or_fallback(parse(&text)), sent);
     }
 }

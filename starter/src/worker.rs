@@ -378,8 +378,10 @@ async fn notify(tag: &str, title: &str, body: &str, url: &str) -> JsResult<()> {
 #[wasm_bindgen]
 pub async fn on_push(event: PushEvent) -> JsResult<()> {
     // TODO(push): read the payload (`event.data()`, then `.json()`), decode
-    // it with `PushPayload::parse_or_fallback` and show its title, body and
-    // url with `notify` (tag "articles-added").
+    // it with `PushPayload::parse_or_fallback` (it reads the server's
+    // declarative form, `{"web_push": 8030, "notification": {...}}`, and the
+    // older `{title, body, url}`) and show its title, body and url with
+    // `notify` (tag "articles-added").
     let _ = event;
     Ok(())
 }

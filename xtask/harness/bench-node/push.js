@@ -42,7 +42,12 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
   if (line.trim() !== 'go') return;
   const results = await Promise.allSettled(
     job.subscriptions.map((subscription) =>
-      webpush.sendNotification(subscription, job.payload, { TTL: 86400 }),
+      // The same RFC 8030 delivery headers our server sends.
+      webpush.sendNotification(subscription, job.payload, {
+        TTL: 86400,
+        urgency: 'normal',
+        topic: 'new-articles',
+      }),
     ),
   );
   const failures = results.filter((r) => r.status === 'rejected');

@@ -42,7 +42,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::push_service::{Received, b64, check_vapid, read_request, respond, unb64, uuid};
+use crate::push_service::{
+    Received, b64, check_vapid, delivery_headers, read_request, respond, unb64, uuid,
+};
 use crate::util::Background;
 
 /// The websocket subprotocol Firefox asks its push service for.
@@ -376,13 +378,9 @@ fn accept(
     let key = state.lock().unwrap().channels.get(channel).cloned();
     // An ended subscription: `410 Gone` tells the sender to forget it.
     let key = key.ok_or((410, "a subscription that was unsubscribed".to_owned()))?;
-    if request
-        .header("ttl")
-        .and_then(|t| t.parse::<u64>().ok())
-        .is_none()
-    {
-        return Err((400, format!("TTL {:?} (mandatory)", request.header("ttl"))));
-    }
+    // TTL, Urgency and Topic (RFC 8030): a real push service takes a push
+    // without the last two, but our server must send them.
+    delivery_headers(|name| request.header(name)).map_err(|why| (400, why))?;
     let encoding = request.header("content-encoding").unwrap_or_default();
     if encoding != "aes128gcm" {
         return Err((400, format!("Content-Encoding {encoding:?}, not aes128gcm")));
@@ -436,7 +434,7 @@ mod tests {
         let (host, path) = rest.split_at(rest.find('/').unwrap());
         let mut stream = TcpStream::connect(host).await.unwrap();
         let head = format!(
-            "POST {path} HTTP/1.1\r\nhost: {host}\r\nttl: 60\r\ncontent-encoding: aes128gcm\r\ncontent-length: {}\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nhost: {host}\r\nttl: 60\r\nurgency: normal\r\ntopic: t\r\ncontent-encoding: aes128gcm\r\ncontent-length: {}\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).await.unwrap();

@@ -23,6 +23,7 @@ mod fallback;
 mod notification_click;
 mod optimistic;
 mod push;
+mod push_declarative;
 mod push_expired;
 mod push_subscribe;
 mod refused;
@@ -49,6 +50,7 @@ pub const IDS: &[&str] = &[
     "refused",
     "push",
     "push-subscribe",
+    "push-declarative",
 ];
 
 pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
@@ -71,6 +73,7 @@ pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
         "notification" => notification(cx).await,
         "push" => push::push(cx).await,
         "push-subscribe" => push_subscribe::push_subscribe(cx).await,
+        "push-declarative" => push_declarative::push_declarative(cx).await,
         other => bail!("the harness has no check for the checkpoint id {other:?}"),
     }
 }

@@ -175,6 +175,42 @@ impl Subscriber {
     }
 }
 
+// ---------------------------------------------------------------- delivery headers
+
+/// RFC 8030's delivery headers, as a push service reads them: `TTL` in
+/// seconds (mandatory), `Urgency` one of its four words, `Topic` at most 32
+/// base64url characters. The server must send all three.
+pub fn delivery_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Result<(), String> {
+    if header("ttl").and_then(|t| t.parse::<u64>().ok()).is_none() {
+        return Err(format!(
+            "TTL {:?}: the header is mandatory, in seconds",
+            header("ttl")
+        ));
+    }
+    match header("urgency") {
+        Some("very-low" | "low" | "normal" | "high") => {}
+        other => {
+            return Err(format!(
+                "Urgency {other:?}: expected one of very-low, low, normal, high (`normal` for news)"
+            ));
+        }
+    }
+    match header("topic") {
+        Some(topic)
+            if !topic.is_empty()
+                && topic.len() <= 32
+                && topic
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {}
+        other => {
+            return Err(format!(
+                "Topic {other:?}: expected at most 32 base64url characters, so a newer push replaces an undelivered one"
+            ));
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- VAPID
 
 /// Checks a push request's `Authorization: vapid t=<JWT>, k=<key>` header
@@ -534,6 +570,49 @@ mod tests {
                 .contains("does not decrypt")
         );
         assert!(subscriber.decrypt(&body[..10]).is_err());
+    }
+
+    #[test]
+    fn a_push_without_rfc_8030s_delivery_headers_is_refused() {
+        fn headers<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
+            move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        }
+        let good = [
+            ("ttl", "86400"),
+            ("urgency", "normal"),
+            ("topic", "new-articles"),
+        ];
+        assert_eq!(delivery_headers(headers(&good)), Ok(()));
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (&[("urgency", "normal"), ("topic", "t")], "TTL None"),
+            (
+                &[("ttl", "a day"), ("urgency", "normal"), ("topic", "t")],
+                "TTL Some(\"a day\")",
+            ),
+            (&[("ttl", "60"), ("topic", "t")], "Urgency None"),
+            (
+                &[("ttl", "60"), ("urgency", "urgent"), ("topic", "t")],
+                "Urgency Some(\"urgent\")",
+            ),
+            (
+                &[("ttl", "60"), ("urgency", "low"), ("topic", "new articles")],
+                "Topic Some(\"new articles\")",
+            ),
+        ];
+        for (pairs, why) in cases {
+            let refused = delivery_headers(headers(pairs)).unwrap_err();
+            assert!(refused.starts_with(why), "{refused}");
+        }
+        let long = [
+            ("ttl", "0"),
+            ("urgency", "high"),
+            ("topic", "abcdefghijklmnopqrstuvwxyz0123456"),
+        ];
+        assert!(
+            delivery_headers(headers(&long))
+                .unwrap_err()
+                .starts_with("Topic")
+        );
     }
 
     #[test]

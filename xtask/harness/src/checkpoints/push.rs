@@ -14,7 +14,9 @@ use super::{
     vapid_public_key,
 };
 use crate::browser::Browser;
-use crate::push_service::{PushService, Subscriber, check_vapid, http_json, uuid};
+use crate::push_service::{
+    PushService, Subscriber, check_vapid, delivery_headers, http_json, uuid,
+};
 
 const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
 
@@ -109,6 +111,9 @@ async fn push_and_show<B: Browser>(
             ),
         ));
     }
+    if let Err(why) = delivery_headers(|name| push.header(name)) {
+        return Err(failed(expected, why));
+    }
     check_vapid(push.header("authorization"), server_key, &service.origin)
         .map_err(|why| failed(format!("{expected}: a valid VAPID header"), why))?;
     let plain = subscriber.decrypt(&push.body).map_err(|why| {
@@ -120,18 +125,17 @@ async fn push_and_show<B: Browser>(
     let plain = String::from_utf8(plain)
         .map_err(|_| failed("a UTF-8 payload", "bytes that are not UTF-8"))?;
     let payload: Value = serde_json::from_str(&plain).unwrap_or(Value::Null);
-    let title = payload["title"].as_str().unwrap_or_default().to_owned();
-    if title.is_empty()
-        || !payload["body"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&headline)
-    {
-        return Err(failed(
-            format!("a payload {{\"title\", \"body\", \"url\"}} whose body names \"{headline}\""),
-            plain,
-        ));
-    }
+    let title = match declarative(&payload, &headline) {
+        Ok(title) => title,
+        Err(why) => {
+            return Err(failed(
+                format!(
+                    "a declarative push message {{\"web_push\": 8030, \"notification\": {{\"title\", \"body\", \"navigate\"}}, \"mutable\": true}} whose body names \"{headline}\""
+                ),
+                format!("{why}: {plain}"),
+            ));
+        }
+    };
 
     // Now the browser's part: hand the plaintext to the worker.
     let mark = cx.browser.mark();
@@ -154,4 +158,34 @@ async fn push_and_show<B: Browser>(
         t == title && b.contains(&headline)
     })
     .await
+}
+
+/// A declarative push message naming `headline`; its title.
+pub(crate) fn declarative(payload: &Value, headline: &str) -> Result<String, String> {
+    if payload["web_push"] != 8030 {
+        return Err("no `web_push: 8030`".into());
+    }
+    let notification = &payload["notification"];
+    let title = notification["title"].as_str().unwrap_or_default();
+    if title.is_empty() {
+        return Err("no `notification.title`".into());
+    }
+    if notification["navigate"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return Err("no `notification.navigate`".into());
+    }
+    if !notification["body"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(headline)
+    {
+        return Err(format!("`notification.body` does not name \"{headline}\""));
+    }
+    if payload["mutable"] != true {
+        return Err("not `mutable: true` (the worker's `push` handler would not run)".into());
+    }
+    Ok(title.to_owned())
 }

@@ -5,6 +5,9 @@
 //! - `201`: accepted, it will deliver the message (the browser may be asleep);
 //! - `404` or `410`: this subscription is gone (the user unsubscribed or the
 //!   browser dropped it) — we delete it, or we would push to it forever;
+//! - `413`: the message is too large for this push service (RFC 8030 asks
+//!   every push service to take 4096 bytes, some take no more) — logged with
+//!   the size, never retried: the same bytes would be refused again;
 //! - `429` or `5xx`: not now — we try again later, after the `Retry-After`
 //!   it asked for, or after a growing pause;
 //! - any other `4xx`: our request is wrong; retrying would not help.
@@ -136,6 +139,14 @@ impl Sender {
                 Ok(answer) if answer.status.is_success() => return Outcome::Delivered,
                 Ok(answer) if matches!(answer.status, StatusCode::NOT_FOUND | StatusCode::GONE) => {
                     return Outcome::Gone;
+                }
+                Ok(answer) if answer.status == StatusCode::PAYLOAD_TOO_LARGE => {
+                    let size = request.body().and_then(|b| b.as_bytes()).map(<[u8]>::len);
+                    return Outcome::Failed(format!(
+                        "{}; the encrypted message is {} bytes, not retried",
+                        answer.describe(),
+                        size.map_or_else(|| "?".to_owned(), |n| n.to_string())
+                    ));
                 }
                 Ok(answer)
                     if answer.status == StatusCode::TOO_MANY_REQUESTS

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use super::keys::{KEY_FILE, VapidKeys};
 use super::send::SendConfig;
 use super::{EndpointPolicy, FanOut};
-use crate::shared::push::PushPayload;
+use crate::shared::push::{DeclarativePush, PushPayload};
 use crate::tests::{TestServer, article};
 
 // ---------------------------------------------------------------------------
@@ -571,10 +571,20 @@ async fn a_new_article_is_pushed_signed_and_encrypted_without_delaying_the_post(
     let server_key = unb64(&server.push.keys().public_key_base64());
     check_vapid(&push.headers, &server_key, &service.origin);
     assert_eq!(push.headers["content-encoding"], "aes128gcm");
+    // RFC 8030's delivery headers: kept a day, no hurry, and a newer
+    // announcement replaces this one while it waits.
     assert_eq!(push.headers["ttl"], "86400");
     assert_eq!(push.headers["urgency"], "normal");
-    let payload: PushPayload = serde_json::from_slice(&browser.decrypt(&push.body)).unwrap();
-    assert_eq!(payload, PushPayload::new_articles(&["Headline 1".into()]));
+    assert_eq!(push.headers["topic"], super::TOPIC);
+    // The payload is a declarative push message.
+    let payload: Value = serde_json::from_slice(&browser.decrypt(&push.body)).unwrap();
+    assert_eq!(
+        payload,
+        serde_json::to_value(PushPayload::new_articles(&["Headline 1".into()]).declarative())
+            .unwrap()
+    );
+    assert_eq!(payload["web_push"], 8030);
+    assert_eq!(payload["mutable"], true);
 
     // The same article again stores nothing new, and pushes nothing.
     assert_eq!(server.post_json(article(1)).await.0, StatusCode::OK);
@@ -626,12 +636,8 @@ async fn one_signature_per_push_service_and_each_its_own_audience() {
             .count();
         assert_eq!(readable, 1);
     }
-    assert_eq!(
-        serde_json::from_slice::<PushPayload>(&browsers[2].decrypt(&c.body))
-            .unwrap()
-            .body,
-        "Hi"
-    );
+    let payload: DeclarativePush = serde_json::from_slice(&browsers[2].decrypt(&c.body)).unwrap();
+    assert_eq!(payload.notification.body, "Hi");
 }
 
 #[tokio::test]
@@ -751,6 +757,59 @@ async fn a_push_service_that_keeps_failing_is_given_up_on_and_the_subscription_k
     assert_eq!(fan_out.failed, 1);
     service.next().await;
     assert!(service.nothing_within(Duration::from_millis(200)).await);
+}
+
+#[tokio::test]
+async fn a_message_too_large_for_the_push_service_is_not_retried() {
+    let server = TestServer::new();
+    let mut service = PushService::start().await;
+    let small = Subscriber::new(service.endpoint("small"));
+    subscribe(&server, &small.json()).await;
+    // A push service that takes fewer bytes than this one message: 413.
+    // Retrying would send the same bytes; the subscription itself is fine.
+    service.answer_next(StatusCode::PAYLOAD_TOO_LARGE, None);
+    let fan_out = server
+        .push
+        .send_to_all(&server.store, &PushPayload::fallback())
+        .await;
+    assert_eq!(
+        fan_out,
+        FanOut {
+            delivered: 0,
+            removed: 0,
+            failed: 1
+        }
+    );
+    service.next().await;
+    assert!(
+        service.nothing_within(Duration::from_millis(300)).await,
+        "a 413 is not retried"
+    );
+    assert_eq!(stored(&server).len(), 1, "kept");
+}
+
+#[tokio::test]
+async fn a_413_is_reported_with_the_size_it_refused() {
+    use super::send::{Outcome, Sender};
+    let service = PushService::start().await;
+    service.answer_next(StatusCode::PAYLOAD_TOO_LARGE, None);
+    let sender = Sender::new(SendConfig {
+        policy: EndpointPolicy::AllowLocal,
+        ..SendConfig::default()
+    })
+    .unwrap();
+    let mut request = reqwest::Request::new(
+        reqwest::Method::POST,
+        service.endpoint("x").parse().unwrap(),
+    );
+    *request.body_mut() = Some(vec![0u8; 5000].into());
+    match sender.send(request).await {
+        Outcome::Failed(reason) => assert!(
+            reason.contains("413") && reason.contains("5000 bytes, not retried"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
