@@ -90,9 +90,21 @@ pub(super) async fn pending_visible<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         .and_then(|t| t.first().cloned());
     let headline = cx.headline("added with the network off");
 
+    // The Badging API: Chromium's page has `navigator.setAppBadge`, but a
+    // headless browser shows no badge to look at, and only an installed app
+    // would. The first tab's calls are recorded instead (Firefox has no such
+    // API: there the page must simply not break without it).
+    let badges = cx.browser.name() == "chromium";
+    if badges {
+        cx.browser.eval(first, BADGE_SPY_JS, UI).await?;
+    }
+
     cx.network_off().await?;
     let shown = async {
         add_article(&mut cx.browser, first, &headline).await?;
+        if badges {
+            wait_badge(&mut cx.browser, first, 1, "1 on the app badge (`navigator.setAppBadge(1)`) while one article waits in the outbox").await?;
+        }
         let hint = " (the page reads the outbox from IndexedDB and shows its articles at the top, saying they wait)";
         for (tab, name) in [(first, "the tab that added it"), (second, "the other open tab")] {
             let expected = format!(
@@ -128,6 +140,15 @@ pub(super) async fn pending_visible<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
             cx.delivery()
         );
         wait_item(&mut cx.browser, tab, &headline, false, &expected).await?;
+        if badges && tab == first {
+            wait_badge(
+                &mut cx.browser,
+                tab,
+                0,
+                "the app badge cleared (`navigator.clearAppBadge()`) once the outbox is empty",
+            )
+            .await?;
+        }
         let reloaded = cx
             .browser
             .eval(tab, "window.__harnessNoReload !== true", UI)
@@ -140,6 +161,23 @@ pub(super) async fn pending_visible<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Records the page's Badging API calls in `window.__badges`: the count
+/// given to `setAppBadge`, 0 for `clearAppBadge`.
+const BADGE_SPY_JS: &str = "(() => { window.__badges = [];
+    navigator.setAppBadge = (n) => { window.__badges.push(n); return Promise.resolve(); };
+    navigator.clearAppBadge = () => { window.__badges.push(0); return Promise.resolve(); };
+    return true; })()";
+
+/// Waits until the page's last Badging API call set the badge to `count`.
+async fn wait_badge<B: Browser>(b: &mut B, tab: PageId, count: u64, expected: &str) -> Result<()> {
+    let js = format!("(window.__badges || []).at(-1) === {count}");
+    if b.wait_until(tab, &js, "the app badge", UI).await.is_ok() {
+        return Ok(());
+    }
+    let calls = b.eval(tab, "window.__badges || []", UI).await?;
+    Err(failed(expected, format!("the page's badge calls: {calls}")))
 }
 
 /// How `#form-status` is announced: the politeness its `aria-live` or its
