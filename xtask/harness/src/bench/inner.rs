@@ -115,6 +115,16 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         baseline: Baseline::NotApplicable("none (goal: absolute)"),
         goal: Goal::AtMost(FIRST_SERVE_GOAL_S),
     });
+    // Where the figure came from, for the reader comparing runs: the same
+    // measure before the build was cut down (dev dependencies at opt-level 1,
+    // a wasm profile for each .wasm, the server and the wasm built one after
+    // the other).
+    section.notes.push(
+        "Before (stop 14, 8677ea0): 282 s at its full bench; 327 s wall and 478 s CPU measured again \
+         before the change (c2fc6e0). After it, on the same 2 cores: 137 s wall, 178 s CPU with little \
+         else running, 184–200 s wall with other builds running."
+            .to_owned(),
+    );
     // The wall time moves with whatever else the machine runs; the CPU time
     // of the builds much less.
     if let Some(cpu) = cpu {
