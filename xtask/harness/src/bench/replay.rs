@@ -208,7 +208,7 @@ const BASELINE_REPLAY: &str = r#"(async () => {
   db.close();
   const articles = await (await fetch('/api/v1/articles')).json();
   for (const client of await clients.matchAll({ type: 'window' })) {
-    client.postMessage({ type: 'articles', articles });
+    client.postMessage({ type: 'articles', articles, delivered: queued.length });
   }
   return queued.length;
 })()"#;
