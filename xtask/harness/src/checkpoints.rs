@@ -356,6 +356,15 @@ impl<B: Browser> Ctx<B> {
         Ok(mark)
     }
 
+    /// [`Ctx::deliver`] with the tag of the sync the app registered in
+    /// `tab` (the lesson's tag where the browser has no Background Sync).
+    async fn deliver_pending(&mut self, tab: PageId) -> Result<Mark> {
+        let tag = sync_tags(&mut self.browser, tab)
+            .await?
+            .and_then(|t| t.first().cloned());
+        self.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await
+    }
+
     /// What [`Ctx::deliver`] does, for messages.
     fn delivery(&self) -> &'static str {
         if self.browser.supports(Feature::BackgroundSync) {
@@ -1032,10 +1041,7 @@ async fn update_pages<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let headline = cx.headline("shown in every open page");
     add_article(&mut cx.browser, first, &headline).await?;
     cx.set_mode(Mode::Pass).await?;
-    let tag = sync_tags(&mut cx.browser, first)
-        .await?
-        .and_then(|t| t.first().cloned());
-    cx.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    cx.deliver_pending(first).await?;
     let after = format!("after {}", cx.delivery());
     cx.wait_on_server(std::slice::from_ref(&headline), &after)
         .await?;
@@ -1090,10 +1096,7 @@ async fn notification<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         add_article(&mut cx.browser, tab, headline).await?;
     }
     cx.set_mode(Mode::Pass).await?;
-    let tag = sync_tags(&mut cx.browser, tab)
-        .await?
-        .and_then(|t| t.first().cloned());
-    let mark = cx.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    let mark = cx.deliver_pending(tab).await?;
     let after = format!("after {}", cx.delivery());
     cx.wait_on_server(&headlines, &after).await?;
 

@@ -204,10 +204,7 @@ pub(super) async fn status_true<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let queued = add_article(&mut cx.browser, tab, &headline).await;
     cx.set_mode(Mode::Pass).await?;
     queued?;
-    let tag = sync_tags(&mut cx.browser, tab)
-        .await?
-        .and_then(|t| t.first().cloned());
-    cx.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    cx.deliver_pending(tab).await?;
     let after = format!("after {}", cx.delivery());
     cx.wait_on_server(std::slice::from_ref(&headline), &after)
         .await?;

@@ -11,9 +11,7 @@
 use anyhow::Result;
 
 use super::text::uuid;
-use super::{
-    Ctx, SYNC_TAG, UI, close_notifications, failed, quote_all, shown_notifications, sync_tags,
-};
+use super::{Ctx, UI, close_notifications, failed, quote_all, shown_notifications};
 use crate::browser::{Browser, js_str};
 
 const EIGHT_DAYS_MS: u64 = 8 * 24 * 60 * 60 * 1000;
@@ -66,10 +64,7 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
     );
     cx.browser.eval(tab, &fill, UI).await?;
 
-    let tag = sync_tags(&mut cx.browser, tab)
-        .await?
-        .and_then(|t| t.first().cloned());
-    let mark = cx.deliver(tag.as_deref().unwrap_or(SYNC_TAG)).await?;
+    let mark = cx.deliver_pending(tab).await?;
     let after = format!(
         "after {}, although a refused and a stale article were queued before it",
         cx.delivery()
