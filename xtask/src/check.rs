@@ -10,7 +10,10 @@
 //! After the harness's report it says how far the student has come
 //! (`6/14 ✓`), what changed since the last check and what to do next,
 //! remembering each run in `target/xtask/progress.json` (see [`progress`]);
-//! with `--room`, it then sends that file to the instructor's room.
+//! with `--room`, it then sends that file to the instructor's room. The
+//! next checkpoint's hint and book section are printed there, last, where
+//! the student reads them: the harness's failure report (`--no-hint`) gives
+//! only what was expected and what was seen.
 //!
 //! [`progress`]: crate::progress
 
@@ -152,21 +155,7 @@ fn check_once(args: &CheckArgs) -> anyhow::Result<()> {
     }
     let _ = fs::remove_file(&results);
     let results_arg = results.to_string_lossy().into_owned();
-    let mut options = vec![
-        "--browser",
-        args.browser.name(),
-        "--results",
-        results_arg.as_str(),
-    ];
-    if args.keep_going {
-        options.push("--keep-going");
-    }
-    if args.verbose {
-        options.push("--verbose");
-    }
-    if args.expect_starter {
-        options.push("--expect-starter");
-    }
+    let options = harness_options(args, &results_arg);
     let checked = step(
         &format!(
             "checking {} in headless {}",
@@ -190,17 +179,41 @@ fn check_once(args: &CheckArgs) -> anyhow::Result<()> {
     checked
 }
 
+/// The harness's options for `args`, its results written to `results`.
+/// `--no-hint`: the next checkpoint's hint is printed once, with the
+/// progress after the harness's report, not in that report too.
+fn harness_options<'a>(args: &'a CheckArgs, results: &'a str) -> Vec<&'a str> {
+    let mut options = vec![
+        "--browser",
+        args.browser.name(),
+        "--results",
+        results,
+        "--no-hint",
+    ];
+    if args.keep_going {
+        options.push("--keep-going");
+    }
+    if args.verbose {
+        options.push("--verbose");
+    }
+    if args.expect_starter {
+        options.push("--expect-starter");
+    }
+    options
+}
+
 /// Prints the progress after a check and remembers the run in
 /// `target/xtask/progress.json`.
 fn remember(site: &Path, results: &Path) -> anyhow::Result<()> {
     let report = progress::read_results(results)?;
-    let build_id = fs::read_to_string(site.join(BUILD_ID_FILE))
-        .with_context(|| format!("cannot read the build id in {}", site.display()))?;
     let path = progress::progress_file();
     let mut progress = Progress::load(&path);
     let now = progress::now();
     let summary = progress::summarize(&report, progress.get(&report.stage, &report.browser), now);
+    // Printed before anything else can fail: it holds the only hint.
     println!("\n{}", summary.render(&report.stage, &report.browser));
+    let build_id = fs::read_to_string(site.join(BUILD_ID_FILE))
+        .with_context(|| format!("cannot read the build id in {}", site.display()))?;
     progress::record(&mut progress, &report, build_id.trim(), now);
     progress.save(&path)
 }
@@ -424,6 +437,30 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(partial).is_err(), "{partial:?}");
         }
+    }
+
+    #[test]
+    fn the_harness_leaves_the_hint_to_the_progress_after_it() {
+        let mut args = CheckArgs::new(Stage::Starter);
+        let options = harness_options(&args, "results.json");
+        assert_eq!(
+            options,
+            [
+                "--browser",
+                "chromium",
+                "--results",
+                "results.json",
+                "--no-hint"
+            ]
+        );
+        args.keep_going = true;
+        args.expect_starter = true;
+        args.browser = Browser::Firefox;
+        let options = harness_options(&args, "r.json");
+        assert!(options.contains(&"--no-hint"), "{options:?}");
+        assert!(options.contains(&"--keep-going"), "{options:?}");
+        assert!(options.contains(&"--expect-starter"), "{options:?}");
+        assert!(options.contains(&"firefox"), "{options:?}");
     }
 
     #[test]

@@ -276,7 +276,9 @@ pub fn now() -> u64 {
 }
 
 /// What `check` prints after the harness's report: progress, what changed
-/// since the last run, and the next checkpoint with its hint.
+/// since the last run, and the next checkpoint with its hint and book
+/// section (the only place `check` prints them: the harness runs with
+/// `--no-hint`).
 #[derive(Debug)]
 pub struct Summary<'a> {
     pub passed: usize,
@@ -479,6 +481,11 @@ pub(crate) mod tests {
             text.contains("  read: book/src/background-sync/c.md#there"),
             "{text}"
         );
+        // The one place `check` prints the hint (the harness's report is
+        // told `--no-hint`): once, and only the next checkpoint's.
+        assert_eq!(text.matches("hint:").count(), 1, "{text}");
+        assert_eq!(text.matches("read:").count(), 1, "{text}");
+        assert!(!text.contains("the d hint"), "{text}");
     }
 
     #[test]

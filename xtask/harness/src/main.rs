@@ -106,6 +106,11 @@ enum Command {
         /// remember progress by.
         #[arg(long)]
         results: Option<PathBuf>,
+        /// Leave the first failure's hint and book section out of the
+        /// report: the caller prints them itself (`cargo xtask check` does,
+        /// with the student's progress, after this report).
+        #[arg(long)]
+        no_hint: bool,
     },
     /// List the checkpoints.
     List {
@@ -217,6 +222,7 @@ async fn main() -> ExitCode {
                 expect_starter,
                 browser,
                 results,
+                no_hint,
             } => {
                 let root = workspace();
                 let site = site.unwrap_or_else(|| root.join("target/site").join(&stage));
@@ -228,6 +234,7 @@ async fn main() -> ExitCode {
                     expect_starter,
                     browser,
                     results,
+                    hint: !no_hint,
                 };
                 check(&stage, &site, &server_bin, &file, options).await
             }
@@ -353,6 +360,32 @@ async fn interrupted() {
     }
 }
 
+/// The first failure's lines under its title: what was expected and what
+/// was seen, then, with `hint`, the hint and the book section (without it,
+/// the caller prints those once, after this report).
+fn failure_details(
+    checkpoint: &Checkpoint,
+    error: &anyhow::Error,
+    stage: &str,
+    hint: bool,
+) -> Vec<String> {
+    let mut lines = match error.downcast_ref::<Failed>() {
+        Some(f) => vec![
+            format!("  expected: {}", f.expected),
+            format!("  seen:     {}", f.seen),
+        ],
+        None => vec![format!("  the check could not finish: {error:#}")],
+    };
+    if hint {
+        lines.push(format!(
+            "  hint:     {}",
+            checkpoint.hint.replace("{stage}", stage)
+        ));
+        lines.push(format!("  read:     the book, {}", checkpoint.book));
+    }
+    lines
+}
+
 /// What one checkpoint came to.
 enum Verdict {
     Passed,
@@ -389,6 +422,9 @@ struct Options {
     browser: BrowserKind,
     /// Where to write the results as JSON (`--results`).
     results: Option<PathBuf>,
+    /// Whether the first failure's report gives its hint and book section
+    /// (not with `--no-hint`).
+    hint: bool,
 }
 
 async fn check(
@@ -443,6 +479,7 @@ async fn run_checkpoints<B: Browser>(
         expect_starter,
         browser: _,
         results,
+        hint,
     } = options;
     let browser = cx.browser.name();
     let list: Vec<Checkpoint> = list.into_iter().map(|c| c.in_browser(browser)).collect();
@@ -566,15 +603,9 @@ async fn run_checkpoints<B: Browser>(
             checkpoint.id,
             checkpoint.title
         );
-        match error.downcast_ref::<Failed>() {
-            Some(f) => {
-                println!("  expected: {}", f.expected);
-                println!("  seen:     {}", f.seen);
-            }
-            None => println!("  the check could not finish: {error:#}"),
+        for line in failure_details(checkpoint, error, stage, hint) {
+            println!("{line}");
         }
-        println!("  hint:     {}", checkpoint.hint.replace("{stage}", stage));
-        println!("  read:     the book, {}", checkpoint.book);
         if !logs.is_empty() {
             println!("\n  recent output (browser console, server log):");
             for line in logs {
@@ -646,4 +677,54 @@ async fn run_checkpoints<B: Browser>(
         return Ok(wrong.is_empty());
     }
     Ok(failed + not_run == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_worker() -> Checkpoint {
+        catalogue::load(&workspace().join(catalogue::DEFAULT))
+            .unwrap()
+            .into_iter()
+            .find(|c| c.id == "page-worker")
+            .unwrap()
+    }
+
+    #[test]
+    fn the_first_failure_says_what_was_expected_and_seen_and_the_hint_once_asked() {
+        let checkpoint = page_worker();
+        let error: anyhow::Error = Failed {
+            expected: "the worker's answer".into(),
+            seen: "\"Added.\"".into(),
+        }
+        .into();
+        let with = failure_details(&checkpoint, &error, "starter", true).join("\n");
+        assert!(with.contains("  expected: the worker's answer"), "{with}");
+        assert!(with.contains("  seen:     \"Added.\""), "{with}");
+        assert!(with.contains("  hint:     starter/"), "{with}");
+        assert!(
+            with.contains(&format!("  read:     the book, {}", checkpoint.book)),
+            "{with}"
+        );
+
+        // `cargo xtask check` passes --no-hint and prints the hint with the
+        // progress after this report: here it must not stand a second time.
+        let without = failure_details(&checkpoint, &error, "starter", false).join("\n");
+        assert!(
+            without.contains("  expected: the worker's answer"),
+            "{without}"
+        );
+        assert!(without.contains("  seen:     \"Added.\""), "{without}");
+        assert!(!without.contains("hint"), "{without}");
+        assert!(!without.contains(&checkpoint.book), "{without}");
+        assert!(!without.contains("TODO(page-worker)"), "{without}");
+
+        let broken = anyhow::anyhow!("the browser went away");
+        let lines = failure_details(&checkpoint, &broken, "starter", false);
+        assert_eq!(
+            lines,
+            ["  the check could not finish: the browser went away"]
+        );
+    }
 }
