@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail, ensure};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::{Baseline, Better, Goal, Load, Row, Sample, Section, Setup, median};
+use super::{Better, Goal, Load, Row, Sample, Section, Setup, median};
 use crate::util::kill_process_group;
 
 /// The file edited: only the worker's `.wasm` is built from it (natively
@@ -109,19 +109,19 @@ pub async fn run(setup: &Setup) -> Result<Section> {
          a check from an empty `target/` is the first serve's build plus the harness's, too long to repeat in every run."
     )];
     if !first.values.is_empty() {
-        section.rows.push(Row {
-            figure: "first `check` of the run".into(),
-            ours: first,
-            baseline: Baseline::NotApplicable("none (reported)"),
-            goal: Goal::None,
-        });
+        section.rows.push(Row::without_baseline(
+            "first `check` of the run",
+            first,
+            "none (reported)",
+            Goal::None,
+        ));
     }
-    section.rows.push(Row {
-        figure: "`inner-check`: edit → `check` printed (warm)".into(),
-        ours: warm,
-        baseline: Baseline::NotApplicable("none (goal: absolute)"),
-        goal: Goal::AtMost(GOAL_S),
-    });
+    section.rows.push(Row::without_baseline(
+        "`inner-check`: edit → `check` printed (warm)",
+        warm,
+        "none (goal: absolute)",
+        Goal::AtMost(GOAL_S),
+    ));
     for (phases, which) in [
         (&first_phases, "the first check's"),
         (&phases, "a warm check's"),

@@ -201,6 +201,23 @@ pub struct Row {
 }
 
 impl Row {
+    /// A figure with nothing to set it beside: `baseline` is what the
+    /// report's baseline column says instead (`—`, `none (reported)`,
+    /// `none (goal: absolute)`).
+    pub fn without_baseline(
+        figure: impl Into<String>,
+        ours: Sample,
+        baseline: &'static str,
+        goal: Goal,
+    ) -> Self {
+        Row {
+            figure: figure.into(),
+            ours,
+            baseline: Baseline::NotApplicable(baseline),
+            goal,
+        }
+    }
+
     fn ratio(&self) -> Option<f64> {
         let Baseline::Measured(base) = &self.baseline else {
             return None;
@@ -437,5 +454,41 @@ mod tests {
         section.rows.push(row);
         section.markdown(&mut report);
         assert!(report.contains("skipped: no npm"), "{report}");
+    }
+
+    #[test]
+    fn a_row_without_baseline_is_reported_as_one_written_out() {
+        let sample = || {
+            let mut s = Sample::new("s", Better::Lower);
+            s.push(3.0);
+            s.push(4.5);
+            s
+        };
+        let markdown = |row: Row| {
+            let mut section = Section::new("t");
+            section.rows.push(row);
+            let mut out = String::new();
+            section.markdown(&mut out);
+            out
+        };
+        let helper = markdown(Row::without_baseline(
+            "edit → check",
+            sample(),
+            "none (goal: absolute)",
+            Goal::AtMost(20.0),
+        ));
+        let literal = markdown(Row {
+            figure: "edit → check".into(),
+            ours: sample(),
+            baseline: Baseline::NotApplicable("none (goal: absolute)"),
+            goal: Goal::AtMost(20.0),
+        });
+        assert_eq!(helper, literal);
+        assert!(
+            helper.contains(
+                "| edit → check | **3.75** s (3.00–4.50, n=2) | none (goal: absolute) | — | ≤ 20.0 s | yes |"
+            ),
+            "{helper}"
+        );
     }
 }

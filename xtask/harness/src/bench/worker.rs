@@ -106,24 +106,18 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         baseline: Baseline::Measured(floor),
         goal: Goal::AtMost(10.0),
     });
-    section.rows.push(Row {
-        figure: "what our worker adds to the browser's floor (ours − JS-only, run by run)".into(),
-        ours: added,
-        baseline: Baseline::NotApplicable("—"),
-        goal: Goal::None,
-    });
-    section.rows.push(Row {
-        figure: "cold round trip (as measured)".into(),
-        ours: cold,
-        baseline: Baseline::NotApplicable("—"),
-        goal: Goal::None,
-    });
-    section.rows.push(Row {
-        figure: "warm round trip (subtracted)".into(),
-        ours: warm,
-        baseline: Baseline::NotApplicable("—"),
-        goal: Goal::None,
-    });
+    for (figure, ours) in [
+        (
+            "what our worker adds to the browser's floor (ours − JS-only, run by run)",
+            added,
+        ),
+        ("cold round trip (as measured)", cold),
+        ("warm round trip (subtracted)", warm),
+    ] {
+        section
+            .rows
+            .push(Row::without_baseline(figure, ours, "—", Goal::None));
+    }
     Ok(section)
 }
 
@@ -161,21 +155,16 @@ fn size_rows(what: &str, bytes: &[u8], gzip_goal: Option<f64>) -> Result<[Row; 2
     let mut gzip = Sample::new("bytes", Better::Lower);
     gzip.push(gz.finish()?.len() as f64);
     Ok([
-        Row {
-            figure: format!("{what} raw"),
-            ours: raw,
-            baseline: Baseline::NotApplicable("none (reported)"),
-            goal: Goal::None,
-        },
-        Row {
-            figure: format!("{what} gzip"),
-            ours: gzip,
-            baseline: Baseline::NotApplicable(match gzip_goal {
+        Row::without_baseline(format!("{what} raw"), raw, "none (reported)", Goal::None),
+        Row::without_baseline(
+            format!("{what} gzip"),
+            gzip,
+            match gzip_goal {
                 Some(_) => "none (goal: absolute)",
                 None => "none (reported)",
-            }),
-            goal: gzip_goal.map_or(Goal::None, Goal::AtMost),
-        },
+            },
+            gzip_goal.map_or(Goal::None, Goal::AtMost),
+        ),
     ])
 }
 
