@@ -25,9 +25,10 @@ pub const NEW_ARTICLES_TITLE: &str = "New on Offline News";
 const MAX_HEADLINES: usize = 3;
 
 /// Where a click on a push about new articles leads: the app, scrolled to
-/// its list. A path, resolved against the worker's scope (and kept inside
-/// its origin) by the worker's `notificationclick`.
-pub const NEW_ARTICLES_URL: &str = "/#latest-headlines";
+/// its list. The server sends it as an absolute URL, at the app's public
+/// origin (`--public-origin`): a browser that shows a declarative push by
+/// itself has no page to resolve a path against.
+pub const NEW_ARTICLES_PATH: &str = "/#latest-headlines";
 
 /// The `web_push` member that marks a push message as declarative: the
 /// number of RFC 8030, the Web Push protocol.
@@ -38,16 +39,19 @@ pub const DECLARATIVE_WEB_PUSH: u16 = 8030;
 pub struct PushPayload {
     pub title: String,
     pub body: String,
-    /// The page a click on the notification opens (same origin, a path).
+    /// The page a click on the notification opens: an absolute URL in the
+    /// app (the worker's `notificationclick` keeps a click inside its origin
+    /// whatever a payload says).
     pub url: String,
 }
 
 impl PushPayload {
-    /// The push announcing newly published articles. A push message holds at
-    /// most about 3 KB, and a notification shows a few lines, so only the
-    /// first headlines are listed: headlines are at most 200 characters, so
-    /// three of them always fit.
-    pub fn new_articles(headlines: &[String]) -> Self {
+    /// The push announcing newly published articles; a click opens `link`,
+    /// the absolute URL of [`NEW_ARTICLES_PATH`] at the app's origin. A push
+    /// message holds at most about 3 KB, and a notification shows a few
+    /// lines, so only the first headlines are listed: headlines are at most
+    /// 200 characters, so three of them always fit.
+    pub fn new_articles(headlines: &[String], link: String) -> Self {
         let mut lines: Vec<String> = headlines.iter().take(MAX_HEADLINES).cloned().collect();
         if headlines.len() > MAX_HEADLINES {
             lines.push(format!("…and {} more", headlines.len() - MAX_HEADLINES));
@@ -55,7 +59,7 @@ impl PushPayload {
         PushPayload {
             title: NEW_ARTICLES_TITLE.into(),
             body: lines.join("\n"),
-            url: NEW_ARTICLES_URL.into(),
+            url: link,
         }
     }
 
@@ -75,7 +79,9 @@ impl PushPayload {
 
     /// What the worker shows when a push arrives without a payload it can
     /// read. With `userVisibleOnly` the browser requires a notification for
-    /// every push, so there must always be something to show.
+    /// every push, so there must always be something to show. Only our
+    /// worker shows it, so its link can be a path: the worker resolves it
+    /// against its scope.
     pub fn fallback() -> Self {
         PushPayload {
             title: NEW_ARTICLES_TITLE.into(),
@@ -160,25 +166,30 @@ pub struct DeclarativeNotification {
 mod tests {
     use super::*;
 
+    /// The link the server puts in its pushes, at an example public origin.
+    fn link() -> String {
+        format!("https://news.example{NEW_ARTICLES_PATH}")
+    }
+
     #[test]
     fn the_payload_has_the_fields_the_worker_reads() {
-        let payload = PushPayload::new_articles(&["One".into(), "Two".into()]);
+        let payload = PushPayload::new_articles(&["One".into(), "Two".into()], link());
         assert_eq!(
             serde_json::to_value(&payload).unwrap(),
-            serde_json::json!({"title": "New on Offline News", "body": "One\nTwo", "url": "/#latest-headlines"})
+            serde_json::json!({"title": "New on Offline News", "body": "One\nTwo", "url": "https://news.example/#latest-headlines"})
         );
     }
 
     #[test]
     fn the_server_sends_a_declarative_push_message() {
-        let payload = PushPayload::new_articles(&["Cats can vote".into()]);
+        let payload = PushPayload::new_articles(&["Cats can vote".into()], link());
         // ANCHOR: declarative_example
         let expected = serde_json::json!({
             "web_push": 8030,
             "notification": {
                 "title": "New on Offline News",
                 "body": "Cats can vote",
-                "navigate": "/#latest-headlines",
+                "navigate": "https://news.example/#latest-headlines",
                 "lang": "en"
             },
             "mutable": true
@@ -192,7 +203,7 @@ mod tests {
 
     #[test]
     fn both_forms_read_back_as_what_was_sent() {
-        let sent = PushPayload::new_articles(&["Hi".into(), "There".into()]);
+        let sent = PushPayload::new_articles(&["Hi".into(), "There".into()], link());
         let declarative = serde_json::to_value(sent.declarative()).unwrap();
         assert_eq!(PushPayload::parse(&declarative), Ok(sent.clone()));
         let plain = serde_json::to_value(&sent).unwrap();
@@ -268,7 +279,7 @@ mod tests {
     fn many_headlines_are_counted_not_listed() {
         let headlines: Vec<String> = (1..=5).map(|n| format!("H{n}")).collect();
         assert_eq!(
-            PushPayload::new_articles(&headlines).body,
+            PushPayload::new_articles(&headlines, link()).body,
             "H1\nH2\nH3\n…and 2 more"
         );
     }
@@ -277,7 +288,9 @@ mod tests {
     fn the_largest_payload_fits_in_one_push_message() {
         // 200 four-byte characters: the longest headline the API accepts.
         let widest = "😀".repeat(200);
-        let payload = PushPayload::new_articles(&vec![widest; 10]);
+        // At the longest host name DNS allows (253 characters).
+        let longest = format!("https://{}:65535{NEW_ARTICLES_PATH}", "n".repeat(253));
+        let payload = PushPayload::new_articles(&vec![widest; 10], longest);
         let bytes = serde_json::to_vec(&payload.declarative()).unwrap().len();
         // The web-push crate refuses payloads over 3052 bytes.
         assert!(bytes <= 3052, "{bytes} bytes");
@@ -302,7 +315,7 @@ mod tests {
             PushPayload::parse_or_fallback(parse("[1, 2]")),
             PushPayload::fallback()
         );
-        let sent = PushPayload::new_articles(&["Hi".into()]);
+        let sent = PushPayload::new_articles(&["Hi".into()], link());
         let text = serde_json::to_string(&sent.declarative()).unwrap();
         assert_eq!(PushPayload::parse_or_fallback(parse(&text)), sent);
     }

@@ -5,6 +5,7 @@
 
 mod api;
 mod dev;
+mod origin;
 mod push;
 mod shared;
 mod store;
@@ -35,6 +36,12 @@ struct Args {
     host: IpAddr,
     #[arg(long, default_value_t = 3000)]
     port: u16,
+    /// The origin browsers reach this server at, such as
+    /// `https://news.example`: a push's link points there. By default
+    /// `http://<host>:<port>` (`localhost` when listening on every address);
+    /// behind a proxy or a tunnel, give the address users open.
+    #[arg(long, env = "OFFLINE_NEWS_PUBLIC_ORIGIN")]
+    public_origin: Option<origin::PublicOrigin>,
     /// The SQLite file for the articles (created if missing).
     #[arg(long, env = "OFFLINE_NEWS_DB", default_value_os_t = default_path("db.sqlite3"))]
     db: PathBuf,
@@ -107,15 +114,25 @@ async fn main() -> anyhow::Result<()> {
         policy,
         ..Default::default()
     };
-    let push = push::Push::new(key_dir, args.push_subject.clone(), config)?;
+    let address = SocketAddr::new(args.host, args.port);
+    let public_origin = args
+        .public_origin
+        .clone()
+        .unwrap_or_else(|| origin::PublicOrigin::of_listener(address));
+    let push = push::Push::new(
+        key_dir,
+        args.push_subject.clone(),
+        public_origin.clone(),
+        config,
+    )?;
     tracing::info!("VAPID key in {}", push.keys().path().display());
+    tracing::info!("pushes link to {public_origin}/ (--public-origin to change it)");
 
     let state = api::AppState {
         store: Arc::new(store),
         push: Arc::new(push),
     };
     let app = app(state, &args.site, args.live_reload);
-    let address = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| {

@@ -17,6 +17,10 @@ use crate::store::Store;
 
 /// The app on an in-memory database, with a site and a VAPID key in
 /// temporary directories. (The push tests in `push/tests.rs` use it too.)
+/// The public origin test servers are configured with: the link in their
+/// pushes.
+pub(crate) const APP_ORIGIN: &str = "https://news.example";
+
 pub(crate) struct TestServer {
     pub(crate) store: Arc<Store>,
     pub(crate) push: Arc<Push>,
@@ -49,7 +53,13 @@ impl TestServer {
         std::fs::write(site.path().join("pkg/page_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
         std::fs::write(site.path().join("build-id"), "build-1").unwrap();
         let data = tempfile::tempdir().unwrap();
-        let push = Push::new(data.path(), "mailto:test@example.com".into(), config).unwrap();
+        let push = Push::new(
+            data.path(),
+            "mailto:test@example.com".into(),
+            APP_ORIGIN.parse().unwrap(),
+            config,
+        )
+        .unwrap();
         TestServer {
             store: Arc::new(Store::in_memory().unwrap()),
             push: Arc::new(push),
@@ -465,4 +475,24 @@ async fn live_reload_answers_when_the_build_changes() {
     let ((status, _, body), ()) = tokio::join!(waiting, rebuild);
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, b"build-2");
+}
+
+#[test]
+fn a_public_origin_that_is_not_an_origin_is_refused_by_name() {
+    use clap::Parser;
+    let args =
+        super::Args::try_parse_from(["server", "--public-origin", "https://news.example"]).unwrap();
+    assert_eq!(
+        args.public_origin.map(|o| o.to_string()),
+        Some("https://news.example".into())
+    );
+    let error =
+        super::Args::try_parse_from(["server", "--public-origin", "https://news.example/app"])
+            .unwrap_err()
+            .to_string();
+    assert!(
+        error.contains("--public-origin")
+            && error.contains("`https://news.example/app` has a path"),
+        "{error}"
+    );
 }

@@ -16,7 +16,8 @@ pub mod subscription;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::shared::push::PushPayload;
+use crate::origin::PublicOrigin;
+use crate::shared::push::{NEW_ARTICLES_PATH, PushPayload};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -58,16 +59,25 @@ pub const TOPIC: &str = "new-articles";
 pub struct Push {
     signer: Signer,
     sender: Sender,
+    /// Where the app is, for the absolute link in every push.
+    app: PublicOrigin,
 }
 
 impl Push {
     /// Loads (or makes) the VAPID key pair in `key_dir` and sets up the HTTP
-    /// client. `subject` is the VAPID `sub`: a `mailto:` or `https:` URL.
-    pub fn new(key_dir: &Path, subject: String, config: SendConfig) -> Result<Self, PushError> {
+    /// client. `subject` is the VAPID `sub`: a `mailto:` or `https:` URL;
+    /// `app` is the origin the pushes' links point at.
+    pub fn new(
+        key_dir: &Path,
+        subject: String,
+        app: PublicOrigin,
+        config: SendConfig,
+    ) -> Result<Self, PushError> {
         let keys = VapidKeys::load_or_create(key_dir)?;
         Ok(Push {
             signer: Signer::new(keys, subject),
             sender: Sender::new(config)?,
+            app,
         })
     }
 
@@ -88,10 +98,9 @@ impl Push {
         headlines: Vec<String>,
     ) -> tokio::task::JoinHandle<FanOut> {
         let push = Arc::clone(self);
+        let payload = PushPayload::new_articles(&headlines, self.app.join(NEW_ARTICLES_PATH));
         tokio::spawn(async move {
-            let fan_out = push
-                .send_to_all(&store, &PushPayload::new_articles(&headlines))
-                .await;
+            let fan_out = push.send_to_all(&store, &payload).await;
             tracing::info!(
                 "push: {} delivered, {} subscriptions gone and removed, {} failed",
                 fan_out.delivered,

@@ -24,7 +24,7 @@ use super::keys::{KEY_FILE, VapidKeys};
 use super::send::SendConfig;
 use super::{EndpointPolicy, FanOut};
 use crate::shared::push::{DeclarativePush, PushPayload};
-use crate::tests::{TestServer, article};
+use crate::tests::{APP_ORIGIN, TestServer, article};
 
 // ---------------------------------------------------------------------------
 // A browser's side of a subscription
@@ -578,13 +578,20 @@ async fn a_new_article_is_pushed_signed_and_encrypted_without_delaying_the_post(
     assert_eq!(push.headers["topic"], super::TOPIC);
     // The payload is a declarative push message.
     let payload: Value = serde_json::from_slice(&browser.decrypt(&push.body)).unwrap();
+    let link = format!("{APP_ORIGIN}/#latest-headlines");
     assert_eq!(
         payload,
-        serde_json::to_value(PushPayload::new_articles(&["Headline 1".into()]).declarative())
+        serde_json::to_value(PushPayload::new_articles(&["Headline 1".into()], link).declarative())
             .unwrap()
     );
     assert_eq!(payload["web_push"], 8030);
     assert_eq!(payload["mutable"], true);
+    // An absolute link at the configured origin: a browser showing the
+    // message by itself has no page to resolve a path against.
+    assert_eq!(
+        payload["notification"]["navigate"],
+        "https://news.example/#latest-headlines"
+    );
 
     // The same article again stores nothing new, and pushes nothing.
     assert_eq!(server.post_json(article(1)).await.0, StatusCode::OK);
@@ -609,7 +616,10 @@ async fn one_signature_per_push_service_and_each_its_own_audience() {
     }
     let fan_out = server
         .push
-        .send_to_all(&server.store, &PushPayload::new_articles(&["Hi".into()]))
+        .send_to_all(
+            &server.store,
+            &PushPayload::new_articles(&["Hi".into()], format!("{APP_ORIGIN}/")),
+        )
         .await;
     assert_eq!(
         fan_out,
