@@ -448,16 +448,29 @@ pub async fn on_notification_click(event: NotificationEvent) -> JsResult<()> {
     let pages: Array = JsFuture::from(scope().clients().match_all_with_options(&options))
         .await?
         .unchecked_into();
+    // The same page at another fragment (`/` for `/#latest-headlines`) is
+    // the page the notification is about: a second tab of it would only
+    // confuse the reader.
     let open = pages
         .iter()
         .map(JsCast::unchecked_into::<WindowClient>)
-        .find(|page| page.url() == target);
+        .find(|page| without_fragment(&page.url()) == without_fragment(&target));
     if let Some(page) = open {
+        // Focus first: the browser lets a worker take the focus only for a
+        // moment after the user's click, and navigating takes time.
         JsFuture::from(page.focus()?).await?;
+        if page.url() != target {
+            // A fragment navigation: the page scrolls, it does not reload.
+            JsFuture::from(page.navigate(&target)?).await?;
+        }
     } else {
         JsFuture::from(scope().clients().open_window(&target)).await?;
     }
     Ok(())
+}
+
+fn without_fragment(url: &str) -> &str {
+    url.split('#').next().unwrap_or(url)
 }
 
 /// The absolute URL a notification's `data` names, kept inside the app: a
