@@ -27,7 +27,6 @@ use crate::browser::{Browser, Feature, PageId};
 use crate::chromium::{self, Chromium};
 use crate::proxy::{Mode, Outcome, Proxy, http_get};
 use crate::server::Server;
-use crate::util;
 
 /// The app's sync tag.
 const SYNC_TAG: &str = "add-article";
@@ -256,10 +255,7 @@ pub async fn run(site: &Path, server_bin: &Path, options: Options) -> Result<boo
     );
     let steps = schedule(seed, options.articles, options.faults);
     let exe = chromium::find_or_install()?;
-    let server = Server::start(server_bin, site)
-        .await
-        .context("starting the server")?;
-    let proxy = Proxy::start(util::free_port()?, server.port).await?;
+    let (server, proxy) = Server::behind_proxy(server_bin, site).await?;
     let browser = Chromium::launch(exe, &proxy.origin())
         .await
         .context("starting Chromium")?;

@@ -227,6 +227,17 @@ impl<B: Browser> Ctx<B> {
         Ok(tab)
     }
 
+    /// The first tab, the app's others closed (`update-pages` keeps a
+    /// second one): a check of which page a click focuses needs exactly one
+    /// to choose from.
+    async fn only_tab(&mut self) -> Result<PageId> {
+        let others = self.tabs.split_off(self.tabs.len().min(1));
+        for page in others {
+            self.browser.close_page(page).await?;
+        }
+        self.ready().await
+    }
+
     /// How many times each of `headlines` is on the server.
     async fn counts(&self, headlines: &[String]) -> Result<Vec<usize>> {
         let articles = self.server.articles().await?;

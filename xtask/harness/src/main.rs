@@ -40,7 +40,6 @@ use crate::catalogue::Checkpoint;
 use crate::checkpoints::{Ctx, Failed};
 use crate::chromium::Chromium;
 use crate::firefox::Firefox;
-use crate::proxy::Proxy;
 use crate::server::Server;
 
 /// The workspace root (this crate is `xtask/harness`).
@@ -440,10 +439,7 @@ async fn check(
         BrowserKind::Chromium => chromium::find_or_install()?,
         BrowserKind::Firefox => firefox::find_or_install()?,
     };
-    let server = Server::start(server_bin, site)
-        .await
-        .context("starting the server")?;
-    let proxy = Proxy::start(util::free_port()?, server.port).await?;
+    let (server, proxy) = Server::behind_proxy(server_bin, site).await?;
     match options.browser {
         BrowserKind::Chromium => {
             let browser = Chromium::launch(exe, &proxy.origin())

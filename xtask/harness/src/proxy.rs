@@ -71,7 +71,12 @@ impl Proxy {
     }
 
     pub fn origin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        Self::origin_at(self.port)
+    }
+
+    /// The origin of a proxy listening on `port`, before it is started.
+    pub fn origin_at(port: u16) -> String {
+        format!("http://127.0.0.1:{port}")
     }
 
     async fn listen(&mut self) -> Result<()> {

@@ -20,9 +20,8 @@ use serde_json::Value;
 use crate::browser::{Browser, PageId, js_str};
 use crate::checkpoints::add_article_by;
 use crate::chromium::{self, Chromium};
-use crate::proxy::{Mode, Proxy};
+use crate::proxy::Mode;
 use crate::server::Server;
-use crate::util;
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 700;
@@ -32,10 +31,7 @@ const LIST: &str = "#latest-headlines li[data-id]";
 pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let exe = chromium::find_or_install()?;
-    let server = Server::start(server_bin, site)
-        .await
-        .context("starting the server")?;
-    let mut proxy = Proxy::start(util::free_port()?, server.port).await?;
+    let (_server, mut proxy) = Server::behind_proxy(server_bin, site).await?;
     let origin = proxy.origin();
     let url = format!("{origin}/");
     let mut b = Chromium::launch(exe, &origin)

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use tokio::process::{Child, Command};
 
-use crate::proxy::http_get;
+use crate::proxy::{Proxy, http_get};
 use crate::util::{TempDir, free_port, tail_file};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,6 +29,9 @@ pub struct Server {
     /// a failure), `warn` for benchmarks (a line per request would be part
     /// of what is measured).
     log_level: &'static str,
+    /// `--public-origin`, when the browser reaches the server through
+    /// something else (the harness's proxy): the origin its pushes link to.
+    public_origin: Option<String>,
     /// Which database: [`Server::reset`] moves to a fresh one.
     generation: u32,
     // Declared last: removed after the process is gone.
@@ -44,11 +47,31 @@ impl Drop for Server {
 }
 
 impl Server {
-    pub async fn start(bin: &Path, site: &Path) -> Result<Self> {
-        Self::start_logging(bin, site, "info").await
+    /// The server with the harness's proxy in front of it, as the checks,
+    /// the chaos test and the screenshots run it: the browser only ever
+    /// sees the proxy, so the proxy's origin is the app's public origin, the
+    /// one the server's pushes link to.
+    pub async fn behind_proxy(bin: &Path, site: &Path) -> Result<(Self, Proxy)> {
+        let proxy_port = free_port()?;
+        let public_origin = Proxy::origin_at(proxy_port);
+        let server = Self::launch(bin, site, "info", Some(public_origin))
+            .await
+            .context("starting the server")?;
+        let proxy = Proxy::start(proxy_port, server.port).await?;
+        Ok((server, proxy))
     }
 
+    /// The server alone, the browser talking to it directly (the benchmarks).
     pub async fn start_logging(bin: &Path, site: &Path, log_level: &'static str) -> Result<Self> {
+        Self::launch(bin, site, log_level, None).await
+    }
+
+    async fn launch(
+        bin: &Path,
+        site: &Path,
+        log_level: &'static str,
+        public_origin: Option<String>,
+    ) -> Result<Self> {
         anyhow::ensure!(
             bin.is_file(),
             "no server binary at {}: build it first",
@@ -65,6 +88,7 @@ impl Server {
             bin: bin.to_owned(),
             site: site.to_owned(),
             log_level,
+            public_origin,
             generation: 0,
             dir: TempDir::new("harness-server")?,
         };
@@ -81,7 +105,11 @@ impl Server {
             .create(true)
             .append(true)
             .open(self.log_path())?;
-        let child = Command::new(&self.bin)
+        let mut command = Command::new(&self.bin);
+        if let Some(origin) = &self.public_origin {
+            command.args(["--public-origin", origin]);
+        }
+        let child = command
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .arg("--db")
             .arg(

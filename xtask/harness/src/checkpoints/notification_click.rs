@@ -11,10 +11,8 @@
 //! click a notification.
 //!
 //! (a) With a page of the app open in a background tab, the click must give
-//! that page focus and open no tab. Firefox gives the page focus (its
-//! `focus` event fires and `document.hasFocus()` turns true) but, headless,
-//! does not bring its tab to the front (`visibilityState` stays `hidden`),
-//! so the check is focus and no new tab, not the selected tab.
+//! that page focus and open no tab (see [`click_focuses`] for what focus
+//! means in headless Firefox).
 //! (b) With no page of the app open (only about:blank), the click must open
 //! a new tab at the app's URL.
 
@@ -31,34 +29,64 @@ use crate::browser::{Browser, PageId, js_str};
 const SETTLE: Duration = Duration::from_secs(1);
 
 pub(super) async fn notification_click<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
-    let tab = cx.ready().await?;
+    let tab = cx.only_tab().await?;
     // Earlier checkpoints may have shown notifications: start from none.
     close_notifications(&mut cx.browser, tab).await?;
-    // A tab in front of the app's, so the app's page has no focus to begin
-    // with and is the one left open when the app's tabs are closed.
-    let blank = cx.browser.open_page("about:blank").await?;
+    let blank = tab_in_front(cx).await?;
     let result = async {
         focus_the_open_page(cx, tab).await?;
         open_a_page(cx, tab).await
     }
     .await;
-    // Back to one tab of the app, as the next checkpoint expects, whatever
-    // happened: the tabs the click opened closed, the app's opened again if
-    // it was closed, then the blank one (never the last tab: that would
-    // close the window and quit Firefox).
-    let restored = async {
-        cx.browser.close_other_tabs().await?;
-        cx.tab().await?;
-        cx.browser.close_page(blank).await
-    }
-    .await;
+    let restored = back_to_the_app(cx, blank).await;
     result?;
     restored
+}
+
+/// Opens a blank tab in front of the app's, so that the app's page has no
+/// focus to begin with and is the one left open when the app's tabs are
+/// closed.
+pub(super) async fn tab_in_front<B: Browser>(cx: &mut Ctx<B>) -> Result<PageId> {
+    cx.browser.open_page("about:blank").await
+}
+
+/// Back to one tab of the app, as the next checkpoint expects, whatever
+/// happened: the tabs a click opened closed, the app's opened again if it
+/// was closed, then the blank one (never the last tab: that would close the
+/// window and quit Firefox).
+pub(super) async fn back_to_the_app<B: Browser>(cx: &mut Ctx<B>, blank: PageId) -> Result<()> {
+    cx.browser.close_other_tabs().await?;
+    cx.tab().await?;
+    cx.browser.close_page(blank).await
 }
 
 /// (a): the app's page, open in a background tab, gets focus; no tab opens.
 async fn focus_the_open_page<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result<()> {
     let app = cx.url();
+    let before = cx.browser.tab_urls().await?;
+    let title = cx.headline("click me with the app open");
+    show_notification(cx, tab, &title).await?;
+    let expected = format!(
+        "a click on the notification \"{title}\" (data \"/\"), with the app open at {app} in a background tab, to focus that page (`WindowClient.focus()` in the worker's `notificationclick`) and open no new tab"
+    );
+    click_focuses(cx, tab, &title, "true", &before, &expected).await
+}
+
+/// Clicks the notification `title` and expects the app's page in `tab`,
+/// which must not have the focus yet, to get it, and `then_js` to turn
+/// true there, with the tabs still `before` a moment later. Firefox gives
+/// the page focus (its `focus` event fires and `document.hasFocus()` turns
+/// true) but, headless, does not bring its tab to the front
+/// (`visibilityState` stays `hidden`), so the check is focus and no new
+/// tab, not the selected tab.
+pub(super) async fn click_focuses<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+    title: &str,
+    then_js: &str,
+    before: &[String],
+    expected: &str,
+) -> Result<()> {
     let has_focus = cx
         .browser
         .eval(
@@ -74,31 +102,26 @@ async fn focus_the_open_page<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result
             "harness: the app's page kept the focus with a tab opened in front of it (document.hasFocus() is {has_focus}), so a click could not be seen to give it focus"
         );
     }
-    let before = cx.browser.tab_urls().await?;
-    let title = cx.headline("click me with the app open");
-    show_notification(cx, tab, &title).await?;
-    let expected = format!(
-        "a click on the notification \"{title}\" (data \"/\"), with the app open at {app} in a background tab, to focus that page (`WindowClient.focus()` in the worker's `notificationclick`) and open no new tab"
-    );
     cx.browser
-        .click_notification(&title, UI)
+        .click_notification(title, UI)
         .await
-        .map_err(|e| failed(&expected, format!("{e:#}")))?;
-    let focused = cx
+        .map_err(|e| failed(expected, format!("{e:#}")))?;
+    // The `focus` event counts only while the document stays: a page that
+    // reloads has focus but no count, and `then_js` says what else is due.
+    let focused = format!(
+        "(window.__harnessFocus === undefined || window.__harnessFocus > 0) && document.hasFocus() && ({then_js})"
+    );
+    if cx
         .browser
-        .wait_until(
-            tab,
-            "window.__harnessFocus > 0 && document.hasFocus()",
-            "the app's page to get focus",
-            UI,
-        )
-        .await;
-    if focused.is_err() {
+        .wait_until(tab, &focused, "the app's page to get focus", UI)
+        .await
+        .is_err()
+    {
         let state = cx
             .browser
             .eval(
                 tab,
-                "({ focusEvents: window.__harnessFocus, hasFocus: document.hasFocus() })",
+                "({ url: location.href, focusEvents: window.__harnessFocus ?? null, hasFocus: document.hasFocus() })",
                 UI,
             )
             .await
@@ -107,22 +130,23 @@ async fn focus_the_open_page<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result
         return Err(failed(
             expected,
             format!(
-                "no focus within {UI:?} ({} `focus` events, document.hasFocus() {}); tabs before the click: {}; after: {}",
+                "not within {UI:?}: the page is at {} ({} `focus` events, document.hasFocus() {}); tabs before the click: {}; after: {}",
+                state["url"],
                 state["focusEvents"],
                 state["hasFocus"],
-                list(&before),
+                list(before),
                 list(&now)
             ),
         ));
     }
     tokio::time::sleep(SETTLE).await;
     let now = cx.browser.tab_urls().await?;
-    if now != before {
+    if now.len() != before.len() {
         return Err(failed(
             expected,
             format!(
                 "the page got focus, but the tabs changed: before the click {}; after {}",
-                list(&before),
+                list(before),
                 list(&now)
             ),
         ));
@@ -136,28 +160,38 @@ async fn open_a_page<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result<()> {
     // Shown while a page can still show it; it outlives the page.
     let title = cx.headline("click me with no page open");
     show_notification(cx, tab, &title).await?;
+    let expected = format!(
+        "a click on the notification \"{title}\" (data \"/\"), with no page of the app open, to open a new tab at {app} (`clients.openWindow` in the worker's `notificationclick`)"
+    );
+    click_opens(cx, &title, &app, &expected).await
+}
+
+/// Closes the app's tabs, clicks the notification `title` and expects a
+/// new tab at `url`.
+pub(super) async fn click_opens<B: Browser>(
+    cx: &mut Ctx<B>,
+    title: &str,
+    url: &str,
+    expected: &str,
+) -> Result<()> {
     for page in std::mem::take(&mut cx.tabs) {
         cx.browser.close_page(page).await?;
     }
     let before = cx.browser.tab_urls().await?;
-    if before.iter().any(|url| url.starts_with(&app)) {
+    if before.iter().any(|open| open.starts_with(&cx.url())) {
         anyhow::bail!(
             "harness: a page of the app is still open after its tabs were closed: {}",
             list(&before)
         );
     }
-    let expected = format!(
-        "a click on the notification \"{title}\" (data \"/\"), with no page of the app open, to open a new tab at {app} (`clients.openWindow` in the worker's `notificationclick`)"
-    );
     cx.browser
-        .click_notification(&title, UI)
+        .click_notification(title, UI)
         .await
-        .map_err(|e| failed(&expected, format!("{e:#}")))?;
+        .map_err(|e| failed(expected, format!("{e:#}")))?;
     let deadline = tokio::time::Instant::now() + UI;
     loop {
         let now = cx.browser.tab_urls().await?;
-        let opened = now.len() == before.len() + 1 && now.contains(&app);
-        if opened {
+        if now.len() == before.len() + 1 && now.iter().any(|open| open == url) {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {

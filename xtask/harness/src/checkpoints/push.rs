@@ -125,12 +125,13 @@ async fn push_and_show<B: Browser>(
     let plain = String::from_utf8(plain)
         .map_err(|_| failed("a UTF-8 payload", "bytes that are not UTF-8"))?;
     let payload: Value = serde_json::from_str(&plain).unwrap_or(Value::Null);
-    let title = match declarative(&payload, &headline) {
+    let link = new_articles_link(&cx.url());
+    let title = match declarative(&payload, &headline, &link) {
         Ok(title) => title,
         Err(why) => {
             return Err(failed(
                 format!(
-                    "a declarative push message {{\"web_push\": 8030, \"notification\": {{\"title\", \"body\", \"navigate\"}}, \"mutable\": true}} whose body names \"{headline}\""
+                    "a declarative push message {{\"web_push\": 8030, \"notification\": {{\"title\", \"body\", \"navigate\"}}, \"mutable\": true}} whose body names \"{headline}\" and whose navigate is {link}"
                 ),
                 format!("{why}: {plain}"),
             ));
@@ -160,8 +161,21 @@ async fn push_and_show<B: Browser>(
     .await
 }
 
-/// A declarative push message naming `headline`; its title.
-pub(crate) fn declarative(payload: &Value, headline: &str) -> Result<String, String> {
+/// The path of the server's pushes about new articles (the app's
+/// `push::NEW_ARTICLES_PATH`).
+const NEW_ARTICLES_PATH: &str = "/#latest-headlines";
+
+/// Where a click on a push about new articles must lead, for the app at
+/// `app` (`http://127.0.0.1:<proxy>/`): an absolute URL at the origin the
+/// browser knows the app by, the harness's proxy — which the server only
+/// knows from its `--public-origin`.
+pub(super) fn new_articles_link(app: &str) -> String {
+    format!("{}{NEW_ARTICLES_PATH}", app.trim_end_matches('/'))
+}
+
+/// A declarative push message naming `headline`, whose click leads to
+/// `link`; its title.
+fn declarative(payload: &Value, headline: &str, link: &str) -> Result<String, String> {
     if payload["web_push"] != 8030 {
         return Err("no `web_push: 8030`".into());
     }
@@ -170,12 +184,14 @@ pub(crate) fn declarative(payload: &Value, headline: &str) -> Result<String, Str
     if title.is_empty() {
         return Err("no `notification.title`".into());
     }
-    if notification["navigate"]
-        .as_str()
-        .unwrap_or_default()
-        .is_empty()
-    {
-        return Err("no `notification.navigate`".into());
+    match notification["navigate"].as_str() {
+        None | Some("") => return Err("no `notification.navigate`".into()),
+        Some(navigate) if navigate != link => {
+            return Err(format!(
+                "`notification.navigate` is {navigate:?}, not the absolute URL {link:?} (a browser showing the message by itself has no page to resolve a path against)"
+            ));
+        }
+        Some(_) => {}
     }
     if !notification["body"]
         .as_str()

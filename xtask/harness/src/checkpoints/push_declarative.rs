@@ -1,7 +1,9 @@
 //! Goal 4, Declarative Web Push, in Firefox: the server's push is a
 //! declarative push message (`{"web_push": 8030, "notification": {...},
 //! "mutable": true}`), the worker's `on_push` reads it and shows its
-//! notification, and a click on it opens the message's `navigate` URL.
+//! notification, and a click on it leads to the message's `navigate` URL:
+//! the app's open page is focused and brought there, with no second tab;
+//! with none open, a tab opens there.
 //!
 //! The browser subscribes with a script of the harness's own (the page's
 //! button is `push-subscribe`'s), so what fails here is the worker's part.
@@ -9,23 +11,23 @@
 //! Urgency and Topic; it cannot read the body (only Firefox holds the keys),
 //! so the declarative body is proven by what the worker shows: the
 //! notification's tag (the worker's, which a browser showing the message by
-//! itself would not set) and the page a click opens.
-
-use std::time::Duration;
+//! itself would not set), its data (the absolute `navigate`, at the origin
+//! the browser knows the app by) and the page a click leads to.
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
+use super::notification_click::{back_to_the_app, click_focuses, click_opens, tab_in_front};
+use super::push::new_articles_link;
+use super::push_subscribe::{Published, publish};
 use super::{ARRIVAL, Ctx, UI, close_notifications, failed};
-use crate::autopush::PushEvent;
+use crate::autopush::Autopush;
 use crate::browser::{Browser, PageId};
-use crate::push_service::{http_json, uuid};
+use crate::push_service::http_json;
 
 const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
-/// The `navigate` of the server's pushes about new articles (the app's
-/// `push::NEW_ARTICLES_URL`), relative to the app.
-const NAVIGATE: &str = "#latest-headlines";
-/// The title of those pushes (`push::NEW_ARTICLES_TITLE`).
+/// The title of the server's pushes about new articles
+/// (`push::NEW_ARTICLES_TITLE`).
 const TITLE: &str = "New on Offline News";
 /// The tag the worker's `on_push` gives its notification.
 const TAG: &str = "articles-added";
@@ -47,7 +49,7 @@ const UNSUBSCRIBE_JS: &str = "(async () => {
     return true; })()";
 
 pub(super) async fn push_declarative<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
-    let tab = cx.ready().await?;
+    let tab = cx.only_tab().await?;
     close_notifications(&mut cx.browser, tab).await?;
     let subscription = cx
         .browser
@@ -63,7 +65,7 @@ pub(super) async fn push_declarative<B: Browser>(cx: &mut Ctx<B>) -> Result<()> 
         (200..300).contains(&status),
         "POST {SUBSCRIPTIONS} answered {status}: {body}"
     );
-    let result = push_show_and_click(cx, tab, &endpoint).await;
+    let result = show_and_click(cx, tab, &endpoint).await;
     // Leave no subscription behind, at the server or in the browser.
     let _ = http_json(
         cx.server.port,
@@ -78,48 +80,70 @@ pub(super) async fn push_declarative<B: Browser>(cx: &mut Ctx<B>) -> Result<()> 
     result
 }
 
-async fn push_show_and_click<B: Browser>(
-    cx: &mut Ctx<B>,
-    tab: PageId,
-    endpoint: &str,
-) -> Result<()> {
+/// Two pushes, two clicks: with the app open in a background tab, the
+/// click brings that page to its `navigate` URL (the list) and opens no
+/// second tab; with no page of the app open, it opens a tab there.
+async fn show_and_click<B: Browser>(cx: &mut Ctx<B>, tab: PageId, endpoint: &str) -> Result<()> {
     let service = cx
         .autopush
         .clone()
         .context("harness bug: no push service for this browser")?;
     let channel = endpoint.rsplit('/').next().unwrap_or_default().to_owned();
-    let headline = cx.headline("a declarative push");
-    let mark = service.mark();
-    let shown_mark = cx.browser.mark();
-    let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
-    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
-    anyhow::ensure!(
-        status == 201,
-        "POST /api/v1/articles answered {status}: {body}"
-    );
-    let pushed = service
-        .wait(mark, ARRIVAL, |e| match e {
-            PushEvent::Push {
-                channel: c,
-                status,
-                problem,
-                ..
-            } if *c == channel => Some((*status, problem.clone())),
-            _ => None,
-        })
-        .await;
+    let link = new_articles_link(&cx.url());
+
+    let blank = tab_in_front(cx).await?;
+    let result = async {
+        let before = cx.browser.tab_urls().await?;
+        let expected = show(cx, tab, &service, &channel, &link, "the app open").await?;
+        let at_link = format!("location.href === {}", crate::browser::js_str(&link));
+        click_focuses(cx, tab, TITLE, &at_link, &before, &format!(
+            "{expected}; with the app open at {} in a background tab, a click to focus that page and bring it to {link} (`WindowClient.focus()` and `navigate()`), opening no second tab",
+            cx.url()
+        ))
+        .await?;
+        close_notifications(&mut cx.browser, tab).await?;
+        let expected = show(cx, tab, &service, &channel, &link, "no page open").await?;
+        click_opens(cx, TITLE, &link, &format!(
+            "{expected}; with no page of the app open, a click to open a tab at {link}"
+        ))
+        .await
+    }
+    .await;
+    let restored = back_to_the_app(cx, blank).await;
+    result?;
+    restored
+}
+
+/// An article published, its push accepted by the push service and shown by
+/// the worker as the declarative message says; what the click must do next
+/// is the caller's. Returns what is expected, for the caller's message.
+async fn show<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+    service: &Autopush,
+    channel: &str,
+    link: &str,
+    with: &str,
+) -> Result<String> {
+    let Published {
+        headline,
+        shown_mark,
+        push,
+        ..
+    } = publish(cx, service, channel, &format!("a declarative push, {with}")).await?;
     let expected_push = "a push with RFC 8030's delivery headers (TTL, Urgency, Topic), aes128gcm and VAPID, which the push service accepts";
-    match pushed {
+    match push {
         None => {
             return Err(failed(
                 expected_push,
                 format!(
-                    "no push reached the subscription within {ARRIVAL:?} of publishing \"{headline}\""
+                    "no push reached the subscription within {:?} of publishing \"{headline}\"",
+                    ARRIVAL
                 ),
             ));
         }
-        Some((201, _)) => {}
-        Some((status, problem)) => {
+        Some((201, _, _)) => {}
+        Some((status, _, problem)) => {
             return Err(failed(
                 expected_push,
                 format!("the push service answered {status}: {problem}"),
@@ -128,7 +152,7 @@ async fn push_show_and_click<B: Browser>(
     }
 
     let expected = format!(
-        "the worker's `on_push` to read the declarative push message and show its notification \"{TITLE}\" naming \"{headline}\", tag \"{TAG}\", a click leading to its `navigate` ({NAVIGATE})"
+        "the worker's `on_push` to read the declarative push message and show its notification \"{TITLE}\" naming \"{headline}\", tag \"{TAG}\", its `navigate` ({link}) as the data a click opens"
     );
     if cx
         .browser
@@ -174,47 +198,17 @@ async fn push_show_and_click<B: Browser>(
             ),
         ));
     }
-
-    // The click, with no page of the app open: the worker's
-    // `notificationclick` opens the notification's URL.
-    let blank = cx.browser.open_page("about:blank").await?;
-    let result = click_opens(cx, &expected).await;
-    let restored = async {
-        cx.browser.close_other_tabs().await?;
-        cx.tab().await?;
-        cx.browser.close_page(blank).await
+    // The server's `navigate`, as the worker's `notify` keeps it: absolute,
+    // at the origin the browser knows the app by (the harness's proxy; the
+    // server knows it from `--public-origin`).
+    if ours["data"] != link {
+        return Err(failed(
+            &expected,
+            format!(
+                "a notification whose data is {} (the server's `navigate` should be the absolute {link}; `notify` passes it on as it is)",
+                ours["data"]
+            ),
+        ));
     }
-    .await;
-    result?;
-    restored
-}
-
-async fn click_opens<B: Browser>(cx: &mut Ctx<B>, expected: &str) -> Result<()> {
-    let target = format!("{}{NAVIGATE}", cx.url());
-    for page in std::mem::take(&mut cx.tabs) {
-        cx.browser.close_page(page).await?;
-    }
-    let before = cx.browser.tab_urls().await?;
-    cx.browser
-        .click_notification(TITLE, UI)
-        .await
-        .map_err(|e| failed(expected, format!("{e:#}")))?;
-    let deadline = tokio::time::Instant::now() + UI;
-    loop {
-        let now = cx.browser.tab_urls().await?;
-        if now.contains(&target) {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(failed(
-                expected,
-                format!(
-                    "a click on the notification opened no tab at {target} within {UI:?}: the tabs are [{}] (before the click: [{}])",
-                    now.join(", "),
-                    before.join(", ")
-                ),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    Ok(expected)
 }

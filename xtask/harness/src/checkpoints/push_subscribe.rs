@@ -17,7 +17,7 @@ use super::{
     vapid_public_key,
 };
 use crate::autopush::{Autopush, PushEvent};
-use crate::browser::{Browser, PageId};
+use crate::browser::{Browser, Mark, PageId};
 use crate::proxy::Outcome;
 use crate::push_service::{http_json, uuid};
 
@@ -144,28 +144,20 @@ async fn deliver<B: Browser>(
     channel: &str,
     endpoint: &str,
 ) -> Result<()> {
-    let headline = cx.headline("pushed through Firefox's push service");
-    let mark = service.mark();
-    let shown_mark = cx.browser.mark();
-    let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
-    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
-    anyhow::ensure!(
-        status == 201,
-        "POST /api/v1/articles answered {status}: {body}"
-    );
-
-    let pushed = service
-        .wait(mark, ARRIVAL, |e| match e {
-            PushEvent::Push {
-                channel: c,
-                status,
-                version,
-                problem,
-            } if c == channel => Some((*status, version.clone(), problem.clone())),
-            _ => None,
-        })
-        .await;
-    let Some((status, version, problem)) = pushed else {
+    let published = publish(
+        cx,
+        service,
+        channel,
+        "pushed through Firefox's push service",
+    )
+    .await?;
+    let Published {
+        headline,
+        service_mark: mark,
+        shown_mark,
+        push,
+    } = published;
+    let Some((status, version, problem)) = push else {
         return Err(failed(
             format!(
                 "the server to push \"{headline}\" to the subscription the page gave it ({endpoint}) within {ARRIVAL:?}"
@@ -175,7 +167,7 @@ async fn deliver<B: Browser>(
     };
     if status != 201 {
         return Err(failed(
-            "a push the browser's push service accepts (TTL, aes128gcm, VAPID)",
+            "a push with RFC 8030's delivery headers (TTL, Urgency, Topic), aes128gcm and VAPID, which the browser's push service accepts",
             format!("it answered {status}: {problem}"),
         ));
     }
@@ -217,6 +209,55 @@ async fn deliver<B: Browser>(
         t.contains(&headline) || b.contains(&headline)
     })
     .await
+}
+
+/// An article published straight to the server, as another reader would,
+/// and what became of the server's push of it at Firefox's push service.
+pub(super) struct Published {
+    pub headline: String,
+    /// Where the push service's events stood before the article was sent.
+    pub service_mark: usize,
+    /// Where the browser's service events stood (notifications shown).
+    pub shown_mark: Mark,
+    /// The push to the subscription: its status at the push service, its
+    /// version and, if refused, why. `None`: none came within [`ARRIVAL`].
+    pub push: Option<(u16, String, String)>,
+}
+
+/// Publishes an article named for `what` and waits for its push to
+/// `channel`.
+pub(super) async fn publish<B: Browser>(
+    cx: &mut Ctx<B>,
+    service: &Autopush,
+    channel: &str,
+    what: &str,
+) -> Result<Published> {
+    let headline = cx.headline(what);
+    let service_mark = service.mark();
+    let shown_mark = cx.browser.mark();
+    let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
+    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
+    anyhow::ensure!(
+        status == 201,
+        "POST /api/v1/articles answered {status}: {body}"
+    );
+    let push = service
+        .wait(service_mark, ARRIVAL, |e| match e {
+            PushEvent::Push {
+                channel: c,
+                status,
+                version,
+                problem,
+            } if c == channel => Some((*status, version.clone(), problem.clone())),
+            _ => None,
+        })
+        .await;
+    Ok(Published {
+        headline,
+        service_mark,
+        shown_mark,
+        push,
+    })
 }
 
 /// A second click turns push off: the browser ends the subscription at its
