@@ -40,6 +40,12 @@ pub struct ServeArgs {
     /// `target/`; `OFFLINE_NEWS_DB` in the environment works too).
     #[arg(long)]
     pub db: Option<PathBuf>,
+    /// The origin browsers open the app at, when it is not
+    /// `http://<host>:<port>` (behind a proxy or a tunnel): a push's link
+    /// points there (`OFFLINE_NEWS_PUBLIC_ORIGIN` in the environment works
+    /// too).
+    #[arg(long, value_name = "URL")]
+    pub public_origin: Option<String>,
     /// Rebuild on every change to the stage, restart the server when it
     /// changed, and reload the open pages.
     #[arg(long)]
@@ -116,6 +122,9 @@ impl Server {
         // `OFFLINE_NEWS_DB`, which the child inherits from us.
         if let Some(db) = &args.db {
             command.arg("--db").arg(db);
+        }
+        if let Some(origin) = &args.public_origin {
+            command.args(["--public-origin", origin]);
         }
         if args.watch {
             command.arg("--live-reload");
