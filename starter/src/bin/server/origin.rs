@@ -55,6 +55,7 @@ impl PublicOrigin {
     }
 }
 
+// ANCHOR: from_str
 impl FromStr for PublicOrigin {
     type Err = OriginError;
 
@@ -92,6 +93,7 @@ impl FromStr for PublicOrigin {
         Ok(PublicOrigin(url.origin().ascii_serialization()))
     }
 }
+// ANCHOR_END: from_str
 
 impl fmt::Display for PublicOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
