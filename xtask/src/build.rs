@@ -23,10 +23,11 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, anyhow, bail, ensure};
 use base64ct::{Base64, Encoding as _};
 
 use crate::stage::Stage;
@@ -153,17 +154,29 @@ pub fn build_site_of(source: &SiteSource) -> anyhow::Result<PathBuf> {
     // with one of its features each: the worker's file is what the browser
     // compiles every time it wakes the worker up (for a sync, a push, a
     // fetch), so none of the page's code should be in it.
-    let wasm_lock = lock_wasm_builds()?;
-    for part in WASM_PARTS {
-        let wasm = step(&format!("building the {part}'s wasm ({name})"), || {
-            build_wasm(source, part)
-        })?;
-        step(
-            &format!("generating the {part}'s JS bindings ({name})"),
-            || bindgen(&wasm, part, &staging.0.join("pkg")),
-        )?;
-    }
-    drop(wasm_lock);
+    //
+    // Each part's wasm-bindgen runs while cargo builds the next part: the
+    // compiler uses one core for this small crate (`codegen-units = 1`), and
+    // wasm-bindgen (~0.15 s a part) takes another.
+    let pkg = staging.0.join("pkg");
+    thread::scope(|scope| {
+        let mut bindings = Vec::new();
+        for part in WASM_PARTS {
+            let wasm = wasm_of(source, part)?;
+            let pkg = &pkg;
+            bindings.push(scope.spawn(move || {
+                step(
+                    &format!("generating the {part}'s JS bindings ({name})"),
+                    || bindgen(wasm, part, pkg),
+                )
+            }));
+        }
+        bindings.into_iter().try_for_each(|binding| {
+            binding
+                .join()
+                .map_err(|_| anyhow!("wasm-bindgen panicked"))?
+        })
+    })?;
     let build_id = step(&format!("assembling the site ({name})"), || {
         assemble(&source.static_dir, &staging.0)
     })?;
@@ -188,9 +201,9 @@ const WASM_PROFILE: &str = "wasm";
 
 /// Both `.wasm` files are built in one profile, to one file name: another
 /// xtask (a `check` beside a `serve --watch`) building the other part between
-/// our build and wasm-bindgen's reading of the file would hand us its
-/// `.wasm`. So the builds and the reading happen under this lock, released
-/// when the file is dropped.
+/// our build and our reading of the file would hand us its `.wasm`. So each
+/// build and the reading of its file (and of its dep-info) happen under this
+/// lock, released when the file is dropped.
 fn lock_wasm_builds() -> anyhow::Result<fs::File> {
     let dir = wasm_target_dir();
     let path = dir.join(".xtask-wasm.lock");
@@ -213,6 +226,173 @@ fn lock_wasm_builds() -> anyhow::Result<fs::File> {
 /// (proc macros, js-sys, web-sys, then the LTO) overlaps the server's.
 fn wasm_target_dir() -> PathBuf {
     target_dir().join("wasm")
+}
+
+/// One part's `.wasm`, as bytes: the one this process built last time when
+/// none of the files it was compiled from has changed since, else a new
+/// build.
+///
+/// Why not leave that to cargo: both parts are built in one profile (so that
+/// a first build compiles their dependencies once, see the workspace's
+/// `Cargo.toml`), where cargo keeps one fingerprint and one file for the
+/// library whatever its features, and so compiles it again at every switch
+/// of feature, even for a part whose code did not change. Under `serve
+/// --watch` that was half of every rebuild: a save of `page.rs`, which only
+/// the page's `.wasm` is compiled from, compiled the worker's too (~1.2 s of
+/// the ~2.8 s the site took on 2 cores). Which files a part is compiled from,
+/// cargo says in the dep-info it writes beside the `.wasm`; the manifests
+/// and `Cargo.lock` count too.
+fn wasm_of(source: &SiteSource, part: &'static str) -> anyhow::Result<Vec<u8>> {
+    let name = source.name;
+    let key = (source.manifest.clone(), source.package.to_owned(), part);
+    if let Some(wasm) = reusable(&key) {
+        println!(
+            "==> the {part}'s wasm ({name}): none of its sources changed since its last build"
+        );
+        return Ok(wasm);
+    }
+    let mut manifests = vec![
+        source.manifest.clone(),
+        source.manifest.with_file_name("Cargo.lock"),
+    ];
+    // The crate's own manifest (its features, its dependencies): the
+    // directory its `static/` is in.
+    if let Some(dir) = source.static_dir.parent() {
+        manifests.push(dir.join("Cargo.toml"));
+    }
+    // Stamped before cargo reads them: a file saved while it builds then
+    // no longer matches its stamp, and the part is built again next time.
+    let before: Vec<(PathBuf, Option<Stamp>)> = previous_inputs(&key)
+        .into_iter()
+        .chain(manifests.iter().cloned())
+        .map(|path| {
+            let stamp = file_stamp(&path);
+            (path, stamp)
+        })
+        .collect();
+    step(&format!("building the {part}'s wasm ({name})"), || {
+        let started = SystemTime::now();
+        let (wasm, dep_info) = {
+            let _lock = lock_wasm_builds()?;
+            let built = build_wasm(source, part)?;
+            let wasm =
+                fs::read(&built).with_context(|| format!("cannot read {}", built.display()))?;
+            // Beside it, named after it: `<lib>.d`.
+            let dep_info = fs::read_to_string(built.with_extension("d")).ok();
+            (wasm, dep_info)
+        };
+        let mut cache = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.retain(|built| built.key != key);
+        if let Some(dep_info) = dep_info {
+            let inputs = dep_info_inputs(&dep_info)
+                .into_iter()
+                .chain(manifests)
+                .map(|path| {
+                    let stamp = match before.iter().find(|(known, _)| *known == path) {
+                        Some((_, stamp)) => *stamp,
+                        None => settled_before(file_stamp(&path), started),
+                    };
+                    (path, stamp)
+                })
+                .collect();
+            cache.push(Built {
+                key,
+                inputs,
+                wasm: wasm.clone(),
+            });
+        }
+        Ok(wasm)
+    })
+}
+
+/// Which part of which crate (its workspace manifest, its package) a
+/// [`Built`] is.
+type PartKey = (PathBuf, String, &'static str);
+
+/// A part's `.wasm` as this process built it, and the files it was compiled
+/// from, each with its modification time and size as cargo read it (`None`
+/// where that is not known).
+struct Built {
+    key: PartKey,
+    inputs: Vec<(PathBuf, Option<Stamp>)>,
+    wasm: Vec<u8>,
+}
+
+/// What [`wasm_of`] built in this process: only a long-running one (`serve
+/// --watch`, `check --watch`) ever builds a part twice.
+static BUILT: Mutex<Vec<Built>> = Mutex::new(Vec::new());
+
+/// A file's modification time and size, as `serve --watch` compares them.
+type Stamp = (SystemTime, u64);
+
+fn file_stamp(path: &Path) -> Option<Stamp> {
+    let metadata = fs::metadata(path).ok()?;
+    Some((metadata.modified().ok()?, metadata.len()))
+}
+
+/// The `.wasm` built for `key` before, if every file it was compiled from is
+/// still as it was then.
+fn reusable(key: &PartKey) -> Option<Vec<u8>> {
+    let cache = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    let built = cache.iter().find(|built| built.key == *key)?;
+    built
+        .inputs
+        .iter()
+        .all(|(path, stamp)| stamp.is_some() && file_stamp(path) == *stamp)
+        .then(|| built.wasm.clone())
+}
+
+/// The files the part `key` was compiled from when this process last built
+/// it.
+fn previous_inputs(key: &PartKey) -> Vec<PathBuf> {
+    let cache = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    cache
+        .iter()
+        .filter(|built| built.key == *key)
+        .flat_map(|built| built.inputs.iter().map(|(path, _)| path.clone()))
+        .collect()
+}
+
+/// A stamp taken after the build `started`, for a file that was not stamped
+/// before it: good only if the file was last modified well before, since one
+/// saved while cargo ran may or may not be in what it built. "Well before"
+/// allows for file systems that keep modification times to the second, or
+/// to two (FAT).
+fn settled_before(stamp: Option<Stamp>, started: SystemTime) -> Option<Stamp> {
+    stamp.filter(|(modified, _)| *modified + Duration::from_secs(2) < started)
+}
+
+/// The inputs a dep-info file names: Makefile rules, `target: input ...`,
+/// with a space in a name written `\ ` (as cargo writes them).
+fn dep_info_inputs(text: &str) -> Vec<PathBuf> {
+    let mut inputs = Vec::new();
+    for line in text.lines() {
+        // The target ends at the first `: ` (a drive letter's colon, on
+        // Windows, is followed by `\`).
+        let Some((_, rest)) = line.split_once(": ") else {
+            continue;
+        };
+        let mut name = String::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&' ') => {
+                    name.push(' ');
+                    chars.next();
+                }
+                c if c.is_whitespace() => {
+                    if !name.is_empty() {
+                        inputs.push(PathBuf::from(std::mem::take(&mut name)));
+                    }
+                }
+                c => name.push(c),
+            }
+        }
+        if !name.is_empty() {
+            inputs.push(PathBuf::from(name));
+        }
+    }
+    inputs
 }
 
 /// `cargo build`s the stage's library for the browser with only the feature
@@ -255,23 +435,23 @@ fn build_wasm(source: &SiteSource, part: &str) -> anyhow::Result<PathBuf> {
 
 /// Runs wasm-bindgen, as a library: it reads the `.wasm` cargo made, and
 /// writes `<part>.js` (the glue) and `<part>_bg.wasm` (the module, rewritten
-/// to import that glue) into `out`.
+/// to import that glue) into `out`. (From bytes, the name given with them is
+/// the output's name.)
 ///
 /// `no_modules` makes the glue a classic script that defines one global,
 /// `wasm_bindgen`, rather than an ES module. A service worker can load a
 /// classic script with `importScripts()` in every browser, while module
 /// workers are not supported everywhere yet; the page uses the same file.
-fn bindgen(wasm: &Path, part: &str, out: &Path) -> anyhow::Result<()> {
+fn bindgen(wasm: Vec<u8>, part: &str, out: &Path) -> anyhow::Result<()> {
     let mut output = wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(wasm)
+        .input_bytes(part, wasm)
         .no_modules(true)?
-        .out_name(part)
         .typescript(false)
         // Function names help only a debugger, and are half the file.
         .remove_name_section(true)
         .remove_producers_section(true)
         .generate_output()
-        .with_context(|| format!("wasm-bindgen could not process {}", wasm.display()))?;
+        .with_context(|| format!("wasm-bindgen could not process the {part}'s .wasm"))?;
     // The features rustc compiled for: read by wasm-bindgen above, never by
     // a browser.
     output.wasm_mut().customs.remove_raw("target_features");
@@ -758,6 +938,63 @@ pub(crate) mod tests {
         let site = TempDir::new();
         let error = assemble(&site.0.join("static"), &site.0).unwrap_err();
         assert!(error.to_string().contains("static"), "{error}");
+    }
+
+    #[test]
+    fn dep_info_names_every_input() {
+        let text = "/t/wasm/lib.wasm: /w/src/lib.rs /w/src/my\\ page.rs  /w/src/worker.rs\n\n\
+                    C:\\w\\lib.d: C:\\w\\src\\lib.rs\n";
+        assert_eq!(
+            dep_info_inputs(text),
+            [
+                Path::new("/w/src/lib.rs"),
+                Path::new("/w/src/my page.rs"),
+                Path::new("/w/src/worker.rs"),
+                Path::new("C:\\w\\src\\lib.rs"),
+            ]
+        );
+        assert!(dep_info_inputs("").is_empty());
+    }
+
+    #[test]
+    fn a_part_is_reused_only_while_its_inputs_are_unchanged() {
+        let dir = TempDir::new();
+        dir.write("src/page.rs", "// page");
+        dir.write("src/lib.rs", "// lib");
+        let inputs: Vec<_> = ["src/page.rs", "src/lib.rs"]
+            .map(|name| {
+                let path = dir.0.join(name);
+                let stamp = file_stamp(&path);
+                (path, stamp)
+            })
+            .into();
+        let key: PartKey = (dir.0.join("Cargo.toml"), "test-reuse".into(), "page");
+        BUILT.lock().unwrap().push(Built {
+            key: key.clone(),
+            inputs,
+            wasm: b"\0asm".to_vec(),
+        });
+        assert_eq!(reusable(&key).as_deref(), Some(&b"\0asm"[..]));
+        let other: PartKey = (dir.0.join("Cargo.toml"), "test-reuse".into(), "worker");
+        assert_eq!(reusable(&other), None);
+
+        // A write that changes the size is seen even where the file
+        // system's clock is too coarse to show a new modification time.
+        dir.write("src/lib.rs", "// lib, edited");
+        assert_eq!(reusable(&key), None);
+        BUILT.lock().unwrap().retain(|built| built.key != key);
+    }
+
+    #[test]
+    fn a_stamp_taken_after_a_build_counts_only_for_an_older_file() {
+        let now = SystemTime::now();
+        let stamp = |ago: u64| Some((now - Duration::from_secs(ago), 1));
+        assert_eq!(settled_before(stamp(60), now), stamp(60));
+        // Saved during the build, or just before it on a coarse clock.
+        assert_eq!(settled_before(stamp(1), now), None);
+        assert_eq!(settled_before(stamp(0), now), None);
+        // Missing.
+        assert_eq!(settled_before(None, now), None);
     }
 
     #[test]
