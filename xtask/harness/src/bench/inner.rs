@@ -14,7 +14,8 @@ use super::{Baseline, Better, Goal, Load, Row, Sample, Section, Setup};
 use crate::proxy::http_get;
 use crate::util::{TempDir, free_port, kill_process_group, tail_file};
 
-/// The file saved: part of the starter's wasm and of its server's library.
+/// The file saved: the page's code, in the starter's library but compiled only
+/// for the page's `.wasm` (not the worker's, not the native server's).
 const FILE: &str = "starter/src/page.rs";
 /// The goal for a fresh clone's first `cargo xtask serve`, in seconds, on 2
 /// cores (issue 16; it took 282 s at the full bench that filed it).
