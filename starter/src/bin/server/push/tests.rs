@@ -650,6 +650,26 @@ async fn one_signature_per_push_service_and_each_its_own_audience() {
     assert_eq!(payload.notification.body, "Hi");
 }
 
+/// `server` with one subscription, `name`, at a push service of its own
+/// whose answers the test scripts.
+async fn one_subscriber(server: TestServer, name: &str) -> (TestServer, PushService) {
+    let service = PushService::start().await;
+    let browser = Subscriber::new(service.endpoint(name));
+    assert_eq!(
+        subscribe(&server, &browser.json()).await.0,
+        StatusCode::CREATED
+    );
+    (server, service)
+}
+
+/// Sends the generic payload to every subscription of `server`.
+async fn send_fallback(server: &TestServer) -> FanOut {
+    server
+        .push
+        .send_to_all(&server.store, &PushPayload::fallback())
+        .await
+}
+
 #[tokio::test]
 async fn a_gone_subscription_is_deleted() {
     let server = TestServer::new();
@@ -664,10 +684,7 @@ async fn a_gone_subscription_is_deleted() {
     }
     service.answer_next(StatusCode::GONE, None);
     service.answer_next(StatusCode::NOT_FOUND, None);
-    let fan_out = server
-        .push
-        .send_to_all(&server.store, &PushPayload::fallback())
-        .await;
+    let fan_out = send_fallback(&server).await;
     assert_eq!(
         fan_out,
         FanOut {
@@ -685,19 +702,13 @@ async fn a_gone_subscription_is_deleted() {
 
 #[tokio::test]
 async fn a_busy_push_service_gets_the_message_again_later() {
-    let server = TestServer::new();
-    let mut service = PushService::start().await;
-    let browser = Subscriber::new(service.endpoint("busy"));
-    subscribe(&server, &browser.json()).await;
+    let (server, mut service) = one_subscriber(TestServer::new(), "busy").await;
 
     // 429 with Retry-After: 1 s; then a 503 without one: the backoff (50 ms
     // in tests); then accepted.
     service.answer_next(StatusCode::TOO_MANY_REQUESTS, Some("1"));
     service.answer_next(StatusCode::SERVICE_UNAVAILABLE, None);
-    let fan_out = server
-        .push
-        .send_to_all(&server.store, &PushPayload::fallback())
-        .await;
+    let fan_out = send_fallback(&server).await;
     assert_eq!(
         fan_out,
         FanOut {
@@ -730,16 +741,11 @@ async fn a_push_service_that_keeps_failing_is_given_up_on_and_the_subscription_k
         max_attempts: 3,
         ..SendConfig::default()
     });
-    let mut service = PushService::start().await;
-    let browser = Subscriber::new(service.endpoint("down"));
-    subscribe(&server, &browser.json()).await;
+    let (server, mut service) = one_subscriber(server, "down").await;
     for _ in 0..5 {
         service.answer_next(StatusCode::INTERNAL_SERVER_ERROR, None);
     }
-    let fan_out = server
-        .push
-        .send_to_all(&server.store, &PushPayload::fallback())
-        .await;
+    let fan_out = send_fallback(&server).await;
     assert_eq!(
         fan_out,
         FanOut {
@@ -760,10 +766,7 @@ async fn a_push_service_that_keeps_failing_is_given_up_on_and_the_subscription_k
     // A 400 is our mistake: not retried.
     service.script.lock().unwrap().clear();
     service.answer_next(StatusCode::BAD_REQUEST, None);
-    let fan_out = server
-        .push
-        .send_to_all(&server.store, &PushPayload::fallback())
-        .await;
+    let fan_out = send_fallback(&server).await;
     assert_eq!(fan_out.failed, 1);
     service.next().await;
     assert!(service.nothing_within(Duration::from_millis(200)).await);
@@ -771,17 +774,11 @@ async fn a_push_service_that_keeps_failing_is_given_up_on_and_the_subscription_k
 
 #[tokio::test]
 async fn a_message_too_large_for_the_push_service_is_not_retried() {
-    let server = TestServer::new();
-    let mut service = PushService::start().await;
-    let small = Subscriber::new(service.endpoint("small"));
-    subscribe(&server, &small.json()).await;
+    let (server, mut service) = one_subscriber(TestServer::new(), "small").await;
     // A push service that takes fewer bytes than this one message: 413.
     // Retrying would send the same bytes; the subscription itself is fine.
     service.answer_next(StatusCode::PAYLOAD_TOO_LARGE, None);
-    let fan_out = server
-        .push
-        .send_to_all(&server.store, &PushPayload::fallback())
-        .await;
+    let fan_out = send_fallback(&server).await;
     assert_eq!(
         fan_out,
         FanOut {
@@ -834,10 +831,7 @@ async fn without_the_test_flag_no_push_goes_to_a_local_address() {
     let (subscription, _) =
         super::subscription::parse(browser.json(), EndpointPolicy::AllowLocal).unwrap();
     server.store.save_subscription(&subscription).unwrap();
-    let fan_out = server
-        .push
-        .send_to_all(&server.store, &PushPayload::fallback())
-        .await;
+    let fan_out = send_fallback(&server).await;
     assert_eq!(fan_out.failed, 1);
     assert!(service.nothing_within(Duration::from_millis(200)).await);
 }
