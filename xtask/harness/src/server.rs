@@ -52,11 +52,16 @@ impl Server {
     /// sees the proxy, so the proxy's origin is the app's public origin, the
     /// one the server's pushes link to.
     pub async fn behind_proxy(bin: &Path, site: &Path) -> Result<(Self, Proxy)> {
-        let proxy_port = free_port()?;
+        // The proxy's port is held while the server picks its own, so that
+        // the two cannot be the same free port.
+        let reserved = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .context("cannot find a free port for the proxy")?;
+        let proxy_port = reserved.local_addr()?.port();
         let public_origin = Proxy::origin_at(proxy_port);
         let server = Self::launch(bin, site, "info", Some(public_origin))
             .await
             .context("starting the server")?;
+        drop(reserved);
         let proxy = Proxy::start(proxy_port, server.port).await?;
         Ok((server, proxy))
     }
