@@ -13,7 +13,10 @@
 //! and exactly that checkpoint must turn green — every earlier one still
 //! passing, every later one still failing. So each `reveal` is just enough
 //! for its checkpoint, the checkpoints' order is one a student can follow,
-//! and no checkpoint passes by accident of another's code.
+//! and no checkpoint passes by accident of another's code. The walk is in
+//! Chromium, the browser `check` uses by default; the checkpoints only
+//! Firefox can check are skipped in it, and the finished trail is checked
+//! once more in Firefox, where every checkpoint must pass.
 //!
 //! The copy is a one-crate workspace of its own under `target/trail/`, with
 //! the workspace's `Cargo.lock` and `target/` directory, so only the copied
@@ -49,7 +52,7 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 /// `cargo xtask trail --steps`: the trail one checkpoint at a time, in
-/// Chromium (see the module's comment).
+/// Chromium, then the finished trail in Firefox (see the module's comment).
 pub fn steps() -> anyhow::Result<()> {
     let root = project_root();
     let workspace = target_dir().join("trail-steps");
@@ -79,7 +82,7 @@ pub fn steps() -> anyhow::Result<()> {
             // Its code stays in (a later step may build on it); it is only
             // not checked here.
             println!(
-                "{what}: skipped, not checked in {browser}: {}",
+                "{what}: skipped, not checked in {browser} (the finished trail is checked in Firefox at the end): {}",
                 checkpoint
                     .elsewhere
                     .as_deref()
@@ -88,34 +91,7 @@ pub fn steps() -> anyhow::Result<()> {
             continue;
         }
         let (site, server) = build_copy("trail-steps", &workspace, &copy)?;
-        let _ = fs::remove_file(&results);
-        let mut command = harness();
-        command
-            .args(["check", "starter", "--browser", browser, "--keep-going"])
-            .arg("--site")
-            .arg(&site)
-            .arg("--server-bin")
-            .arg(&server)
-            .arg("--results")
-            .arg(&results);
-        let shown = show(&command);
-        // The harness's report is shown only when the step goes wrong: one
-        // line a step otherwise.
-        let output = command
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .with_context(|| format!("cannot run `{shown}`"))?;
-        let report_text = String::from_utf8_lossy(&output.stdout);
-        // 0: all passed, 1: some failed (as expected until the last step);
-        // anything else: the harness itself could not run.
-        if !matches!(output.status.code(), Some(0 | 1)) {
-            println!("{report_text}");
-            bail!(
-                "{what}: `{shown}` could not run the checkpoints ({})",
-                output.status
-            );
-        }
-        let report = progress::read_results(&results)?;
+        let (report, report_text) = check_copy(browser, &site, &server, &results, &what)?;
         if let Err(wrong) = judge(&report, &done, id) {
             println!("{report_text}");
             bail!(
@@ -127,7 +103,64 @@ pub fn steps() -> anyhow::Result<()> {
         println!("{what}: ✓ turned green ({} s)", started.elapsed().as_secs());
     }
     println!("==> every lesson checkpoint turned green at its own step");
+
+    // The checkpoints only Firefox checks (`push-subscribe`, whose page code
+    // came with `push`, and `push-declarative`) were skipped above: the whole
+    // trail, once more, in Firefox. A student who follows it in Firefox, or
+    // `reveal`s their code, gets there too.
+    let firefox = Browser::Firefox.name();
+    let what = format!("the finished trail in {firefox}");
+    let (site, server) = build_copy("trail-steps", &workspace, &copy)?;
+    let (report, report_text) = check_copy(firefox, &site, &server, &results, &what)?;
+    let all: Vec<&str> = lesson.iter().map(|c| c.id.as_str()).collect();
+    if let Err(wrong) = judge(&report, &all, "") {
+        println!("{report_text}");
+        bail!(
+            "{what}: with every checkpoint's code in place, every checkpoint Firefox checks should pass:\n  {}",
+            wrong.join("\n  ")
+        );
+    }
+    let checked = report.checkpoints.iter().filter(|c| c.applies).count();
+    println!("==> {what}: {checked}/{checked} ✓");
     Ok(())
+}
+
+/// Runs the checkpoints on the copy's `site` and `server` in `browser`,
+/// every one of them (`--keep-going`): the results, and the harness's
+/// report, shown only when the step goes wrong (one line a step otherwise).
+fn check_copy(
+    browser: &str,
+    site: &Path,
+    server: &Path,
+    results: &Path,
+    what: &str,
+) -> anyhow::Result<(Report, String)> {
+    let _ = fs::remove_file(results);
+    let mut command = harness();
+    command
+        .args(["check", "starter", "--browser", browser, "--keep-going"])
+        .arg("--site")
+        .arg(site)
+        .arg("--server-bin")
+        .arg(server)
+        .arg("--results")
+        .arg(results);
+    let shown = show(&command);
+    let output = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run `{shown}`"))?;
+    let report_text = String::from_utf8_lossy(&output.stdout).into_owned();
+    // 0: all passed, 1: some failed (as expected until the last step);
+    // anything else: the harness itself could not run.
+    if !matches!(output.status.code(), Some(0 | 1)) {
+        println!("{report_text}");
+        bail!(
+            "{what}: `{shown}` could not run the checkpoints ({})",
+            output.status
+        );
+    }
+    Ok((progress::read_results(results)?, report_text))
 }
 
 /// Puts the solution's regions that `checkpoint` reveals into the copy, in
