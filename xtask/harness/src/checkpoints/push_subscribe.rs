@@ -67,15 +67,11 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     cx.browser.click(tab, TOGGLE).await?;
     let registered = service
         .wait(mark, ARRIVAL, |e| match e {
-            PushEvent::Register {
-                channel,
-                endpoint,
-                key,
-            } => Some((channel.clone(), endpoint.clone(), key.clone())),
+            PushEvent::Register { channel, key, .. } => Some((channel.clone(), key.clone())),
             _ => None,
         })
         .await;
-    let Some((channel, endpoint, key)) = registered else {
+    let Some((channel, key)) = registered else {
         let status = push_status(&mut cx.browser, tab).await;
         let connected = service.events_since(0).contains(&PushEvent::Hello);
         return Err(failed(
@@ -131,7 +127,7 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         ));
     }
 
-    deliver(cx, tab, &service, &channel, &endpoint).await?;
+    deliver(cx, tab, &service, &channel).await?;
     unsubscribe(cx, tab, &service, &channel).await
 }
 
@@ -142,35 +138,19 @@ async fn deliver<B: Browser>(
     tab: PageId,
     service: &Autopush,
     channel: &str,
-    endpoint: &str,
 ) -> Result<()> {
-    let published = publish(
+    let Published {
+        headline,
+        service_mark: mark,
+        shown_mark,
+        version,
+    } = publish(
         cx,
         service,
         channel,
         "pushed through Firefox's push service",
     )
     .await?;
-    let Published {
-        headline,
-        service_mark: mark,
-        shown_mark,
-        push,
-    } = published;
-    let Some((status, version, problem)) = push else {
-        return Err(failed(
-            format!(
-                "the server to push \"{headline}\" to the subscription the page gave it ({endpoint}) within {ARRIVAL:?}"
-            ),
-            "no push arrived at that endpoint",
-        ));
-    };
-    if status != 201 {
-        return Err(failed(
-            "a push with RFC 8030's delivery headers (TTL, Urgency, Topic), aes128gcm and VAPID, which the browser's push service accepts",
-            format!("it answered {status}: {problem}"),
-        ));
-    }
 
     let expected = format!(
         "a notification naming \"{headline}\" once Firefox received the push and the worker's `push` handler ran"
@@ -212,20 +192,19 @@ async fn deliver<B: Browser>(
 }
 
 /// An article published straight to the server, as another reader would,
-/// and what became of the server's push of it at Firefox's push service.
+/// and the server's push of it, accepted by Firefox's push service.
 pub(super) struct Published {
     pub headline: String,
     /// Where the push service's events stood before the article was sent.
     pub service_mark: usize,
     /// Where the browser's service events stood (notifications shown).
     pub shown_mark: Mark,
-    /// The push to the subscription: its status at the push service, its
-    /// version and, if refused, why. `None`: none came within [`ARRIVAL`].
-    pub push: Option<(u16, String, String)>,
+    /// The push's version, which Firefox's acknowledgement names.
+    pub version: String,
 }
 
 /// Publishes an article named for `what` and waits for its push to
-/// `channel`.
+/// `channel`, which the push service must accept.
 pub(super) async fn publish<B: Browser>(
     cx: &mut Ctx<B>,
     service: &Autopush,
@@ -252,11 +231,25 @@ pub(super) async fn publish<B: Browser>(
             _ => None,
         })
         .await;
+    let Some((status, version, problem)) = push else {
+        return Err(failed(
+            format!(
+                "the server to push \"{headline}\" to this browser's subscription within {ARRIVAL:?} of publishing it"
+            ),
+            "no push arrived at its endpoint",
+        ));
+    };
+    if status != 201 {
+        return Err(failed(
+            "a push with RFC 8030's delivery headers (TTL, Urgency, Topic), aes128gcm and VAPID, which the browser's push service accepts",
+            format!("it answered {status}: {problem}"),
+        ));
+    }
     Ok(Published {
         headline,
         service_mark,
         shown_mark,
-        push,
+        version,
     })
 }
 
