@@ -9,21 +9,21 @@
 //! functions `page.js` and `sw.js` call.
 
 pub mod article;
+pub mod js_codec;
 pub mod message;
 pub mod outbox;
-pub mod plain;
-pub mod push;
+pub mod push_payload;
 
 // Shared by the page and the worker; a build of one of them leaves some of
 // it unused.
 #[cfg(target_arch = "wasm32")]
 #[cfg_attr(not(all(feature = "page", feature = "worker")), allow(dead_code))]
-mod browser;
-#[cfg(target_arch = "wasm32")]
-#[cfg_attr(not(all(feature = "page", feature = "worker")), allow(dead_code))]
 mod idb;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod page;
+#[cfg(target_arch = "wasm32")]
+#[cfg_attr(not(all(feature = "page", feature = "worker")), allow(dead_code))]
+mod web_api;
 // The plumbing the lesson's code calls (in the starter, before the lesson's
 // TODOs are done, nothing calls some of it yet): the page's side of Web Push,
 // and the worker's outbox in IndexedDB and its delivery to the server.

@@ -1,7 +1,7 @@
 //! The messages that the page and the service worker send each other.
 //!
 //! `postMessage` carries any structured-cloneable value; we send plain
-//! objects with a `type` field (their shapes are in `plain.rs`) and decode
+//! objects with a `type` field (their shapes are in `js_codec.rs`) and decode
 //! them into these enums on both sides, so a typo in a message name is a
 //! compile error, not a silent no-op.
 

@@ -82,7 +82,7 @@ pub fn batches(queue: &[NewArticle]) -> Vec<std::ops::Range<usize>> {
 
 /// The length of `article` as JSON, `{"id":"…","headline":"…","byline":"…"}`,
 /// counted rather than written out: the worker has no JSON encoder of its own
-/// (`plain.rs` says why).
+/// (`js_codec.rs` says why).
 fn encoded_len(article: &NewArticle) -> usize {
     const FRAME: usize = r#"{"id":"","headline":"","byline":""}"#.len();
     FRAME

@@ -18,11 +18,11 @@ use web_sys::{
 };
 
 use crate::article::NewArticle;
-use crate::browser::{JsResult, describe, fetch, from_js, random_uuid, to_js};
 use crate::delivery::{self, Flushed, SyncEvent};
 use crate::message::{PageMessage, SYNC_TAG, WorkerBroadcast, WorkerReply};
 use crate::outbox::{self, Queued};
-use crate::push::PushPayload;
+use crate::push_payload::PushPayload;
+use crate::web_api::{JsResult, describe, fetch, from_js, random_uuid, to_js};
 
 /// Files the page needs to start with no network: precached at install.
 /// (The worker's own wasm and glue are inside `sw.js`, which the browser

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::origin::PublicOrigin;
-use crate::shared::push::{NEW_ARTICLES_PATH, PushPayload};
+use crate::shared::push_payload::{NEW_ARTICLES_PATH, PushPayload};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;

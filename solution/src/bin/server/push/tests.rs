@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use super::keys::{KEY_FILE, VapidKeys};
 use super::send::SendConfig;
 use super::{EndpointPolicy, FanOut};
-use crate::shared::push::{DeclarativePush, PushPayload};
+use crate::shared::push_payload::{DeclarativePush, PushPayload};
 use crate::tests::{APP_ORIGIN, TestServer, article};
 
 // ---------------------------------------------------------------------------

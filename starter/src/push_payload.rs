@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plain::{Plain, Value};
+use crate::js_codec::{Plain, Value};
 
 /// The title of every push about new articles.
 pub const NEW_ARTICLES_TITLE: &str = "New on Offline News";

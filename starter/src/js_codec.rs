@@ -15,7 +15,7 @@
 use crate::article::{Article, ArticleDraft, NewArticle};
 use crate::message::{PageMessage, WorkerBroadcast, WorkerReply};
 use crate::outbox::Queued;
-use crate::push::PushPayload;
+use crate::push_payload::PushPayload;
 
 /// What the conversions need of a JSON-shaped value.
 pub trait Value: Sized {

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Event, EventTarget, Request, Response};
 
-use crate::plain::Plain;
+use crate::js_codec::Plain;
 
 pub type JsResult<T> = Result<T, JsValue>;
 
