@@ -343,6 +343,3 @@ fn json_body(
         )
     })
 }
-
-#[cfg(test)]
-mod tests;
