@@ -9,6 +9,7 @@
 //! one tells it the work is done, and it never asks again.
 
 use crate::article::NewArticle;
+use crate::js_codec::{Plain, Value, nested, number};
 
 /// One entry of the worker's outbox, as IndexedDB keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,9 +151,37 @@ pub fn sent_status(count: usize) -> String {
     }
 }
 
+/// An outbox entry. `seq` is IndexedDB's key: absent until it is stored.
+impl Plain for Queued {
+    fn to_plain<V: Value>(&self) -> V {
+        let mut fields = vec![
+            ("article", self.article.to_plain()),
+            ("queued_at", V::number(self.queued_at)),
+        ];
+        if let Some(seq) = self.seq {
+            fields.push(("seq", V::number(seq)));
+        }
+        V::object(fields)
+    }
+
+    fn from_plain<V: Value>(value: &V) -> Result<Self, String> {
+        Ok(Queued {
+            seq: value
+                .field("seq")
+                .map(|_| number(value, "seq"))
+                .transpose()?,
+            article: nested(value, "article")?,
+            queued_at: number(value, "queued_at")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::js_codec::shapes::round_trip;
 
     fn article(n: usize, headline_len: usize) -> NewArticle {
         NewArticle {
@@ -239,6 +268,32 @@ mod tests {
         assert_eq!(
             dropped_notification(2),
             "2 articles could not be sent within 7 days and were dropped"
+        );
+    }
+
+    #[test]
+    fn outbox_entries_have_the_shape_the_harness_writes() {
+        let stored = Queued {
+            seq: Some(7.0),
+            article: article(1, 1),
+            queued_at: 1_700_000_000_000.0,
+        };
+        let plain_article = || article(1, 1).to_plain::<serde_json::Value>();
+        round_trip(
+            stored.clone(),
+            json!({"seq": 7, "article": plain_article(), "queued_at": 1_700_000_000_000_i64}),
+        );
+        // Before IndexedDB has given it a key.
+        round_trip(
+            Queued {
+                seq: None,
+                ..stored
+            },
+            json!({"article": plain_article(), "queued_at": 1_700_000_000_000_i64}),
+        );
+        assert_eq!(
+            Queued::from_plain(&json!({"article": plain_article()})),
+            Err("`queued_at` is missing".to_owned())
         );
     }
 
