@@ -7,6 +7,10 @@
 //! handler's promise rejects whenever something is left to retry. A rejected
 //! promise is how the browser learns to fire `sync` again later; a resolved
 //! one tells it the work is done, and it never asks again.
+//!
+//! What the page and the notifications *say* about the outbox is in
+//! `status_text.rs`; the worker's IndexedDB store and its delivery to the
+//! server, in `idb.rs` and `delivery.rs`.
 
 use crate::article::NewArticle;
 use crate::js_codec::{Plain, Value, nested, number};
@@ -114,41 +118,6 @@ pub const RETENTION_MS: f64 = 7.0 * 24.0 * 60.0 * 60.0 * 1000.0;
 /// Whether an entry has waited longer than [`RETENTION_MS`] at `now_ms`.
 pub fn expired(entry: &Queued, now_ms: f64) -> bool {
     now_ms - entry.queued_at > RETENTION_MS
-}
-
-/// The text of the notification shown when `count` articles were dropped
-/// for having waited too long.
-pub fn dropped_notification(count: usize) -> String {
-    match count {
-        1 => "1 article could not be sent within 7 days and was dropped".to_owned(),
-        n => format!("{n} articles could not be sent within 7 days and were dropped"),
-    }
-}
-
-/// The text of the notification shown after a sync delivered `count` articles.
-pub fn added_notification(count: usize) -> String {
-    match count {
-        1 => "Added 1 new article".to_owned(),
-        n => format!("Added {n} new articles"),
-    }
-}
-
-/// The status line under the form once the worker has answered.
-pub fn queued_status(pending: usize) -> String {
-    match pending {
-        0 => "Sent — nothing waiting".to_owned(),
-        1 => "Queued — 1 waiting".to_owned(),
-        n => format!("Queued — {n} waiting"),
-    }
-}
-
-/// The status line once the worker reports that a sync delivered `count`
-/// articles: "Queued — 1 waiting" is no longer true then.
-pub fn sent_status(count: usize) -> String {
-    match count {
-        1 => "Sent — 1 delivered".to_owned(),
-        n => format!("Sent — {n} delivered"),
-    }
 }
 
 /// An outbox entry. `seq` is IndexedDB's key: absent until it is stored.
@@ -265,10 +234,6 @@ mod tests {
         };
         assert!(!expired(&entry, 1_000.0 + 7.0 * day));
         assert!(expired(&entry, 1_000.0 + 7.0 * day + 1.0));
-        assert_eq!(
-            dropped_notification(2),
-            "2 articles could not be sent within 7 days and were dropped"
-        );
     }
 
     #[test]
@@ -295,15 +260,5 @@ mod tests {
             Queued::from_plain(&json!({"article": plain_article()})),
             Err("`queued_at` is missing".to_owned())
         );
-    }
-
-    #[test]
-    fn texts_read_well_in_singular_and_plural() {
-        assert_eq!(added_notification(1), "Added 1 new article");
-        assert_eq!(added_notification(3), "Added 3 new articles");
-        assert_eq!(queued_status(1), "Queued — 1 waiting");
-        assert_eq!(queued_status(2), "Queued — 2 waiting");
-        assert_eq!(sent_status(1), "Sent — 1 delivered");
-        assert_eq!(sent_status(3), "Sent — 3 delivered");
     }
 }

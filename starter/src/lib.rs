@@ -13,6 +13,7 @@ pub mod js_codec;
 pub mod message;
 pub mod outbox;
 pub mod push_payload;
+pub mod status_text;
 
 // Shared by the page and the worker; a build of one of them leaves some of
 // it unused.
