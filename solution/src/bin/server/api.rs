@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::push::Push;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, with_store};
 
 /// What the routes share. Each handler asks only for the part it uses
 /// (`State<Arc<Store>>`, `State<Arc<Push>>`); `FromRef` hands it over.
@@ -79,24 +79,6 @@ impl From<StoreError> for ApiError {
             "the database failed; try again",
         )
     }
-}
-
-/// Runs a blocking database call on tokio's blocking pool.
-pub(crate) async fn with_store<T: Send + 'static>(
-    store: &Arc<Store>,
-    call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || call(&store))
-        .await
-        .map_err(|join| {
-            tracing::error!("database task failed: {join}");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the database failed; try again",
-            )
-        })?
-        .map_err(ApiError::from)
 }
 
 // ANCHOR: list

@@ -13,20 +13,10 @@ use ct_codecs::{Base64UrlSafeNoPadding, Decoder};
 use reqwest::Url;
 use serde::Deserialize;
 
+use crate::store::Subscription;
+
 /// Longest endpoint accepted. Real ones are 100 to 500 characters.
 const MAX_ENDPOINT_CHARS: usize = 2048;
-
-/// A checked subscription, as stored. The keys stay base64url (no padding),
-/// the form the web-push crate reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscription {
-    pub endpoint: String,
-    /// The browser's public key for this subscription: the payload is
-    /// encrypted to it (ECDH, RFC 8291).
-    pub p256dh: String,
-    /// A secret shared with the browser, mixed into the encryption key.
-    pub auth: String,
-}
 
 /// Which endpoints may be stored and sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

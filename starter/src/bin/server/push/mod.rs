@@ -26,11 +26,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use web_push::{ContentEncoding, SubscriptionInfo, Urgency, WebPushMessageBuilder};
 
-use crate::api::{ApiError, unprocessable, with_store};
-use crate::store::Store;
+use crate::api::{ApiError, unprocessable};
+use crate::store::{Store, Subscription, with_store};
 use keys::{KeyError, Signer, VapidKeys};
 use send::{Outcome, SendConfig, SendError, Sender};
-pub use subscription::{EndpointPolicy, Subscription};
+pub use subscription::EndpointPolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
@@ -123,8 +123,8 @@ impl Push {
         let mut fan_out = FanOut::default();
         let subscriptions = match with_store(store, Store::subscriptions).await {
             Ok(subscriptions) => subscriptions,
-            Err(_) => {
-                // `with_store` has logged the cause.
+            Err(error) => {
+                tracing::error!("push: cannot read the subscriptions: {error}");
                 return fan_out;
             }
         };
@@ -166,7 +166,12 @@ impl Push {
                     let gone = endpoint.clone();
                     match with_store(store, move |s| s.delete_subscription(&gone)).await {
                         Ok(_) => fan_out.removed += 1,
-                        Err(_) => fan_out.failed += 1,
+                        Err(error) => {
+                            tracing::error!(
+                                "push: cannot delete {endpoint}, which is gone: {error}"
+                            );
+                            fan_out.failed += 1;
+                        }
                     }
                 }
                 Outcome::Failed(reason) => {
