@@ -153,18 +153,18 @@ fn app(state: api::AppState, site: &Path, live_reload: bool) -> Router {
     let api = Router::new()
         .route(
             "/api/v1/articles",
-            get(api::list_articles)
-                .post(api::create_articles)
+            get(api::articles::list_articles)
+                .post(api::articles::create_articles)
                 .fallback(api::method_not_allowed),
         )
         .route(
             "/api/v1/push/public-key",
-            get(push::public_key).fallback(api::method_not_allowed),
+            get(api::push::public_key).fallback(api::method_not_allowed),
         )
         .route(
             "/api/v1/push/subscriptions",
-            post(push::subscribe)
-                .delete(push::unsubscribe)
+            post(api::push::subscribe)
+                .delete(api::push::unsubscribe)
                 .fallback(api::method_not_allowed),
         )
         .route("/api/{*rest}", any(api::no_such_route))

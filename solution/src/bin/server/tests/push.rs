@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use super::{APP_ORIGIN, TestServer, article};
 use crate::push::keys::{KEY_FILE, VapidKeys};
 use crate::push::send::SendConfig;
+use crate::push::subscription::SubscriptionDraft;
 use crate::push::{EndpointPolicy, FanOut};
 use crate::shared::push_payload::{DeclarativePush, PushPayload};
 
@@ -828,8 +829,9 @@ async fn without_the_test_flag_no_push_goes_to_a_local_address() {
     });
     let mut service = PushService::start().await;
     let browser = Subscriber::new(service.endpoint("local"));
-    let (subscription, _) =
-        crate::push::subscription::parse(browser.json(), EndpointPolicy::AllowLocal).unwrap();
+    let (subscription, _) = SubscriptionDraft::from_value(browser.json())
+        .and_then(|draft| draft.check(EndpointPolicy::AllowLocal))
+        .unwrap();
     server.store.save_subscription(&subscription).unwrap();
     let fan_out = send_fallback(&server).await;
     assert_eq!(fan_out.failed, 1);
