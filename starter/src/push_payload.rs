@@ -1,7 +1,7 @@
-//! What a Web Push carries: the server encrypts this JSON for each browser,
-//! the browser's push service delivers it, and the service worker decrypts
-//! nothing — the browser has already done that — but parses it and shows it
-//! as a notification.
+//! The push message's payload, [`PushPayload`]: what a Web Push carries. The
+//! server encrypts this JSON for each browser, the browser's push service
+//! delivers it, and the service worker decrypts nothing — the browser has
+//! already done that — but parses it and shows it as a notification.
 //!
 //! The server sends a *declarative* push message (the Push API's Declarative
 //! Web Push, first in Safari 18.4): JSON that names the notification itself,

@@ -2,6 +2,13 @@
 //! and, with `--live-reload`, the hook that `cargo xtask serve --watch` uses.
 //!
 //! Run it through `cargo xtask serve`, which builds the wasm site first.
+//!
+//! Its modules, from the bottom up; each uses only those below it:
+//! `shared` (this stage's library: articles, messages, the push payload),
+//! `store.rs` (SQLite), `push/` (Web Push: keys, checking a subscription,
+//! sending; no HTTP server in it), `api/` (the JSON routes), and here, the
+//! one router. `origin.rs` (the public origin) and `dev.rs` (live reload)
+//! need nothing of the others.
 
 mod api;
 mod dev;
