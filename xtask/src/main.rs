@@ -42,6 +42,8 @@ mod bench;
 mod build;
 mod check;
 mod hint;
+#[cfg(test)]
+mod no_code_in_hints;
 mod progress;
 mod reset;
 mod reveal;

@@ -93,10 +93,10 @@ impl Entry {
     /// help is.
     pub fn hint_lines(&self, label: &str) -> String {
         let mut lines = format!(
-            "{label}{} — {}\n  hint: {}\n  read: {}",
+            "{label}{} — {}\n{}\n  read: {}",
             self.id,
             self.title,
-            self.hint,
+            wrap("  hint: ", &self.hint),
             self.book_line()
         );
         if !self.pre_lesson {
@@ -120,10 +120,11 @@ impl Entry {
             (Some(more), false) => more.clone(),
         };
         let mut lines = format!(
-            "{label}{} — {}\n  hint: {}\n  steps: {more}\n  read: {}",
+            "{label}{} — {}\n{}\n{}\n  read: {}",
             self.id,
             self.title,
-            self.hint,
+            wrap("  hint: ", &self.hint),
+            wrap("  steps: ", &more),
             self.book_line()
         );
         if !self.pre_lesson {
@@ -134,6 +135,34 @@ impl Entry {
         }
         lines
     }
+}
+
+/// `text` after `first`, in lines of at most [`WIDTH`] characters (a
+/// longer word stands alone), the later lines indented like the first's
+/// text: a hint is a paragraph, read in a terminal.
+fn wrap(first: &str, text: &str) -> String {
+    const WIDTH: usize = 88;
+    let indent = " ".repeat(first.chars().count());
+    let mut out = first.to_owned();
+    let mut line = first.chars().count();
+    let mut fresh = true;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if !fresh && line + 1 + len > WIDTH {
+            out.push('\n');
+            out.push_str(&indent);
+            line = indent.len();
+            fresh = true;
+        }
+        if !fresh {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += len;
+        fresh = false;
+    }
+    out
 }
 
 /// The harness's report: the checkpoints in the file's order.
@@ -651,6 +680,24 @@ pub(crate) mod tests {
         assert_eq!(run["checkpoints"][1]["result"], "not-applicable");
         assert_eq!(run["hints_seen"][1], "c");
         assert_eq!(run["hint_levels"]["c"], 1);
+    }
+
+    #[test]
+    fn a_long_hint_is_wrapped_under_its_label() {
+        let text = "word ".repeat(40);
+        let wrapped = wrap("  hint: ", &text);
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert!(lines.len() > 1, "{wrapped}");
+        assert!(lines[0].starts_with("  hint: word"), "{wrapped}");
+        assert!(
+            lines[1..].iter().all(|l| l.starts_with("        word")),
+            "{wrapped}"
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 88), "{wrapped}");
+        assert_eq!(
+            wrapped.split_whitespace().filter(|w| *w == "word").count(),
+            40
+        );
     }
 
     #[test]

@@ -160,6 +160,12 @@ pub fn parse(text: &str) -> Result<Vec<Checkpoint>> {
                 c.id
             );
         }
+        if !c.pre_lesson && c.hint_more.is_none() {
+            bail!(
+                "checkpoint {:?}: a lesson checkpoint needs `hint_more`, the solution's steps in words (`cargo xtask hint --more`)",
+                c.id
+            );
+        }
         if c.pre_lesson && !c.reveal.is_empty() {
             bail!(
                 "checkpoint {:?} passes before the lesson, so it has no solution code to `reveal`",
@@ -212,6 +218,7 @@ mod tests {
         let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, crate::checkpoints::IDS);
         assert!(list.iter().all(|c| c.book.starts_with("background-sync/")));
+        assert!(list.iter().all(|c| c.pre_lesson || c.hint_more.is_some()));
         let sync = list.iter().find(|c| c.id == "sync").unwrap().clone();
         assert_ne!(sync.clone().in_browser("firefox").title, sync.title);
         assert_eq!(sync.clone().in_browser("chromium").title, sync.title);
