@@ -21,6 +21,12 @@
 //! - [`code_spans_in_hints_and_todos_are_names`]: what those texts put in
 //!   backticks is a name, never an expression: no call with arguments, no
 //!   struct literal or pattern, no `?`, `.await`, `&`, `=>` or turbofish.
+//! - [`the_book_shows_the_lessons_code_after_try_it_yourself`]: the book's
+//!   walk-through (`lessons/background-sync/*.md`) includes a lesson
+//!   checkpoint's code only in a folded solution block (`<details
+//!   class="solution">`) right under a "Try it yourself first" heading, after
+//!   the idea, the rules and the pitfalls; and every such region is shown
+//!   there once.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -504,4 +510,130 @@ fn expressions_in_backticks_are_told_from_names() {
     ] {
         assert_eq!(expression(code), Some(why), "{code}");
     }
+}
+
+/// The lesson's chapters of the book, with their text.
+fn chapters() -> Vec<(String, String)> {
+    let dir = project_root().join("lessons/background-sync");
+    let mut found: Vec<(String, String)> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let text = fs::read_to_string(&path).unwrap();
+            (name, text)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Where a chapter includes the solution's lesson files: the `file:anchor`
+/// of each include and whether it stands in a solution block right under a
+/// "Try it yourself first" heading (or why not).
+fn lesson_includes(markdown: &str) -> Vec<(String, Result<(), &'static str>)> {
+    let mut found = Vec::new();
+    let mut heading_is_try_it = false;
+    let mut in_solution: Option<bool> = None;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('#') && in_solution.is_none() {
+            heading_is_try_it = trimmed.contains("Try it yourself first");
+        }
+        if trimmed.starts_with("<details class=\"solution\">") {
+            in_solution = Some(heading_is_try_it);
+        }
+        if trimmed.starts_with("</details>") {
+            in_solution = None;
+        }
+        let Some(at) = line.find("{{#include ../../solution/src/") else {
+            continue;
+        };
+        let rest = &line[at + "{{#include ../../solution/".len()..];
+        let entry = rest.split("}}").next().unwrap_or(rest).trim().to_owned();
+        let placed = match in_solution {
+            Some(true) => Ok(()),
+            Some(false) => Err(
+                "in a solution block that is not right under a \"Try it yourself first\" heading",
+            ),
+            None => Err("outside a folded solution block"),
+        };
+        found.push((entry, placed));
+    }
+    found
+}
+
+#[test]
+fn the_book_shows_the_lessons_code_after_try_it_yourself() {
+    let lesson: std::collections::BTreeSet<String> = checkpoints()
+        .iter()
+        .filter(|c| !c.pre_lesson)
+        .flat_map(|c| c.reveal.clone())
+        .collect();
+    let mut problems = Vec::new();
+    let mut shown: BTreeMap<String, usize> = BTreeMap::new();
+    for (chapter, text) in chapters() {
+        for (entry, placed) in lesson_includes(&text) {
+            if !lesson.contains(&entry) {
+                continue;
+            }
+            *shown.entry(entry.clone()).or_default() += 1;
+            if let Err(why) = placed {
+                problems.push(format!(
+                    "{chapter}: the lesson's code {entry} is shown {why}"
+                ));
+            }
+        }
+    }
+    for entry in &lesson {
+        match shown.get(entry) {
+            Some(1) => {}
+            None => problems.push(format!("the book never shows the lesson's code {entry}")),
+            Some(n) => problems.push(format!(
+                "the book shows the lesson's code {entry} {n} times"
+            )),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the book gives the idea, the rules and the pitfalls first; a step's code comes after its \"Try it yourself first\", folded:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn an_include_is_placed_by_the_heading_above_its_block() {
+    let markdown = "\
+## The idea
+```rust
+{{#include ../../solution/src/worker.rs:early}}
+```
+### Try it yourself first
+<details class=\"solution\"><summary>The solution</summary>
+
+```rust
+{{#include ../../solution/src/worker.rs:good}}
+```
+## Not a heading: inside the block, a line of code
+</details>
+
+## Later
+<details class=\"solution\"><summary>The solution</summary>
+{{#include ../../solution/src/page.rs:unannounced}}
+</details>
+";
+    let found = lesson_includes(markdown);
+    let placed: Vec<(&str, bool)> = found
+        .iter()
+        .map(|(entry, placed)| (entry.as_str(), placed.is_ok()))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("src/worker.rs:early", false),
+            ("src/worker.rs:good", true),
+            ("src/page.rs:unannounced", false)
+        ]
+    );
 }
