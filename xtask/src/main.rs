@@ -14,11 +14,12 @@
 //!   optionally rebuilding and reloading on every change (`--watch`).
 //! - [`check`]: `cargo xtask check` — build a stage and run the lesson's
 //!   checkpoints in a headless browser (the `harness` crate).
-//! - [`hint`], [`reveal`], [`reset`]: `cargo xtask hint [checkpoint]`,
-//!   `cargo xtask reveal <checkpoint>`, `cargo xtask reset [file]` — a
-//!   checkpoint's hint again, the solution's code for one checkpoint only,
-//!   a lesson file back as the starter had it (progress itself is kept by
-//!   `check`, in [`progress`]).
+//! - [`hint`], [`reveal`], [`reset`]: `cargo xtask hint [--more]
+//!   [checkpoint]`, `cargo xtask reveal <checkpoint>`, `cargo xtask reset
+//!   [file]` — a checkpoint's hint again (or, with `--more`, the solution's
+//!   steps), the solution's code for one checkpoint only, a lesson file back
+//!   as the starter had it (progress itself is kept by `check`, in
+//!   [`progress`]).
 //! - [`test`]: `cargo xtask test` — every check the project has, in order.
 //! - `book`: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
 //!   built by the `book` crate (its own crate, so that the mdBook libraries
@@ -41,6 +42,8 @@ mod bench;
 mod build;
 mod check;
 mod hint;
+#[cfg(test)]
+mod no_code_in_hints;
 mod progress;
 mod reset;
 mod reveal;
@@ -81,9 +84,11 @@ enum Cmd {
     Serve(serve::ServeArgs),
     /// Check a stage's progress through the lesson in a headless browser.
     Check(check::CheckArgs),
-    /// Show a checkpoint's hint again [default: the next one to do].
+    /// Show a checkpoint's hint again [default: the next one to do];
+    /// `--more` gives the solution's steps.
     Hint(hint::HintArgs),
-    /// Show the solution's code for one checkpoint (only that).
+    /// Show the solution's code for one checkpoint (only that): the last
+    /// level of help, after `hint` and `hint --more`.
     Reveal(reveal::RevealArgs),
     /// Put a lesson file of starter/ back as the starter had it (asks
     /// first; your version is kept in target/xtask/backups/).
@@ -340,7 +345,19 @@ mod tests {
         ));
         assert!(matches!(
             parse(&["xtask", "hint", "sync", "--browser", "firefox"]),
-            Ok(Cmd::Hint(hint::HintArgs { checkpoint: Some(id), .. })) if id == "sync"
+            Ok(Cmd::Hint(hint::HintArgs { checkpoint: Some(id), more: false, .. })) if id == "sync"
+        ));
+        assert!(matches!(
+            parse(&["xtask", "hint", "--more"]),
+            Ok(Cmd::Hint(hint::HintArgs {
+                checkpoint: None,
+                more: true,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            parse(&["xtask", "hint", "--more", "outbox"]),
+            Ok(Cmd::Hint(hint::HintArgs { checkpoint: Some(id), more: true, .. })) if id == "outbox"
         ));
         // Reveal needs to know which checkpoint: never the whole solution.
         assert!(parse(&["xtask", "reveal"]).is_err());

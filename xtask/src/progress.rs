@@ -17,13 +17,15 @@
 //!   {"starter/chromium": {"stage": "starter", "browser": "chromium",
 //!     "build_id": "…", "checked_at": 1796285000,
 //!     "checkpoints": [{"id": "app-loads", "result": "pass"}, …],
-//!     "hints_seen": ["page-worker"]}}
+//!     "hints_seen": ["page-worker"], "hint_levels": {"page-worker": 2}}}
 //!   ```
 //!
 //!   `result` is `pass`, `fail`, `not-run` (after the first failure, without
-//!   `--keep-going`) or `not-applicable` (not in this browser). A hint shown
-//!   before any check leaves an entry with `checked_at` 0, `build_id` ""
-//!   and no checkpoints.
+//!   `--keep-going`) or `not-applicable` (not in this browser).
+//!   `hint_levels` is the most help each checkpoint's student has had: 1
+//!   its hint (`check`, `hint`), 2 the solution's steps (`hint --more`), 3
+//!   its code (`reveal`). A hint shown before any check leaves an entry
+//!   with `checked_at` 0, `build_id` "" and no checkpoints.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -51,9 +53,14 @@ pub struct Entry {
     pub id: String,
     pub title: String,
     pub pre_lesson: bool,
-    /// With the stage's directory in it already.
+    /// Level 1 (the approach in words), with the stage's directory in it
+    /// already.
     pub hint: String,
-    /// The book section, relative to the book's `src/`.
+    /// Level 2 (the solution's steps, still in words), the same way; none
+    /// for a pre-lesson checkpoint.
+    #[serde(default)]
+    pub hint_more: Option<String>,
+    /// The book's rendered page and section (`background-sync/outbox.html#…`).
     pub book: String,
     #[serde(default)]
     pub reveal: Vec<String>,
@@ -66,23 +73,96 @@ pub struct Entry {
     pub result: Option<Verdict>,
 }
 
+/// Where `cargo xtask book --serve` shows the book (the `book` crate's
+/// default address).
+pub const BOOK_ADDRESS: &str = "http://127.0.0.1:3001/";
+
 impl Entry {
-    /// The book section as a path from the workspace root.
-    pub fn book_path(&self) -> String {
-        format!("book/src/{}", self.book)
+    /// Where the book shows its section: the rendered page, at the address
+    /// `cargo xtask book --serve` serves it on.
+    pub fn book_line(&self) -> String {
+        format!(
+            "{BOOK_ADDRESS}{} (the book's page, with `cargo xtask book --serve` running)",
+            self.book
+        )
     }
 
     /// The lines `check` and `hint` print about a checkpoint, the first
-    /// after `label` (`next: `, or nothing when it was asked for by name).
+    /// after `label` (`next: `, or nothing when it was asked for by name):
+    /// its title, the level-1 hint and the book's section, then where more
+    /// help is.
     pub fn hint_lines(&self, label: &str) -> String {
-        format!(
-            "{label}{} — {}\n  hint: {}\n  read: {}",
+        let mut lines = format!(
+            "{label}{} — {}\n{}\n  read: {}",
             self.id,
             self.title,
-            self.hint,
-            self.book_path()
-        )
+            wrap("  hint: ", &self.hint),
+            self.book_line()
+        );
+        if !self.pre_lesson {
+            lines.push_str(&format!(
+                "\n  more: `cargo xtask hint --more {id}` gives the solution's steps; `cargo xtask reveal {id}` its code",
+                id = self.id
+            ));
+        }
+        lines
     }
+
+    /// The lines `hint --more` prints: the level-1 lines with the level-2
+    /// hint under the first, and the last step, `reveal`.
+    pub fn hint_more_lines(&self, label: &str) -> String {
+        let more = match (&self.hint_more, self.pre_lesson) {
+            (_, true) => "none: this checkpoint passes before the lesson, so there is no solution to shape (if it fails, something else broke it)".to_owned(),
+            (None, false) => format!(
+                "none written for `{}`; `cargo xtask reveal {}` shows the code",
+                self.id, self.id
+            ),
+            (Some(more), false) => more.clone(),
+        };
+        let mut lines = format!(
+            "{label}{} — {}\n{}\n{}\n  read: {}",
+            self.id,
+            self.title,
+            wrap("  hint: ", &self.hint),
+            wrap("  steps: ", &more),
+            self.book_line()
+        );
+        if !self.pre_lesson {
+            lines.push_str(&format!(
+                "\n  last: `cargo xtask reveal {}` shows the solution's code for it (level 3)",
+                self.id
+            ));
+        }
+        lines
+    }
+}
+
+/// `text` after `first`, in lines of at most [`WIDTH`] characters (a
+/// longer word stands alone), the later lines indented like the first's
+/// text: a hint is a paragraph, read in a terminal.
+fn wrap(first: &str, text: &str) -> String {
+    const WIDTH: usize = 88;
+    let indent = " ".repeat(first.chars().count());
+    let mut out = first.to_owned();
+    let mut line = first.chars().count();
+    let mut fresh = true;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if !fresh && line + 1 + len > WIDTH {
+            out.push('\n');
+            out.push_str(&indent);
+            line = indent.len();
+            fresh = true;
+        }
+        if !fresh {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += len;
+        fresh = false;
+    }
+    out
 }
 
 /// The harness's report: the checkpoints in the file's order.
@@ -175,14 +255,26 @@ pub struct Run {
     /// The checkpoints whose hint was shown, by `check` or `hint`, in the
     /// order first seen.
     pub hints_seen: Vec<String>,
+    /// The highest level of help each checkpoint had: 1 its hint, 2 `hint
+    /// --more`, 3 `reveal`. (Absent from files written before levels.)
+    #[serde(default)]
+    pub hint_levels: BTreeMap<String, u8>,
 }
 
 impl Run {
-    /// Notes that the hint of `id` was shown.
+    /// Notes that the hint of `id` was shown (level 1).
     pub fn saw_hint(&mut self, id: &str) {
+        self.saw_hint_at(id, 1);
+    }
+
+    /// Notes that help of `level` for `id` was shown (1 the hint, 2 its
+    /// steps, 3 its code); the highest level reached stays.
+    pub fn saw_hint_at(&mut self, id: &str, level: u8) {
         if !self.hints_seen.iter().any(|seen| seen == id) {
             self.hints_seen.push(id.to_owned());
         }
+        let reached = self.hint_levels.entry(id.to_owned()).or_default();
+        *reached = (*reached).max(level);
     }
 
     fn result(&self, id: &str) -> Option<Verdict> {
@@ -252,6 +344,11 @@ impl Progress {
 
     pub fn get(&self, stage: &str, browser: &str) -> Option<&Run> {
         self.runs.get(&key(stage, browser))
+    }
+
+    /// The runs of `stage`, in every browser.
+    pub fn runs_of(&mut self, stage: &str) -> impl Iterator<Item = &mut Run> {
+        self.runs.values_mut().filter(move |run| run.stage == stage)
     }
 
     /// The run of `stage` in `browser`, made empty if there is none yet.
@@ -422,7 +519,8 @@ pub(crate) mod tests {
                     title: format!("the {id} title"),
                     pre_lesson,
                     hint: format!("the {id} hint"),
-                    book: format!("background-sync/{id}.md#there"),
+                    hint_more: (!pre_lesson).then(|| format!("the {id} steps")),
+                    book: format!("background-sync/{id}.html#there"),
                     reveal: if pre_lesson {
                         vec![]
                     } else {
@@ -449,7 +547,12 @@ pub(crate) mod tests {
         assert_eq!(report.checkpoints[0].result, Some(Pass));
         assert_eq!(report.checkpoints[1].result, Some(NotApplicable));
         assert_eq!(report.checkpoints[2].result, None);
-        assert_eq!(report.checkpoints[0].book_path(), "book/src/b.md#x");
+        assert_eq!(report.checkpoints[0].hint_more, None);
+        assert!(
+            report.checkpoints[0]
+                .book_line()
+                .starts_with("http://127.0.0.1:3001/b.md#x ")
+        );
     }
 
     #[test]
@@ -477,8 +580,9 @@ pub(crate) mod tests {
         assert!(text.starts_with("progress: 2/4 ✓"), "{text}");
         assert!(text.contains("next: c — the c title"), "{text}");
         assert!(text.contains("  hint: the c hint"), "{text}");
+        // The rendered page, where `cargo xtask book --serve` shows it.
         assert!(
-            text.contains("  read: book/src/background-sync/c.md#there"),
+            text.contains("  read: http://127.0.0.1:3001/background-sync/c.html#there "),
             "{text}"
         );
         // The one place `check` prints the hint (the harness's report is
@@ -486,6 +590,13 @@ pub(crate) mod tests {
         assert_eq!(text.matches("hint:").count(), 1, "{text}");
         assert_eq!(text.matches("read:").count(), 1, "{text}");
         assert!(!text.contains("the d hint"), "{text}");
+        // Level 1 only: the steps are named as the next help, not given.
+        assert!(!text.contains("the c steps"), "{text}");
+        assert!(
+            text.contains("  more: `cargo xtask hint --more c`"),
+            "{text}"
+        );
+        assert!(text.contains("`cargo xtask reveal c`"), "{text}");
     }
 
     #[test]
@@ -568,6 +679,57 @@ pub(crate) mod tests {
         assert_eq!(run["checkpoints"][0]["result"], "pass");
         assert_eq!(run["checkpoints"][1]["result"], "not-applicable");
         assert_eq!(run["hints_seen"][1], "c");
+        assert_eq!(run["hint_levels"]["c"], 1);
+    }
+
+    #[test]
+    fn a_long_hint_is_wrapped_under_its_label() {
+        let text = "word ".repeat(40);
+        let wrapped = wrap("  hint: ", &text);
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert!(lines.len() > 1, "{wrapped}");
+        assert!(lines[0].starts_with("  hint: word"), "{wrapped}");
+        assert!(
+            lines[1..].iter().all(|l| l.starts_with("        word")),
+            "{wrapped}"
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 88), "{wrapped}");
+        assert_eq!(
+            wrapped.split_whitespace().filter(|w| *w == "word").count(),
+            40
+        );
+    }
+
+    #[test]
+    fn the_highest_level_of_help_is_kept() {
+        let mut progress = Progress::default();
+        let run = progress.entry("starter", "chromium");
+        run.saw_hint_at("sync", 2);
+        run.saw_hint("sync");
+        run.saw_hint_at("outbox", 3);
+        run.saw_hint_at("outbox", 2);
+        assert_eq!(run.hints_seen, ["sync", "outbox"]);
+        assert_eq!(run.hint_levels["sync"], 2);
+        assert_eq!(run.hint_levels["outbox"], 3);
+        // A file written before levels reads as none reached.
+        let old: Run = serde_json::from_str(
+            r#"{"stage":"starter","browser":"chromium","build_id":"","checked_at":0,"checkpoints":[],"hints_seen":["a"]}"#,
+        )
+        .unwrap();
+        assert!(old.hint_levels.is_empty());
+    }
+
+    #[test]
+    fn the_second_level_shows_the_steps_and_names_the_third() {
+        let catalogue = report(&[("app-loads", true, true, None), ("sync", false, true, None)]);
+        let sync = catalogue.find("sync").unwrap().hint_more_lines("");
+        assert!(sync.starts_with("sync — the sync title"), "{sync}");
+        assert!(sync.contains("  hint: the sync hint"), "{sync}");
+        assert!(sync.contains("  steps: the sync steps"), "{sync}");
+        assert!(sync.contains("`cargo xtask reveal sync`"), "{sync}");
+        let before = catalogue.find("app-loads").unwrap().hint_more_lines("");
+        assert!(before.contains("passes before the lesson"), "{before}");
+        assert!(!before.contains("reveal"), "{before}");
     }
 
     #[test]

@@ -16,7 +16,11 @@ pub struct Checkpoint {
     pub goal: u8,
     #[serde(default)]
     pub pre_lesson: bool,
+    /// Level 1: the approach, the rule behind it, the helpers by name.
     pub hint: String,
+    /// Level 2: the steps of the solution in order, still in words.
+    #[serde(default)]
+    pub hint_more: Option<String>,
     /// The section that explains it, relative to the book's `src/`.
     pub book: String,
     /// The browsers it runs in; `None` means all of them.

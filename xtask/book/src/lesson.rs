@@ -222,8 +222,33 @@ fn checkpoints_directive(args: &str, page: &Page<'_>) -> anyhow::Result<String> 
             checkpoint.title,
             browsers_note(checkpoint),
         )?;
+        if let Some(more) = &checkpoint.hint_more {
+            // Folded, as `cargo xtask hint --more` is a second step: the
+            // shape of the solution, for when the hint was not enough. One
+            // line of HTML inside the item (a blank line would end it).
+            let more = inline_code(&html_escape(&more.replace("{stage}", STUDENT_STAGE)));
+            writeln!(
+                out,
+                "  <details class=\"hint-more\"><summary>Still stuck? The shape of the solution (<code>cargo xtask hint --more {}</code>)</summary><p>{more}</p></details>",
+                checkpoint.id
+            )?;
+        }
     }
     Ok(out)
+}
+
+/// Text with Markdown's `code` spans as HTML `<code>` (already escaped:
+/// inside HTML, Markdown is not read).
+fn inline_code(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len());
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            write!(out, "<code>{part}</code>").unwrap_or_default();
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 fn browsers_note(checkpoint: &Checkpoint) -> String {
@@ -240,11 +265,21 @@ fn table(page: &Page<'_>) -> anyhow::Result<String> {
          | --: | --- | --- | --- | --- | --- | --- |\n",
     );
     for (number, checkpoint) in page.checkpoints.iter().enumerate() {
-        let (chapter, fragment) = checkpoint
+        let (page_name, fragment) = checkpoint
             .book
             .split_once('#')
             .unwrap_or((&checkpoint.book, ""));
-        let Some(target) = page.chapters.get(Path::new(chapter)) else {
+        // `check` and `hint` print this link for the student to open: it
+        // names the page as rendered (`outbox.html`), not its Markdown.
+        let Some(chapter) = page_name.strip_suffix(".html") else {
+            bail!(
+                "checkpoint `{}` points to `{}`: name the rendered page (`….html#section`), which `cargo xtask check` prints for the student to open",
+                checkpoint.id,
+                checkpoint.book
+            );
+        };
+        let chapter = format!("{chapter}.md");
+        let Some(target) = page.chapters.get(Path::new(&chapter)) else {
             bail!(
                 "checkpoint `{}` points to `{}`, which is not a chapter of the book",
                 checkpoint.id,
@@ -342,14 +377,15 @@ title = "First | thing"
 goal = 0
 pre_lesson = true
 hint = "Look at {stage}/src/page.rs."
-book = "ch/a.md#first"
+book = "ch/a.html#first"
 
 [[checkpoint]]
 id = "two"
 title = "Second"
 goal = 2
 hint = "Look at {stage}/src/worker.rs."
-book = "ch/a.md#the-first-one"
+book = "ch/a.html#the-first-one"
+hint_more = "First `a()`, then <b>."
 browsers = ["chromium"]
 "#;
 
@@ -383,14 +419,14 @@ browsers = ["chromium"]
     fn the_table_links_every_checkpoint_relative_to_the_chapter() {
         let table = with_page("ch/b.md", |page| expand("{{#checkpoints}}", page)).unwrap();
         assert!(
-            table.contains("[Chapter A](../ch/a.md#first \"Chapter A\")"),
+            table.contains("[Chapter A](../ch/a.html#first \"Chapter A\")"),
             "{table}"
         );
         assert!(table.contains("First \\| thing"), "{table}");
         assert!(table.contains("| goal 2 | to do | chromium |"), "{table}");
         let root = with_page("top.md", |page| expand("{{#checkpoints}}", page)).unwrap();
         assert!(
-            root.contains("[The first: one](ch/a.md#the-first-one"),
+            root.contains("[The first: one](ch/a.html#the-first-one"),
             "{root}"
         );
     }
@@ -401,6 +437,35 @@ browsers = ["chromium"]
         assert!(list.contains("**`two`**"), "{list}");
         assert!(list.contains("Look at starter/src/worker.rs."), "{list}");
         assert!(!list.contains("`one`"), "{list}");
+        // Level 2 folded under it, as HTML (Markdown is not read there).
+        assert!(
+            list.contains("<details class=\"hint-more\"><summary>Still stuck? The shape of the solution (<code>cargo xtask hint --more two</code>)</summary><p>First <code>a()</code>, then &lt;b&gt;.</p></details>"),
+            "{list}"
+        );
+        let one = with_page("ch/a.md", |page| expand("{{#checkpoints one}}", page)).unwrap();
+        assert!(!one.contains("<details"), "{one}");
+    }
+
+    #[test]
+    fn a_checkpoint_links_the_rendered_page() {
+        let checkpoints =
+            checkpoints::parse(&CHECKPOINTS.replace("ch/a.html#first", "ch/a.md#first")).unwrap();
+        let chapters = HashMap::from([(
+            PathBuf::from("ch/a.md"),
+            Chapter {
+                name: "Chapter A".to_owned(),
+                headings: HashMap::new(),
+            },
+        )]);
+        let page = Page {
+            path: Path::new("top.md"),
+            src: Path::new("/nonexistent"),
+            checkpoints: &checkpoints,
+            chapters: &chapters,
+        };
+        let error = format!("{:#}", expand("{{#checkpoints}}", &page).unwrap_err());
+        assert!(error.contains("`one` points to `ch/a.md#first`"), "{error}");
+        assert!(error.contains("rendered page"), "{error}");
     }
 
     #[test]

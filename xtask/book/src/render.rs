@@ -193,7 +193,7 @@ mod tests {
         let checkpoints = root.path().join("checkpoints.toml");
         fs::write(
             &checkpoints,
-            "[[checkpoint]]\nid = \"c\"\ntitle = \"C\"\ngoal = 1\nhint = \"h\"\nbook = \"part/two.md#gone\"\n",
+            "[[checkpoint]]\nid = \"c\"\ntitle = \"C\"\ngoal = 1\nhint = \"h\"\nbook = \"part/two.html#gone\"\n",
         )
         .unwrap();
         let paths = Paths {

@@ -16,7 +16,13 @@ pub struct Checkpoint {
     /// 0 = works before the lesson; 1..4 = the lesson goal it proves.
     pub goal: u8,
     pub pre_lesson: bool,
+    /// Level 1: the approach in words, the rule behind it and the helpers
+    /// to use (what `check` and `hint` print).
     pub hint: String,
+    /// Level 2: the shape of the solution, its steps in order, still no
+    /// code (`hint --more`); level 3 is `reveal`.
+    #[serde(default)]
+    pub hint_more: Option<String>,
     pub book: String,
     /// The browsers it applies to; all when absent.
     #[serde(default)]
@@ -44,6 +50,9 @@ pub struct Variant {
     /// The hint, when it differs from the checkpoint's.
     #[serde(default)]
     pub hint: Option<String>,
+    /// The level-2 hint, when it differs from the checkpoint's.
+    #[serde(default)]
+    pub hint_more: Option<String>,
 }
 
 /// One checkpoint as the harness tells the xtask about it (`list --json`,
@@ -55,6 +64,8 @@ pub struct Reported {
     pub title: String,
     pub pre_lesson: bool,
     pub hint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint_more: Option<String>,
     pub book: String,
     pub reveal: Vec<String>,
     /// Whether it runs in this browser at all.
@@ -83,6 +94,7 @@ impl Checkpoint {
             title: self.title.clone(),
             pre_lesson: self.pre_lesson,
             hint: self.hint.replace("{stage}", stage),
+            hint_more: self.hint_more.as_ref().map(|h| h.replace("{stage}", stage)),
             book: self.book.clone(),
             reveal: self.reveal.clone(),
             applies: self.applies_to(browser),
@@ -98,8 +110,8 @@ impl Checkpoint {
             .is_none_or(|b| b.iter().any(|b| b == browser))
     }
 
-    /// The checkpoint as `browser` checks it: its variant's title and hint
-    /// where it has one.
+    /// The checkpoint as `browser` checks it: its variant's title and hints
+    /// where it has them.
     pub fn in_browser(mut self, browser: &str) -> Checkpoint {
         let variant = match browser {
             "firefox" => self.firefox.take(),
@@ -109,6 +121,9 @@ impl Checkpoint {
             self.title = variant.title;
             if let Some(hint) = variant.hint {
                 self.hint = hint;
+            }
+            if let Some(more) = variant.hint_more {
+                self.hint_more = Some(more);
             }
         }
         self
@@ -142,6 +157,12 @@ pub fn parse(text: &str) -> Result<Vec<Checkpoint>> {
         if c.elsewhere.is_some() && c.browsers.is_none() {
             bail!(
                 "checkpoint {:?}: `elsewhere` says why it does not run in some browsers, so it needs `browsers`",
+                c.id
+            );
+        }
+        if !c.pre_lesson && c.hint_more.is_none() {
+            bail!(
+                "checkpoint {:?}: a lesson checkpoint needs `hint_more`, the solution's steps in words (`cargo xtask hint --more`)",
                 c.id
             );
         }
@@ -197,6 +218,7 @@ mod tests {
         let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, crate::checkpoints::IDS);
         assert!(list.iter().all(|c| c.book.starts_with("background-sync/")));
+        assert!(list.iter().all(|c| c.pre_lesson || c.hint_more.is_some()));
         let sync = list.iter().find(|c| c.id == "sync").unwrap().clone();
         assert_ne!(sync.clone().in_browser("firefox").title, sync.title);
         assert_eq!(sync.clone().in_browser("chromium").title, sync.title);
@@ -217,6 +239,40 @@ mod tests {
         ] {
             assert!(!super::is_file_and_anchor(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_level_two_hint_is_read_and_a_variant_may_replace_it() {
+        let checkpoint: super::Checkpoint = toml::from_str(
+            r#"
+            id = "sync"
+            title = "T"
+            goal = 2
+            pre_lesson = false
+            hint = "look at {stage}/src/worker.rs"
+            hint_more = "first {stage}/src/worker.rs, then the page"
+            book = "background-sync/sync.html"
+            [firefox]
+            title = "T in Firefox"
+            hint_more = "in Firefox: {stage}/src/page.rs"
+            "#,
+        )
+        .unwrap();
+        let chromium = checkpoint.clone().in_browser("chromium");
+        let reported = chromium.reported("starter", "chromium", None);
+        assert_eq!(
+            reported.hint_more.as_deref(),
+            Some("first starter/src/worker.rs, then the page")
+        );
+        let firefox = checkpoint.in_browser("firefox");
+        assert_eq!(firefox.hint, "look at {stage}/src/worker.rs");
+        let reported = firefox.reported("starter", "firefox", None);
+        assert_eq!(
+            reported.hint_more.as_deref(),
+            Some("in Firefox: starter/src/page.rs")
+        );
+        let json = serde_json::to_value(&reported).unwrap();
+        assert_eq!(json["hint_more"], "in Firefox: starter/src/page.rs");
     }
 
     #[test]

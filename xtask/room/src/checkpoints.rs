@@ -101,10 +101,13 @@ mod tests {
             id = "b"
             title = "B"
             goal = 0
+            hint = "the approach"
+            hint_more = "the steps"
             some_field_added_later = { x = 1 }
 
             [checkpoint.firefox]
             title = "B in Firefox"
+            hint_more = "the steps in Firefox"
 
             [[checkpoint]]
             id = "a"
