@@ -50,7 +50,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                             "--bin",
                             package,
                         ])
-                        .args(openssl_features(&[package])),
+                        .args(openssl_features(&[package])?),
                 )
             },
         )?;

@@ -56,7 +56,7 @@ impl Step {
         Step::new(
             format!("{what}: cargo {}", args.join(" ")),
             fix,
-            move || run_command(cargo().args(args).args(openssl_features(&STAGE_PACKAGES))),
+            move || run_command(cargo().args(args).args(openssl_features(&STAGE_PACKAGES)?)),
         )
     }
 }

@@ -16,6 +16,8 @@
 //!   drive, and how to install one.
 //! - [`linux`]: which distribution this is (`/etc/os-release`) and so which
 //!   package manager installs things.
+//! - [`openssl`]: how the servers get the OpenSSL their Web Push encryption
+//!   links: an installed one, or one built from source, and what that needs.
 //! - [`tools`]: the C compiler, and running a program briefly for its answer.
 //!
 //! `cargo xtask doctor` turns these into its lines; the harness uses the
@@ -24,6 +26,7 @@
 
 pub mod browsers;
 pub mod linux;
+pub mod openssl;
 pub mod tools;
 
 use std::ffi::{OsStr, OsString};
