@@ -14,6 +14,9 @@
 //!   optionally rebuilding and reloading on every change (`--watch`).
 //! - [`check`]: `cargo xtask check` — build a stage and run the lesson's
 //!   checkpoints in a headless browser (the `harness` crate).
+//! - [`doctor`]: `cargo xtask doctor` — is this machine ready for the
+//!   workshop? One line per thing it needs, ✓ or ✗ with the fix for this
+//!   system (the checks are the `platform` crate's).
 //! - [`hint`], [`reveal`], [`reset`]: `cargo xtask hint [--more]
 //!   [checkpoint]`, `cargo xtask reveal <checkpoint>`, `cargo xtask reset
 //!   [file]` — a checkpoint's hint again (or, with `--more`, the solution's
@@ -41,6 +44,7 @@ mod anchors;
 mod bench;
 mod build;
 mod check;
+mod doctor;
 mod hint;
 #[cfg(test)]
 mod no_code_in_hints;
@@ -75,6 +79,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Check that this machine has everything the workshop needs (Rust,
+    /// the wasm target, a C compiler, OpenSSL, a browser, port 3000): one
+    /// line each, with the fix. Run it first.
+    Doctor(doctor::DoctorArgs),
     /// Build a stage's site (wasm, JS bindings, static files) into
     /// `target/site/<stage>/`.
     Build {
@@ -134,6 +142,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Cmd::Doctor(args) => doctor::run(&args),
         Cmd::Build { stage } => build::run(stage),
         Cmd::Serve(args) => serve::run(&args),
         Cmd::Check(args) => check::run(&args),
@@ -454,6 +463,44 @@ mod tests {
             error.contains("no perl; fix: winget install StrawberryPerl"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn doctor_sends_to_a_room_only_with_all_three() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
+        assert!(matches!(
+            parse(&["xtask", "doctor"]),
+            Ok(Cmd::Doctor(doctor::DoctorArgs { room: None, .. }))
+        ));
+        assert!(matches!(
+            parse(&[
+                "xtask",
+                "doctor",
+                "--room",
+                "http://h:3030",
+                "--name",
+                "Ada",
+                "--code",
+                "K7"
+            ]),
+            Ok(Cmd::Doctor(doctor::DoctorArgs {
+                room: Some(_),
+                name: Some(_),
+                code: Some(_)
+            }))
+        ));
+        assert!(
+            parse(&[
+                "xtask",
+                "doctor",
+                "--room",
+                "http://h:3030",
+                "--name",
+                "Ada"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["xtask", "doctor", "--name", "Ada"]).is_err());
     }
 
     #[test]
