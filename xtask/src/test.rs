@@ -5,6 +5,8 @@
 //! and names its step and the fix. CI runs exactly this (see `.ci/run`), so
 //! a green run here means a green CI.
 
+use std::time::Instant;
+
 use crate::bench;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
@@ -196,15 +198,23 @@ fn steps() -> Vec<Step> {
 pub fn run() -> anyhow::Result<()> {
     let steps = steps();
     let total = steps.len();
+    let started = Instant::now();
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
         println!("==> [{n}/{total}] {}", step.what);
+        let step_started = Instant::now();
         (step.run)().map_err(|error| {
             error.context(format!(
                 "step {n}/{total} failed: {}; to fix: {}, then run `cargo xtask test` again",
                 step.what, step.fix
             ))
         })?;
+        // What each step costs, for whoever keeps CI within its budget.
+        println!(
+            "==> [{n}/{total}] passed in {:.0?} ({:.0?} so far)",
+            step_started.elapsed(),
+            started.elapsed()
+        );
     }
     println!("==> all {total} steps passed");
     Ok(())
