@@ -306,6 +306,7 @@ fn mingw_install_line(machine: &Machine) -> String {
 }
 
 pub fn run() -> anyhow::Result<()> {
+    check::harness_runs_here()?;
     let steps = steps();
     let total = steps.len();
     let started = Instant::now();
