@@ -126,12 +126,19 @@ pub fn is_root() -> bool {
         .is_ok_and(|answer| answer.success && answer.stdout.trim() == "0")
 }
 
+/// Whether this is a machine where the workshop's own commands install
+/// what they need with apt-get: as root on Debian or a derivative, as in CI.
+pub fn apt_get_allowed(machine: &Machine) -> bool {
+    machine.os == Os::Linux
+        && Distro::of(machine).is_some_and(|distro| distro.is_debian_like())
+        && is_root()
+}
+
 /// As root on Debian or a derivative, installs `package` with apt-get (and
 /// says so), reading the package lists first if a fresh machine has none.
 /// `Err` when this machine is not one where that may be done, or it failed.
 pub fn apt_get_install(machine: &Machine, package: &str) -> Result<(), String> {
-    let debian = machine.os == Os::Linux && Distro::of(machine).is_some_and(|d| d.is_debian_like());
-    if !debian || !is_root() {
+    if !apt_get_allowed(machine) {
         return Err(format!(
             "not installing `{package}`: apt-get is used only as root on Debian or Ubuntu"
         ));
