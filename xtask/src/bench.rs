@@ -30,6 +30,7 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    crate::check::harness_runs_here()?;
     let site = build_site(Stage::Solution)?;
     let server = if args.quick {
         build_server(Stage::Solution)?;
@@ -50,7 +51,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                             "--bin",
                             package,
                         ])
-                        .args(openssl_features(&[package])),
+                        .args(openssl_features(&[package])?),
                 )
             },
         )?;
