@@ -17,13 +17,16 @@
 //!   {"starter/chromium": {"stage": "starter", "browser": "chromium",
 //!     "build_id": "…", "checked_at": 1796285000,
 //!     "checkpoints": [{"id": "app-loads", "result": "pass"}, …],
-//!     "hints_seen": ["page-worker"]}}
+//!     "hints_seen": ["page-worker"],
+//!     "failure": {"id": "page-worker", "expected": "…", "seen": "…"}}}
 //!   ```
 //!
 //!   `result` is `pass`, `fail`, `not-run` (after the first failure, without
 //!   `--keep-going`) or `not-applicable` (not in this browser). A hint shown
 //!   before any check leaves an entry with `checked_at` 0, `build_id` ""
-//!   and no checkpoints.
+//!   and no checkpoints. `failure` is the first failing checkpoint's lines
+//!   as the harness printed them (absent when everything passed): what the
+//!   room shows beside the student's name.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -91,6 +94,18 @@ pub struct Report {
     pub stage: String,
     pub browser: String,
     pub checkpoints: Vec<Entry>,
+    /// The first failure (results only).
+    #[serde(default)]
+    pub failure: Option<Failure>,
+}
+
+/// The first failing checkpoint's lines, as the harness printed them under
+/// its title: what was expected and what was seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub id: String,
+    pub expected: String,
+    pub seen: String,
 }
 
 impl Report {
@@ -175,6 +190,9 @@ pub struct Run {
     /// The checkpoints whose hint was shown, by `check` or `hint`, in the
     /// order first seen.
     pub hints_seen: Vec<String>,
+    /// The first failure of this run; `None` when everything passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
 }
 
 impl Run {
@@ -389,6 +407,7 @@ pub fn record(progress: &mut Progress, report: &Report, build_id: &str, at: u64)
     let run = progress.entry(&report.stage, &report.browser);
     run.build_id = build_id.to_owned();
     run.checked_at = at;
+    run.failure = report.failure.clone();
     run.checkpoints = report
         .checkpoints
         .iter()
@@ -433,6 +452,7 @@ pub(crate) mod tests {
                     result,
                 })
                 .collect(),
+            failure: None,
         }
     }
 
@@ -568,6 +588,26 @@ pub(crate) mod tests {
         assert_eq!(run["checkpoints"][0]["result"], "pass");
         assert_eq!(run["checkpoints"][1]["result"], "not-applicable");
         assert_eq!(run["hints_seen"][1], "c");
+        assert!(run.get("failure").is_none(), "{run}");
+    }
+
+    #[test]
+    fn the_first_failure_is_remembered_as_the_harness_printed_it() {
+        let json = r#"{"stage":"starter","browser":"chromium","checkpoints":[
+            {"id":"a","title":"T","pre_lesson":true,"hint":"H","book":"b.md","applies":true,"result":"fail"}],
+            "failure": {"id": "a", "expected": "the page", "seen": "a 404"}}"#;
+        let failing: Report = serde_json::from_str(json).unwrap();
+        let mut progress = Progress::default();
+        record(&mut progress, &failing, "b", 1);
+        let json = serde_json::to_value(&progress).unwrap();
+        assert_eq!(
+            json["starter/chromium"]["failure"],
+            serde_json::json!({"id": "a", "expected": "the page", "seen": "a 404"})
+        );
+        // A run where everything passes forgets the earlier failure.
+        let passing = report(&[("a", true, true, Some(Pass))]);
+        record(&mut progress, &passing, "b", 2);
+        assert_eq!(progress.get("starter", "chromium").unwrap().failure, None);
     }
 
     #[test]

@@ -253,6 +253,7 @@ async fn main() -> ExitCode {
                             .into_iter()
                             .map(|c| c.in_browser(browser).reported(&stage, browser, None))
                             .collect(),
+                        failure: None,
                     };
                     println!("{}", serde_json::to_string_pretty(&report)?);
                     return Ok(true);
@@ -359,6 +360,21 @@ async fn interrupted() {
     }
 }
 
+/// What a failed checkpoint expected and what was seen: the app's
+/// [`Failed`], or, when the check itself could not finish (the harness's
+/// or the machine's trouble), that, and the error.
+fn expected_and_seen(checkpoint: &Checkpoint, error: &anyhow::Error) -> catalogue::Failure {
+    let (expected, seen) = match error.downcast_ref::<Failed>() {
+        Some(f) => (f.expected.clone(), f.seen.clone()),
+        None => ("the check to finish".to_owned(), format!("{error:#}")),
+    };
+    catalogue::Failure {
+        id: checkpoint.id.clone(),
+        expected,
+        seen,
+    }
+}
+
 /// The first failure's lines under its title: what was expected and what
 /// was seen, then, with `hint`, the hint and the book section (without it,
 /// the caller prints those once, after this report).
@@ -368,12 +384,13 @@ fn failure_details(
     stage: &str,
     hint: bool,
 ) -> Vec<String> {
+    let failure = expected_and_seen(checkpoint, error);
     let mut lines = match error.downcast_ref::<Failed>() {
-        Some(f) => vec![
-            format!("  expected: {}", f.expected),
-            format!("  seen:     {}", f.seen),
+        Some(_) => vec![
+            format!("  expected: {}", failure.expected),
+            format!("  seen:     {}", failure.seen),
         ],
-        None => vec![format!("  the check could not finish: {error:#}")],
+        None => vec![format!("  the check could not finish: {}", failure.seen)],
     };
     if hint {
         lines.push(format!(
@@ -610,10 +627,17 @@ async fn run_checkpoints<B: Browser>(
         }
     }
     if let Some(path) = &results {
+        let failure = first_failure
+            .as_ref()
+            .and_then(|(index, _)| match &verdicts[*index] {
+                (checkpoint, Verdict::Failed(error)) => Some(expected_and_seen(checkpoint, error)),
+                _ => None,
+            });
         let report = catalogue::Report {
             stage: stage.to_owned(),
             browser: browser.to_owned(),
             checkpoints: reported,
+            failure,
         };
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("cannot write the results to {}", path.display()))?;
@@ -721,6 +745,37 @@ mod tests {
         assert_eq!(
             lines,
             ["  the check could not finish: the browser went away"]
+        );
+    }
+
+    #[test]
+    fn the_results_give_the_first_failure_as_it_was_printed() {
+        let checkpoint = page_worker();
+        let error: anyhow::Error = Failed {
+            expected: "the worker's answer".into(),
+            seen: "\"Added.\"".into(),
+        }
+        .into();
+        let failure = expected_and_seen(&checkpoint, &error);
+        let printed = failure_details(&checkpoint, &error, "starter", false);
+        assert_eq!(failure.id, "page-worker");
+        assert_eq!(printed[0], format!("  expected: {}", failure.expected));
+        assert_eq!(printed[1], format!("  seen:     {}", failure.seen));
+        let json = serde_json::to_value(catalogue::Report {
+            stage: "starter".into(),
+            browser: "chromium".into(),
+            checkpoints: Vec::new(),
+            failure: Some(failure),
+        })
+        .unwrap();
+        assert_eq!(json["failure"]["seen"], "\"Added.\"");
+
+        let broken = anyhow::anyhow!("the browser went away");
+        let failure = expected_and_seen(&checkpoint, &broken);
+        assert_eq!(failure.seen, "the browser went away");
+        assert_eq!(
+            failure_details(&checkpoint, &broken, "starter", false),
+            [format!("  the check could not finish: {}", failure.seen)]
         );
     }
 }
