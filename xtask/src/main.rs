@@ -40,6 +40,8 @@ mod anchors;
 mod bench;
 mod build;
 mod check;
+#[cfg(test)]
+mod counts;
 mod hint;
 mod progress;
 mod reset;
