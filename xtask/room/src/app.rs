@@ -178,15 +178,23 @@ impl AppState {
                 publishing.scheduled = false;
                 publishing.last = Some(Instant::now());
             }
-            match state.table_json() {
+            // A table of 200 students is some 200 KiB of JSON: written on a
+            // thread of its own, not on one that answers reports.
+            let built = tokio::task::spawn_blocking({
+                let state = state.clone();
+                move || state.table_json()
+            })
+            .await;
+            match built {
                 // No open page is not an error.
-                Ok(json) => {
+                Ok(Ok(json)) => {
                     state.shared.updates.send_replace(Arc::from(json));
                 }
-                Err(error) => tracing::error!(
+                Ok(Err(error)) => tracing::error!(
                     "cannot send the table to the pages: {:#}",
                     anyhow::Error::new(error)
                 ),
+                Err(error) => tracing::error!("the table was not built: {error}"),
             }
         });
     }

@@ -3,6 +3,9 @@
 //! Everything the page shows is rebuilt from here, so a room server that is
 //! restarted (a closed laptop lid, a Ctrl-C) comes back with its code and
 //! its table; what changed meanwhile arrives with each student's next check.
+//! The rows are also kept in memory, read from the database once at start:
+//! the table the page is sent several times a second is read from there,
+//! and SQLite is only written to.
 //!
 //! A row is keyed by the student's machine (the random id `room send` keeps
 //! in `target/xtask/machine-id`), not by the name they typed: two students
@@ -10,10 +13,12 @@
 //! neither report ever lands in the other's row. A client too old to send a
 //! machine id is keyed by its name, as every client was before.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoints::Checkpoint;
@@ -31,6 +36,11 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the room's database holds a row it cannot read")]
     Json(#[from] serde_json::Error),
+    #[error("cannot start the thread that checkpoints the room's database")]
+    Thread {
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A hint the student asked for, at the highest level they reached.
@@ -106,7 +116,14 @@ pub struct Stored {
 
 pub struct Store {
     db: Connection,
+    /// Every row, by key, as in the database.
+    rows: HashMap<String, Student>,
+    /// Dropped with the store, which ends the checkpointing thread.
+    _checkpoints: Option<mpsc::Sender<()>>,
 }
+
+/// How often the write-ahead log is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
 /// The columns of a row, in the order [`raw_student`] reads them.
 const COLUMNS: &str = "key, name, asked_name, stage, browser, build_id, results, hints, failure, doctor, \
@@ -114,6 +131,11 @@ const COLUMNS: &str = "key, name, asked_name, stage, browser, build_id, results,
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_checkpointing(path, CHECKPOINT_EVERY)
+    }
+
+    /// [`Store::open`], with the log checkpointed `every` so long.
+    fn open_checkpointing(path: &Path, every: Duration) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
                 path: dir.to_owned(),
@@ -127,7 +149,14 @@ impl Store {
         // check sends again.
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "NORMAL")?;
-        Self::init(db)
+        // The log is copied into the database (and that synced) by a thread
+        // of its own, not by whichever report fills it: a sync can take
+        // tens of milliseconds on a busy disk, and a report would wait.
+        db.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpoints = checkpoint_in_background(path, every)?;
+        let mut store = Self::init(db)?;
+        store._checkpoints = Some(checkpoints);
+        Ok(store)
     }
 
     #[cfg(test)]
@@ -162,7 +191,12 @@ impl Store {
              );",
         )?;
         migrate_students(&mut db)?;
-        Ok(Store { db })
+        let rows = read_rows(&db)?;
+        Ok(Store {
+            db,
+            rows,
+            _checkpoints: None,
+        })
     }
 
     /// The room's code: the stored one, or `fresh()` stored now. A restarted
@@ -198,11 +232,10 @@ impl Store {
             Some(machine) => format!("machine:{machine}"),
             None => format!("name:{}", report.name),
         };
-        let tx = self.db.transaction()?;
-        let earlier = read_row(&tx, &key)?;
+        let earlier = self.rows.get(&key).cloned();
         let name = match &earlier {
             Some(e) if e.asked_name == report.name => e.name.clone(),
-            _ => free_name(&tx, &report.name, &key)?,
+            _ => self.free_name(&report.name, &key),
         };
         let mut row = earlier.unwrap_or_else(|| Student {
             name: name.clone(),
@@ -240,22 +273,43 @@ impl Store {
                 lines: lines.clone(),
             });
         }
-        write_row(&tx, &key, &row)?;
-        tx.commit()?;
-        Ok(Stored { name: row.name })
+        // One statement, so one transaction: the row is in the database
+        // whole or not at all, and only then in memory.
+        write_row(&self.db, &key, &row)?;
+        let stored = Stored {
+            name: row.name.clone(),
+        };
+        self.rows.insert(key, row);
+        Ok(stored)
     }
 
     /// Every student, in the order they joined.
     pub fn students(&self) -> Result<Vec<Student>, StoreError> {
-        let mut statement = self.db.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM rows ORDER BY first_seen, name"
-        ))?;
-        let rows = statement.query_map([], raw_student)?;
-        let mut students = Vec::new();
-        for row in rows {
-            students.push(row?.parse()?);
-        }
+        let mut students: Vec<Student> = self.rows.values().cloned().collect();
+        students.sort_by(|a, b| (a.first_seen, &a.name).cmp(&(b.first_seen, &b.name)));
         Ok(students)
+    }
+
+    /// `asked`, or `asked (2)`, `asked (3)`, …: the first that no other row
+    /// shows.
+    fn free_name(&self, asked: &str, key: &str) -> String {
+        let taken = |name: &str| {
+            self.rows
+                .iter()
+                .any(|(other, row)| other != key && row.name == name)
+        };
+        let mut n = 1;
+        loop {
+            let candidate = if n == 1 {
+                asked.to_owned()
+            } else {
+                format!("{asked} ({n})")
+            };
+            if !taken(&candidate) {
+                return candidate;
+            }
+            n += 1;
+        }
     }
 }
 
@@ -288,32 +342,14 @@ fn apply_check(row: &mut Student, report: &Report, now: i64) {
     row.build_id = report.build_id.clone();
 }
 
-/// `asked`, or `asked (2)`, `asked (3)`, …: the first that no other row
-/// shows.
-fn free_name(tx: &Transaction<'_>, asked: &str, key: &str) -> Result<String, StoreError> {
-    let mut taken = tx.prepare_cached("SELECT 1 FROM rows WHERE name = ?1 AND key <> ?2")?;
-    let mut n = 1;
-    loop {
-        let candidate = if n == 1 {
-            asked.to_owned()
-        } else {
-            format!("{asked} ({n})")
-        };
-        if !taken.exists(params![candidate, key])? {
-            return Ok(candidate);
-        }
-        n += 1;
-    }
-}
-
-fn write_row(tx: &Transaction<'_>, key: &str, row: &Student) -> Result<(), StoreError> {
+fn write_row(db: &Connection, key: &str, row: &Student) -> Result<(), StoreError> {
     let failure = row
         .failure
         .as_ref()
         .map(serde_json::to_string)
         .transpose()?;
     let doctor = row.doctor.as_ref().map(serde_json::to_string).transpose()?;
-    tx.prepare_cached(&format!(
+    db.prepare_cached(&format!(
         "INSERT OR REPLACE INTO rows ({COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
     ))?
@@ -412,12 +448,37 @@ fn raw_student(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawStudent> {
     })
 }
 
-fn read_row(db: &Connection, key: &str) -> Result<Option<Student>, StoreError> {
-    let raw = db
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM rows WHERE key = ?1"))?
-        .query_row(params![key], raw_student)
-        .optional()?;
-    raw.map(RawStudent::parse).transpose()
+/// Copies the write-ahead log of the database at `path` into it `every` so
+/// long, on a connection and a thread of its own (a passive
+/// checkpoint never blocks the store's writes), until the returned sender
+/// is dropped. A failed checkpoint is tried again the next time; the log
+/// meanwhile only grows.
+fn checkpoint_in_background(path: &Path, every: Duration) -> Result<mpsc::Sender<()>, StoreError> {
+    let db = Connection::open(path)?;
+    let (stop, stopped) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("room-checkpoints".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                if let Err(error) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!("the room's database log was not checkpointed: {error}");
+                }
+            }
+        })
+        .map_err(|source| StoreError::Thread { source })?;
+    Ok(stop)
+}
+
+/// Every row in the database, by key.
+fn read_rows(db: &Connection) -> Result<HashMap<String, Student>, StoreError> {
+    let mut statement = db.prepare(&format!("SELECT {COLUMNS} FROM rows"))?;
+    let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, raw_student(row)?)))?;
+    let mut by_key = HashMap::new();
+    for row in rows {
+        let (key, raw) = row?;
+        by_key.insert(key, raw.parse()?);
+    }
+    Ok(by_key)
 }
 
 /// A room kept by an earlier version (one `students` table keyed by name,
@@ -691,6 +752,43 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.code(|| "OTHER3".into()).unwrap(), "FIRST2");
         assert_eq!(store.students().unwrap()[0].name, "Bo");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_log_is_copied_into_the_database_file_in_the_background() {
+        let dir = std::env::temp_dir().join(format!("room-wal-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("room.sqlite");
+        let mut store = Store::open_checkpointing(&path, Duration::from_millis(20)).unwrap();
+        for n in 0..20 {
+            let report = from(
+                &format!("machine-{n:02}"),
+                report("Ada", &[("a", Outcome::Pass)], &[]),
+            );
+            store.record(&report, n).unwrap();
+        }
+        // The database file alone, without its log, holds every row once a
+        // checkpoint has run.
+        let alone = dir.join("alone.sqlite");
+        let rows_alone = || {
+            std::fs::copy(&path, &alone).unwrap();
+            let db = Connection::open(&alone).unwrap();
+            let n: i64 = db
+                .query_row("SELECT count(*) FROM rows", [], |row| row.get(0))
+                .unwrap_or(0);
+            n
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while rows_alone() < 20 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint copied the rows into {}",
+                path.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
