@@ -2,9 +2,10 @@
 //! beside its baseline measured in the same run, as a Markdown report in
 //! `target/bench/report.md` (and printed).
 //!
-//! This side only builds: the solution's site, and its server in the
-//! `bench-server` profile (release with `opt-level = 3`: the release profile
-//! itself is tuned for the wasm's size). The harness (`xtask/harness`, its
+//! This side only builds: the solution's site, and its server and the
+//! instructor's room in the `bench-server` profile (release with
+//! `opt-level = 3`: the release profile itself is tuned for the wasm's
+//! size). The harness (`xtask/harness`, its
 //! `bench` subcommand) drives the server, Chromium and the Node baselines.
 //! `--quick` is the smoke mode `cargo xtask test` runs so the benchmarks
 //! cannot rot: tiny sizes, one run each, the dev-profile server and harness
@@ -21,8 +22,8 @@ const PROFILE: &str = "bench-server";
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Run only this benchmark: replay, server, push, worker, inner or
-    /// inner-check.
+    /// Run only this benchmark: replay, server, push, worker, inner,
+    /// inner-check or room.
     pub name: Option<String>,
     /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
     #[arg(long)]
@@ -31,6 +32,7 @@ pub struct BenchArgs {
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let site = build_site(Stage::Solution)?;
+    let room = room_binary(args)?;
     let server = if args.quick {
         build_server(Stage::Solution)?;
         server_binary(Stage::Solution)
@@ -79,6 +81,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .join("debug")
         .join(format!("xtask{}", std::env::consts::EXE_SUFFIX));
     harness.arg("--xtask-bin").arg(xtask);
+    if let Some(room) = room {
+        harness.arg("--room-bin").arg(room);
+    }
     harness
         .arg("--out")
         .arg(target_dir().join("bench/report.md"));
@@ -93,4 +98,23 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             })
         },
     )
+}
+
+/// The room's binary for its benchmark (`None` when that benchmark does not
+/// run): in the dev profile in smoke mode, as the room test built it,
+/// else in this profile.
+fn room_binary(args: &BenchArgs) -> anyhow::Result<Option<std::path::PathBuf>> {
+    if args.name.as_deref().is_some_and(|name| name != "room") {
+        return Ok(None);
+    }
+    let profile = if args.quick { "dev" } else { PROFILE };
+    step(&format!("building the room (profile {profile})"), || {
+        run_command(cargo().args(["build", "-q", "--profile", profile, "-p", "room"]))
+    })?;
+    let dir = if args.quick { "debug" } else { PROFILE };
+    Ok(Some(
+        target_dir()
+            .join(dir)
+            .join(format!("room{}", std::env::consts::EXE_SUFFIX)),
+    ))
 }

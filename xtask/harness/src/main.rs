@@ -151,8 +151,8 @@ enum Command {
     },
     /// Run the benchmarks (`cargo xtask bench`) and write a Markdown report.
     Bench {
-        /// One benchmark only: replay, server, push, worker, inner or
-        /// inner-check.
+        /// One benchmark only: replay, server, push, worker, inner,
+        /// inner-check or room.
         name: Option<String>,
         /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
         #[arg(long)]
@@ -167,6 +167,10 @@ enum Command {
         /// it, that benchmark is not measured).
         #[arg(long)]
         xtask_bin: Option<PathBuf>,
+        /// The room's binary, for the room's benchmark [default: built now
+        /// with `cargo build -p room`].
+        #[arg(long)]
+        room_bin: Option<PathBuf>,
         /// The report [default: target/bench/report.md].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -292,6 +296,7 @@ async fn main() -> ExitCode {
                 site,
                 server_bin,
                 xtask_bin,
+                room_bin,
                 out,
             } => {
                 let root = workspace();
@@ -300,6 +305,7 @@ async fn main() -> ExitCode {
                     server_bin: server_bin.unwrap_or_else(|| server_of(&root, "solution")),
                     xtask_bin,
                     node_dir: root.join("target/bench/node"),
+                    room_bin,
                     quick,
                     root: root.clone(),
                 };
