@@ -147,7 +147,10 @@ function row(table, student) {
   tr.append(why);
 
   const hints = el('td', student.hints.length ? undefined : '—', 'hints');
-  student.hints.forEach((hint, i) => {
+  // In the lesson's order, as the columns.
+  const order = id => table.checkpoints.findIndex(c => c.id === id);
+  const asked = student.hints.slice().sort((a, b) => order(a.id) - order(b.id));
+  asked.forEach((hint, i) => {
     if (i > 0) hints.append(document.createTextNode(', '));
     const span = el('span', hint.id + ' · ' + (LEVEL[hint.level] || hint.level), 'hint level-' + hint.level);
     span.dataset.level = String(hint.level);
