@@ -175,3 +175,41 @@ fn target_dir() -> PathBuf {
         None => workspace().join("target"),
     }
 }
+
+#[cfg(test)]
+mod cli_tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn send_takes_a_stage_or_doctor_never_both() {
+        Cli::command().debug_assert();
+        let send = |extra: &[&str]| {
+            let mut args = vec![
+                "room", "send", "--url", "http://r", "--code", "C", "--name", "N",
+            ];
+            args.extend(extra);
+            Cli::try_parse_from(args).map(|cli| cli.command)
+        };
+        assert!(matches!(
+            send(&["--doctor"]),
+            Ok(Command::Send {
+                doctor: true,
+                stage: None,
+                progress: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            send(&["--stage", "starter"]),
+            Ok(Command::Send {
+                doctor: false,
+                stage: Some(_),
+                ..
+            })
+        ));
+        assert!(send(&[]).is_err());
+        assert!(send(&["--doctor", "--stage", "starter"]).is_err());
+    }
+}

@@ -272,14 +272,15 @@ fn new_machine_id() -> String {
 /// to print.
 pub fn send(url: &str, code: &str, name: &str, progress: &Path, what: &What) -> Result<String> {
     let dir = progress.parent().unwrap_or(Path::new("."));
-    let machine = machine_id(dir)?;
+    // Read before the machine's id is made: a report that cannot be sent
+    // leaves nothing behind.
     let report = match what {
         What::Check { stage, browser } => {
             let json = std::fs::read_to_string(progress)
                 .with_context(|| format!("cannot read the progress file {}", progress.display()))?;
             let run = pick_run(&json, stage, browser)
                 .with_context(|| format!("in {}", progress.display()))?;
-            report_of(run, code, name, &machine)
+            report_of(run, code, name, &machine_id(dir)?)
                 .with_context(|| format!("in {}", progress.display()))?
         }
         What::Doctor => {
@@ -290,7 +291,7 @@ pub fn send(url: &str, code: &str, name: &str, progress: &Path, what: &What) -> 
                     path.display()
                 )
             })?;
-            doctor_report_of(&json, code, name, &machine)
+            doctor_report_of(&json, code, name, &machine_id(dir)?)
                 .with_context(|| format!("in {}", path.display()))?
         }
     };
