@@ -31,34 +31,12 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let site = build_site(Stage::Solution)?;
     let room = room_binary(args)?;
-    let server = if args.quick {
-        build_server(Stage::Solution)?;
-        server_binary(Stage::Solution)
+    // The room's benchmark alone drives no app: nothing of it to build.
+    let app = if args.name.as_deref() == Some("room") {
+        None
     } else {
-        let package = Stage::Solution.package();
-        step(
-            &format!("building the server for speed (profile {PROFILE})"),
-            || {
-                run_command(
-                    cargo()
-                        .args([
-                            "build",
-                            "--profile",
-                            PROFILE,
-                            "-p",
-                            package,
-                            "--bin",
-                            package,
-                        ])
-                        .args(openssl_features(&[package])),
-                )
-            },
-        )?;
-        target_dir()
-            .join(PROFILE)
-            .join(format!("{package}{}", std::env::consts::EXE_SUFFIX))
+        Some((build_site(Stage::Solution)?, app_server(args)?))
     };
     let mut harness = cargo();
     harness.args(["run", "-q"]);
@@ -73,8 +51,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.quick {
         harness.arg("--quick");
     }
-    harness.arg("--site").arg(&site);
-    harness.arg("--server-bin").arg(&server);
+    if let Some((site, server)) = &app {
+        harness.arg("--site").arg(site);
+        harness.arg("--server-bin").arg(server);
+    }
     // Where cargo puts us (not `current_exe`, which names a deleted file
     // once a concurrent build has replaced the binary).
     let xtask = target_dir()
@@ -98,6 +78,37 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             })
         },
     )
+}
+
+/// The solution's server: the dev build in smoke mode, else built in this
+/// profile.
+fn app_server(args: &BenchArgs) -> anyhow::Result<std::path::PathBuf> {
+    if args.quick {
+        build_server(Stage::Solution)?;
+        return Ok(server_binary(Stage::Solution));
+    }
+    let package = Stage::Solution.package();
+    step(
+        &format!("building the server for speed (profile {PROFILE})"),
+        || {
+            run_command(
+                cargo()
+                    .args([
+                        "build",
+                        "--profile",
+                        PROFILE,
+                        "-p",
+                        package,
+                        "--bin",
+                        package,
+                    ])
+                    .args(openssl_features(&[package])),
+            )
+        },
+    )?;
+    Ok(target_dir()
+        .join(PROFILE)
+        .join(format!("{package}{}", std::env::consts::EXE_SUFFIX)))
 }
 
 /// The room's binary for its benchmark (`None` when that benchmark does not

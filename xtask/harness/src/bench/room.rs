@@ -78,6 +78,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         Some(bin) => bin.clone(),
         None => crate::room::room_bin(None, &setup.root)?,
     };
+    let machine = super::Load::now();
     let measured = measure(&room_bin, load).await?;
     section.method = vec![format!(
         "{} students, each a machine with its own loopback address and machine id, report every {} s \
@@ -148,6 +149,10 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         measured.tables,
         measured.tables as f64 / measured.seconds,
         measured.last_table_bytes / 1024
+    ));
+    section.notes.push(format!(
+        "The machine meanwhile: {}. The tail of the answer times follows it.",
+        machine.until_now()
     ));
     Ok(section)
 }
