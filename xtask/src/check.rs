@@ -8,7 +8,7 @@
 //! runs, never on the way to `cargo xtask serve`.
 //!
 //! After the harness's report it says how far the student has come
-//! (`6/14 ✓`), what changed since the last check and what to do next,
+//! (`6/16 ✓`), what changed since the last check and what to do next,
 //! remembering each run in `target/xtask/progress.json` (see [`progress`]);
 //! with `--room`, it then sends that file to the instructor's room. The
 //! next checkpoint's hint and book section are printed there, last, where
@@ -64,8 +64,9 @@ pub struct CheckArgs {
 /// nothing leaves this machine.
 #[derive(Debug, Default, clap::Args)]
 pub struct RoomArgs {
-    /// After each check, send your checkpoint results and the hints you
-    /// have seen (never your code) to the instructor's room at this URL.
+    /// After each check, send your checkpoint results, the hints you asked
+    /// for and the first failure's expected and seen lines (never your
+    /// code) to the instructor's room at this URL.
     #[arg(long, value_name = "URL", requires_all = ["name", "code"])]
     pub room: Option<String>,
     /// Your name, as the room shows it (with --room).

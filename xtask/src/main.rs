@@ -44,6 +44,8 @@ mod anchors;
 mod bench;
 mod build;
 mod check;
+#[cfg(test)]
+mod counts;
 mod doctor;
 mod hint;
 #[cfg(test)]
