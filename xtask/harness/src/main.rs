@@ -5,25 +5,16 @@
 //! `cargo run -q -p harness -- check <stage> --site <dir> --server-bin <path>`.
 //! It is its own crate so that `cargo xtask serve` never compiles it.
 
-mod autopush;
 mod bench;
-mod bidi;
-mod browser;
+mod browsers;
 mod catalogue;
-mod cdp;
 mod chaos;
 mod checkpoints;
-mod chromium;
-mod firefox;
-mod marionette;
-mod process;
-mod proxy;
-mod push_service;
+mod protocol;
 mod room;
-mod rpc;
 mod screenshots;
 mod selftest;
-mod server;
+mod standins;
 mod util;
 
 use std::io::IsTerminal;
@@ -34,13 +25,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use crate::autopush::Autopush;
-use crate::browser::Browser;
+use crate::browsers::Browser;
+use crate::browsers::chromium::{self, Chromium};
+use crate::browsers::firefox::{self, Firefox};
 use crate::catalogue::Checkpoint;
 use crate::checkpoints::{Ctx, Failed};
-use crate::chromium::Chromium;
-use crate::firefox::Firefox;
-use crate::server::Server;
+use crate::standins::autopush::Autopush;
+use crate::standins::server::Server;
 
 /// The workspace root (this crate is `xtask/harness`).
 fn workspace() -> PathBuf {

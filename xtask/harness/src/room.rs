@@ -19,10 +19,10 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use crate::browser::{Browser, PageId, js_str};
+use crate::browsers::chromium::{self, Chromium};
+use crate::browsers::{Browser, PageId, js_str};
 use crate::catalogue;
-use crate::chromium::{self, Chromium};
-use crate::proxy::http_get;
+use crate::standins::proxy::http_get;
 use crate::util::{TempDir, free_port, tail_file};
 
 const WAIT: Duration = Duration::from_secs(15);

@@ -17,11 +17,11 @@ use anyhow::{Context, Result, bail};
 use base64ct::{Base64, Encoding};
 use serde_json::Value;
 
-use crate::browser::{Browser, PageId, js_str};
+use crate::browsers::chromium::{self, Chromium};
+use crate::browsers::{Browser, PageId, js_str};
 use crate::checkpoints::add_article_by;
-use crate::chromium::{self, Chromium};
-use crate::proxy::Mode;
-use crate::server::Server;
+use crate::standins::proxy::Mode;
+use crate::standins::server::Server;
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 700;

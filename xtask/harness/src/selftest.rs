@@ -12,9 +12,9 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
-use crate::browser::{Browser, truthy};
-use crate::chromium::Chromium;
-use crate::proxy::{Mode, Outcome, Proxy, read_head};
+use crate::browsers::chromium::Chromium;
+use crate::browsers::{Browser, truthy};
+use crate::standins::proxy::{Mode, Outcome, Proxy, read_head};
 use crate::util::free_port;
 
 const INDEX: &str =
@@ -73,7 +73,7 @@ fn step(started: Instant, what: &str) {
 
 pub async fn run() -> Result<()> {
     let started = Instant::now();
-    let exe = crate::chromium::find_or_install()?;
+    let exe = crate::browsers::chromium::find_or_install()?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let upstream = listener.local_addr()?.port();
     let posts = Arc::new(AtomicUsize::new(0));

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
 use super::{Baseline, Better, Goal, Load, Row, Sample, Section, Setup};
-use crate::proxy::http_get;
+use crate::standins::proxy::http_get;
 use crate::util::{TempDir, free_port, kill_process_group, tail_file};
 
 /// The file saved: the page's code, in the starter's library but compiled only

@@ -13,8 +13,8 @@ use tokio::net::TcpStream;
 
 use super::node::{self, NodeProcess};
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
-use crate::push_service::uuid;
-use crate::server::Server;
+use crate::standins::push_service::uuid;
+use crate::standins::server::Server;
 use crate::util::free_port;
 
 /// How hard and how long one measurement pushes.

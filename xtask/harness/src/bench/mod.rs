@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::browser::{Browser, PageId};
-use crate::chromium::{self, Chromium};
-use crate::server::Server;
+use crate::browsers::chromium::{self, Chromium};
+use crate::browsers::{Browser, PageId};
+use crate::standins::server::Server;
 
 /// The benchmarks, in report order.
 pub const NAMES: [&str; 6] = ["replay", "server", "push", "worker", "inner", "inner-check"];

@@ -25,9 +25,11 @@ use tokio::sync::mpsc;
 
 use super::node::{self, NodeProcess};
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup, median};
-use crate::proxy::http_get;
-use crate::push_service::{Received, Subscriber, check_vapid, http_json, read_request, uuid};
-use crate::server::Server;
+use crate::standins::proxy::http_get;
+use crate::standins::push_service::{
+    Received, Subscriber, check_vapid, http_json, read_request, uuid,
+};
+use crate::standins::server::Server;
 use crate::util::Background;
 
 const ARRIVAL: Duration = Duration::from_secs(120);

@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
-use crate::browser::{Browser, PageId};
-use crate::chromium::Chromium;
-use crate::server::Server;
+use crate::browsers::chromium::Chromium;
+use crate::browsers::{Browser, PageId};
+use crate::standins::server::Server;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 

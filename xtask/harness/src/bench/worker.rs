@@ -13,9 +13,9 @@ use base64ct::{Base64, Encoding as _};
 use serde_json::Value;
 
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
-use crate::browser::{Browser, PageId};
-use crate::chromium::Chromium;
-use crate::server::Server;
+use crate::browsers::chromium::Chromium;
+use crate::browsers::{Browser, PageId};
+use crate::standins::server::Server;
 use crate::util::TempDir;
 
 pub async fn run(setup: &Setup) -> Result<Section> {

@@ -10,8 +10,8 @@ use anyhow::{Result, bail};
 use super::{
     Ctx, Failed, SYNC_TAG, add_article, failed, in_order, queue_through_outages, wait_controlled,
 };
-use crate::browser::Browser;
-use crate::proxy::Mode;
+use crate::browsers::Browser;
+use crate::standins::proxy::Mode;
 
 /// What a student who relied on `sync` alone should read.
 const NO_SYNC: &str = "here `registration.sync` is undefined and no `sync` ever fires: \

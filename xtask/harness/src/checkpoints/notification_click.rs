@@ -22,7 +22,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::{Ctx, UI, close_notifications, failed};
-use crate::browser::{Browser, PageId, js_str};
+use crate::browsers::{Browser, PageId, js_str};
 
 /// How long a click has to open a tab it should not have opened, once the
 /// page it should focus has focus.

@@ -10,8 +10,8 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::{Ctx, SYNC_TAG, UI, add_article, failed, sync_tags, wait_controlled, wait_list};
-use crate::browser::{Browser, PageId, js_str};
-use crate::proxy::Mode;
+use crate::browsers::{Browser, PageId, js_str};
+use crate::standins::proxy::Mode;
 
 /// What a list item says about an article not sent yet, besides its
 /// headline (a JavaScript regular expression).

@@ -13,8 +13,8 @@ use super::{
     ARRIVAL, Ctx, PAYLOAD_HINT, UI, close_notifications, expect_notification, failed,
     vapid_public_key,
 };
-use crate::browser::Browser;
-use crate::push_service::{
+use crate::browsers::Browser;
+use crate::standins::push_service::{
     PushService, Subscriber, check_vapid, delivery_headers, http_json, uuid,
 };
 
@@ -55,7 +55,7 @@ pub(super) async fn push<B: Browser>(cx: &mut Ctx<B>) -> anyhow::Result<()> {
 
 async fn push_and_show<B: Browser>(
     cx: &mut Ctx<B>,
-    tab: crate::browser::PageId,
+    tab: crate::browsers::PageId,
     service: &mut PushService,
     subscriber: &Subscriber,
     endpoint: &str,

@@ -21,9 +21,9 @@ use super::notification_click::{back_to_the_app, click_focuses, click_opens, tab
 use super::push::new_articles_link;
 use super::push_subscribe::{Published, publish};
 use super::{ARRIVAL, Ctx, UI, close_notifications, failed};
-use crate::autopush::Autopush;
-use crate::browser::{Browser, PageId};
-use crate::push_service::http_json;
+use crate::browsers::{Browser, PageId};
+use crate::standins::autopush::Autopush;
+use crate::standins::push_service::http_json;
 
 const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
 /// The title of the server's pushes about new articles
@@ -95,7 +95,7 @@ async fn show_and_click<B: Browser>(cx: &mut Ctx<B>, tab: PageId, endpoint: &str
     let result = async {
         let before = cx.browser.tab_urls().await?;
         let expected = show(cx, tab, &service, &channel, &link, "the app open").await?;
-        let at_link = format!("location.href === {}", crate::browser::js_str(&link));
+        let at_link = format!("location.href === {}", crate::browsers::js_str(&link));
         click_focuses(cx, tab, TITLE, &at_link, &before, &format!(
             "{expected}; with the app open at {} in a background tab, a click to focus that page and bring it to {link} (`WindowClient.focus()` and `navigate()`), opening no second tab",
             cx.url()

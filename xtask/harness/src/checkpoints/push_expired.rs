@@ -21,9 +21,9 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use super::{ARRIVAL, Ctx, UI, failed, vapid_public_key};
-use crate::autopush::{Autopush, PushEvent};
-use crate::browser::{Browser, PageId, js_str};
-use crate::push_service::{PushService, Received, Subscriber, http_json, uuid};
+use crate::browsers::{Browser, PageId, js_str};
+use crate::standins::autopush::{Autopush, PushEvent};
+use crate::standins::push_service::{PushService, Received, Subscriber, http_json, uuid};
 
 const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
 /// How long a push that should not come is waited for, once the live

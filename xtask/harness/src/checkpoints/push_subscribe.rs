@@ -16,10 +16,10 @@ use super::{
     ARRIVAL, Ctx, PAYLOAD_HINT, UI, close_notifications, expect_notification, failed,
     vapid_public_key,
 };
-use crate::autopush::{Autopush, PushEvent};
-use crate::browser::{Browser, Mark, PageId};
-use crate::proxy::Outcome;
-use crate::push_service::{http_json, uuid};
+use crate::browsers::{Browser, Mark, PageId};
+use crate::standins::autopush::{Autopush, PushEvent};
+use crate::standins::proxy::Outcome;
+use crate::standins::push_service::{http_json, uuid};
 
 const TOGGLE: &str = "#push-toggle";
 const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";

@@ -12,7 +12,7 @@ use anyhow::Result;
 
 use super::text::uuid;
 use super::{Ctx, UI, close_notifications, failed, quote_all, shown_notifications};
-use crate::browser::{Browser, js_str};
+use crate::browsers::{Browser, js_str};
 
 const EIGHT_DAYS_MS: u64 = 8 * 24 * 60 * 60 * 1000;
 

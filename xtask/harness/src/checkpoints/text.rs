@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{Ctx, UI, failed};
-use crate::browser::{Browser, js_str};
+use crate::browsers::{Browser, js_str};
 
 /// The global the payload would set if any of it ran.
 const MARKER: &str = "__harnessInjected";
@@ -155,7 +155,7 @@ pub(crate) async fn post(port: u16, path: &str, body: &str) -> Result<(u16, Stri
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        rest = crate::proxy::dechunk(&rest)?;
+        rest = crate::standins::proxy::dechunk(&rest)?;
     }
     Ok((status, String::from_utf8_lossy(&rest).into_owned()))
 }

@@ -42,7 +42,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::push_service::{
+use crate::standins::push_service::{
     Received, b64, check_vapid, delivery_headers, read_request, respond, unb64, uuid,
 };
 use crate::util::Background;

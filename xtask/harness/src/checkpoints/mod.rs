@@ -14,10 +14,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::autopush::Autopush;
-use crate::browser::{Browser, Feature, Mark, PageId, js_str};
-use crate::proxy::{Mode, Outcome, Proxy};
-use crate::server::{Article, Server};
+use crate::browsers::{Browser, Feature, Mark, PageId, js_str};
+use crate::standins::autopush::Autopush;
+use crate::standins::proxy::{Mode, Outcome, Proxy};
+use crate::standins::server::{Article, Server};
 
 mod fallback;
 mod notification_click;
@@ -107,7 +107,7 @@ fn failed(expected: impl Into<String>, seen: impl Into<String>) -> anyhow::Error
 /// (base64url text, what `pushManager.subscribe` takes), and decoded (the
 /// uncompressed P-256 point a push's VAPID `k` must equal).
 async fn vapid_public_key(port: u16) -> Result<(String, Vec<u8>)> {
-    let (status, body) = crate::proxy::http_get(port, "/api/v1/push/public-key").await?;
+    let (status, body) = crate::standins::proxy::http_get(port, "/api/v1/push/public-key").await?;
     let key = serde_json::from_str::<Value>(&body)
         .ok()
         .and_then(|v| v["public_key"].as_str().map(str::to_owned))
@@ -118,7 +118,7 @@ async fn vapid_public_key(port: u16) -> Result<(String, Vec<u8>)> {
                 format!("{status} {body}"),
             )
         })?;
-    let bytes = crate::push_service::unb64("the server's public key", &key)
+    let bytes = crate::standins::push_service::unb64("the server's public key", &key)
         .map_err(|why| failed("a base64url VAPID public key", why))?;
     Ok((key, bytes))
 }
@@ -386,7 +386,7 @@ impl<B: Browser> Ctx<B> {
     }
 }
 
-fn describe(seen: &[crate::proxy::Seen]) -> String {
+fn describe(seen: &[crate::standins::proxy::Seen]) -> String {
     if seen.is_empty() {
         return "none".into();
     }

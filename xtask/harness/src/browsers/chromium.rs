@@ -10,9 +10,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::browser::{Browser, Feature, Mark, PageId, ServiceEvent};
-use crate::cdp::{Cdp, Event};
-use crate::process::Process;
+use crate::browsers::process::Process;
+use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
+use crate::protocol::cdp::{Cdp, Event};
 use crate::util::{Installable, TempDir};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -582,7 +582,7 @@ impl Browser for Chromium {
         self.worker = None;
         // Gone, or reported stopped: a sync that is due (or a tab's fetch)
         // may start it again at once, and then its target never disappears.
-        let stopped = |events: Vec<crate::cdp::Event>| {
+        let stopped = |events: Vec<crate::protocol::cdp::Event>| {
             events.iter().any(|e| {
                 e.method == "ServiceWorker.workerVersionUpdated"
                     && e.params["versions"]

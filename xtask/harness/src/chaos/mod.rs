@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::browser::{Browser, Feature, PageId};
-use crate::chromium::{self, Chromium};
-use crate::proxy::{Mode, Outcome, Proxy, http_get};
-use crate::server::Server;
+use crate::browsers::chromium::{self, Chromium};
+use crate::browsers::{Browser, Feature, PageId};
+use crate::standins::proxy::{Mode, Outcome, Proxy, http_get};
+use crate::standins::server::Server;
 
 /// The app's sync tag.
 const SYNC_TAG: &str = "add-article";

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use tokio::process::{Child, Command};
 
-use crate::proxy::{Proxy, http_get};
+use crate::standins::proxy::{Proxy, http_get};
 use crate::util::{TempDir, free_port, tail_file};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -29,7 +29,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::proxy::{dechunk, http_request};
+use crate::standins::proxy::{dechunk, http_request};
 use crate::util::Background;
 
 /// `bytes` as base64url without padding, as Web Push writes keys.

@@ -46,10 +46,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::bidi::{self, Bidi};
-use crate::browser::{Browser, Feature, Mark, PageId, ServiceEvent};
-use crate::marionette::Marionette;
-use crate::process::{Process, Tail};
+use crate::browsers::process::{Process, Tail};
+use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
+use crate::protocol::bidi::{self, Bidi};
+use crate::protocol::marionette::Marionette;
 use crate::util::{Installable, TempDir};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);

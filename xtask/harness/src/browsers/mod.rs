@@ -18,6 +18,10 @@
 //! | `click_notification` | none (no command clicks a notification) | Marionette in the chrome context: a trusted mouse click in the notification's alert window (`window.synthesizeMouseEvent`; `windowUtils.sendMouseEvent` in a Firefox without it, such as ESR 140) |
 //! | `tab_urls`, `close_page`, `close_other_tabs` | none (only the Firefox-only `notification-click` needs them) | `browsingContext.getTree`, `browsingContext.close` |
 
+pub mod chromium;
+pub mod firefox;
+mod process;
+
 use std::time::Duration;
 
 use anyhow::{Result, bail};

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 
-use crate::rpc::{Connection, Event, Incoming, Refusal};
+use crate::protocol::rpc::{Connection, Event, Incoming, Refusal};
 
 /// A command's error, as the browser words it: the error code (e.g.
 /// `unknown command`, `no such frame`) and its message.

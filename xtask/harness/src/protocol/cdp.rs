@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
-pub use crate::rpc::Event;
-use crate::rpc::{Connection, Incoming, Refusal};
+pub use crate::protocol::rpc::Event;
+use crate::protocol::rpc::{Connection, Incoming, Refusal};
 
 /// The connection, for its event log (`mark`, `events_since`,
 /// `wait_event`), with commands sent the DevTools way.
