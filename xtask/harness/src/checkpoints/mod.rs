@@ -27,7 +27,7 @@ mod push_declarative;
 mod push_expired;
 mod push_subscribe;
 mod refused;
-mod text;
+mod text_not_html;
 
 /// Every check the harness knows, in the order the lesson file should list
 /// them.
@@ -59,7 +59,7 @@ pub async fn run<B: Browser>(id: &str, cx: &mut Ctx<B>) -> Result<()> {
         "worker-controls" => worker_controls(cx).await,
         "offline-shell" => offline_shell(cx).await,
         "starred-offline" => starred_offline(cx).await,
-        "text-not-html" => text::text_not_html(cx).await,
+        "text-not-html" => text_not_html::text_not_html(cx).await,
         "push-expired" => push_expired::push_expired(cx).await,
         "notification-click" => notification_click::notification_click(cx).await,
         "page-worker" => page_worker(cx).await,

@@ -10,7 +10,7 @@
 
 use anyhow::Result;
 
-use super::text::uuid;
+use super::text_not_html::uuid;
 use super::{Ctx, UI, close_notifications, failed, quote_all, shown_notifications};
 use crate::browsers::{Browser, js_str};
 
