@@ -6,6 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoints::Id;
+
 pub const DEFAULT: &str = "lessons/background-sync/checkpoints.toml";
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,11 +134,12 @@ pub fn load(path: &Path) -> Result<Vec<Checkpoint>> {
 pub fn parse(text: &str) -> Result<Vec<Checkpoint>> {
     let file: File = toml::from_str(text)?;
     for c in &file.checkpoint {
-        if !crate::checkpoints::IDS.contains(&c.id.as_str()) {
+        if Id::parse(&c.id).is_none() {
+            let known: Vec<&str> = Id::ALL.iter().map(|id| id.as_str()).collect();
             bail!(
                 "checkpoint {:?} has no check in the harness (known: {})",
                 c.id,
-                crate::checkpoints::IDS.join(", ")
+                known.join(", ")
             );
         }
         if c.elsewhere.is_some() && c.browsers.is_none() {
@@ -166,8 +169,14 @@ pub fn parse(text: &str) -> Result<Vec<Checkpoint>> {
             );
         }
     }
-    for id in crate::checkpoints::IDS {
-        if file.checkpoint.iter().filter(|c| c.id == *id).count() != 1 {
+    for id in Id::ALL {
+        if file
+            .checkpoint
+            .iter()
+            .filter(|c| c.id == id.as_str())
+            .count()
+            != 1
+        {
             bail!("the harness's check {id:?} must appear exactly once in the checkpoint file");
         }
     }
@@ -195,7 +204,11 @@ mod tests {
         let path = super::super::workspace().join(super::DEFAULT);
         let list = super::load(&path).unwrap();
         let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, crate::checkpoints::IDS);
+        let known: Vec<&str> = crate::checkpoints::Id::ALL
+            .iter()
+            .map(|id| id.as_str())
+            .collect();
+        assert_eq!(ids, known);
         assert!(list.iter().all(|c| c.book.starts_with("background-sync/")));
         let sync = list.iter().find(|c| c.id == "sync").unwrap().clone();
         assert_ne!(sync.clone().in_browser("firefox").title, sync.title);

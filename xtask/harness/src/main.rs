@@ -5,6 +5,7 @@
 //! `cargo run -q -p harness -- check <stage> --site <dir> --server-bin <path>`.
 //! It is its own crate so that `cargo xtask serve` never compiles it.
 
+mod app;
 mod bench;
 mod browsers;
 mod catalogue;
@@ -29,7 +30,9 @@ use crate::browsers::Browser;
 use crate::browsers::chromium::{self, Chromium};
 use crate::browsers::firefox::{self, Firefox};
 use crate::catalogue::Checkpoint;
-use crate::checkpoints::{Ctx, Failed};
+use crate::checkpoints::Id;
+use crate::checkpoints::context::Ctx;
+use crate::checkpoints::failed::Failed;
 use crate::standins::autopush::Autopush;
 use crate::standins::server::Server;
 
@@ -530,10 +533,15 @@ async fn run_checkpoints<B: Browser>(
             continue;
         }
         let t = Instant::now();
-        let result = match tokio::time::timeout(
-            CHECKPOINT_TIMEOUT,
-            checkpoints::run(&checkpoint.id, &mut cx),
-        )
+        let result = match tokio::time::timeout(CHECKPOINT_TIMEOUT, async {
+            match Id::parse(&checkpoint.id) {
+                Some(id) => checkpoints::run(id, &mut cx).await,
+                None => Err(anyhow::anyhow!(
+                    "the harness has no check for the checkpoint id {:?}",
+                    checkpoint.id
+                )),
+            }
+        })
         .await
         {
             Ok(result) => result,

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::browsers::chromium::{self, Chromium};
 use crate::browsers::{Browser, PageId, js_str};
-use crate::checkpoints::add_article_by;
+use crate::checkpoints::page::add_article_by;
 use crate::standins::proxy::Mode;
 use crate::standins::server::Server;
 

@@ -7,9 +7,10 @@
 
 use anyhow::{Result, bail};
 
-use super::{
-    Ctx, Failed, SYNC_TAG, add_article, failed, in_order, queue_through_outages, wait_controlled,
-};
+use super::context::{Ctx, in_order, queue_through_outages};
+use super::failed::{Failed, failed};
+use super::page::{add_article, wait_controlled};
+use crate::app::SYNC_TAG;
 use crate::browsers::Browser;
 use crate::standins::proxy::Mode;
 

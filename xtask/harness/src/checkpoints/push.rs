@@ -9,10 +9,9 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    ARRIVAL, Ctx, PAYLOAD_HINT, UI, close_notifications, expect_notification, failed,
-    vapid_public_key,
-};
+use super::context::{ARRIVAL, Ctx, vapid_public_key};
+use super::failed::failed;
+use super::page::{PAYLOAD_HINT, UI, close_notifications, expect_notification};
 use crate::browsers::Browser;
 use crate::standins::push_service::{
     PushService, Subscriber, check_vapid, delivery_headers, http_json, uuid,

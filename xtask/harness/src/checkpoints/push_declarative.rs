@@ -17,10 +17,12 @@
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
+use super::context::{ARRIVAL, Ctx};
+use super::failed::failed;
 use super::notification_click::{back_to_the_app, click_focuses, click_opens, tab_in_front};
+use super::page::{UI, close_notifications};
 use super::push::new_articles_link;
 use super::push_subscribe::{Published, publish};
-use super::{ARRIVAL, Ctx, UI, close_notifications, failed};
 use crate::browsers::{Browser, PageId};
 use crate::standins::autopush::Autopush;
 use crate::standins::push_service::http_json;

@@ -20,7 +20,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{ARRIVAL, Ctx, UI, failed, vapid_public_key};
+use super::context::{ARRIVAL, Ctx, vapid_public_key};
+use super::failed::failed;
+use super::page::UI;
 use crate::browsers::{Browser, PageId, js_str};
 use crate::standins::autopush::{Autopush, PushEvent};
 use crate::standins::push_service::{PushService, Received, Subscriber, http_json, uuid};

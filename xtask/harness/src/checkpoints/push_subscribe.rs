@@ -12,10 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{
-    ARRIVAL, Ctx, PAYLOAD_HINT, UI, close_notifications, expect_notification, failed,
-    vapid_public_key,
-};
+use super::context::{ARRIVAL, Ctx, vapid_public_key};
+use super::failed::failed;
+use super::page::{PAYLOAD_HINT, UI, close_notifications, expect_notification};
 use crate::browsers::{Browser, Mark, PageId};
 use crate::standins::autopush::{Autopush, PushEvent};
 use crate::standins::proxy::Outcome;

@@ -10,9 +10,11 @@
 
 use anyhow::Result;
 
-use super::text_not_html::uuid;
-use super::{Ctx, UI, close_notifications, failed, quote_all, shown_notifications};
+use super::context::Ctx;
+use super::failed::{failed, quote_all};
+use super::page::{UI, close_notifications, shown_notifications};
 use crate::browsers::{Browser, js_str};
+use crate::standins::push_service::uuid;
 
 const EIGHT_DAYS_MS: u64 = 8 * 24 * 60 * 60 * 1000;
 

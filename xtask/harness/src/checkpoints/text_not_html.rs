@@ -10,8 +10,11 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{Ctx, UI, failed};
+use super::context::Ctx;
+use super::failed::failed;
+use super::page::UI;
 use crate::browsers::{Browser, js_str};
+use crate::standins::push_service::uuid;
 
 /// The global the payload would set if any of it ran.
 const MARKER: &str = "__harnessInjected";
@@ -103,23 +106,6 @@ pub(super) async fn text_not_html<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// A fresh random UUID (version 4), as a browser's `crypto.randomUUID()`.
-pub(super) fn uuid() -> Result<String> {
-    let mut b = [0u8; 16];
-    getrandom::getrandom(&mut b).map_err(|e| anyhow::anyhow!("no random bytes: {e}"))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    ))
 }
 
 /// `POST path` with a JSON body on 127.0.0.1:`port`; the status and the

@@ -1,17 +1,21 @@
-//! What a reader of the page sees while the outbox holds an article: the
-//! article itself, at once, marked as waiting (`pending-visible`), and a
-//! status line that says what became of it (`status-true`).
+//! `pending-visible` (goal 3): what a reader of the page sees while the
+//! outbox holds an article: the article itself, at once, in every open tab,
+//! marked as waiting, and after a reload with the network off too; an
+//! ordinary item once it is delivered. (Its companion, the status line that
+//! says what became of it, is `status_true.rs`.)
 //!
-//! Both judge by the page's text only: "waiting" must be said in words (a
-//! colour alone tells a screen reader nothing), and whatever the markup, one
-//! list item per article.
+//! Judged by the page's text only: "waiting" must be said in words (a colour
+//! alone tells a screen reader nothing), and whatever the markup, one list
+//! item per article.
 
 use anyhow::Result;
 use serde_json::Value;
 
-use super::{Ctx, SYNC_TAG, UI, add_article, failed, sync_tags, wait_controlled, wait_list};
+use super::context::Ctx;
+use super::failed::failed;
+use super::page::{UI, add_article, sync_tags};
+use crate::app::SYNC_TAG;
 use crate::browsers::{Browser, PageId, js_str};
-use crate::standins::proxy::Mode;
 
 /// What a list item says about an article not sent yet, besides its
 /// headline (a JavaScript regular expression).
@@ -65,26 +69,9 @@ async fn wait_item<B: Browser>(
     Ok(())
 }
 
-/// The app's second tab, opened if there is none yet, controlled and
-/// showing the list.
-async fn second_tab<B: Browser>(cx: &mut Ctx<B>) -> Result<PageId> {
-    let tab = match cx.tabs.get(1) {
-        Some(tab) => *tab,
-        None => {
-            let url = cx.url();
-            let tab = cx.browser.open_page(&url).await?;
-            cx.tabs.push(tab);
-            tab
-        }
-    };
-    wait_controlled(&mut cx.browser, tab).await?;
-    wait_list(&mut cx.browser, tab, 1).await?;
-    Ok(tab)
-}
-
 pub(super) async fn pending_visible<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let first = cx.ready().await?;
-    let second = second_tab(cx).await?;
+    let second = cx.second_tab().await?;
     let tag = sync_tags(&mut cx.browser, first)
         .await?
         .and_then(|t| t.first().cloned());
@@ -178,55 +165,4 @@ async fn wait_badge<B: Browser>(b: &mut B, tab: PageId, count: u64, expected: &s
     }
     let calls = b.eval(tab, "window.__badges || []", UI).await?;
     Err(failed(expected, format!("the page's badge calls: {calls}")))
-}
-
-/// How `#form-status` is announced: the politeness its `aria-live` or its
-/// role gives it, if any.
-const LIVE_JS: &str =
-    "(() => { const s = document.querySelector('#form-status'); if (!s) return null;
-    const implied = { status: 'polite', log: 'polite', alert: 'assertive' }[s.getAttribute('role')];
-    return s.getAttribute('aria-live') || implied || 'off'; })()";
-
-pub(super) async fn status_true<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
-    let tab = cx.ready().await?;
-    let live = cx.browser.eval(tab, LIVE_JS, UI).await?;
-    if !matches!(live.as_str(), Some("polite" | "assertive")) {
-        return Err(failed(
-            "#form-status to be an ARIA live region (`role=\"status\"` or `aria-live=\"polite\"`), so that a screen reader says each new status",
-            match live.as_str() {
-                None => "no #form-status".to_owned(),
-                Some(politeness) => format!("aria-live {politeness}"),
-            },
-        ));
-    }
-    cx.set_mode(Mode::Api503).await?;
-    let headline = cx.headline("queued, then sent");
-    let queued = add_article(&mut cx.browser, tab, &headline).await;
-    cx.set_mode(Mode::Pass).await?;
-    queued?;
-    cx.deliver_pending(tab).await?;
-    let after = format!("after {}", cx.delivery());
-    cx.wait_on_server(std::slice::from_ref(&headline), &after)
-        .await?;
-    let sent = "(() => { const t = document.querySelector('#form-status').textContent;
-                 return /sent|delivered/i.test(t) && !/queued|waiting/i.test(t); })()";
-    if cx
-        .browser
-        .wait_until(tab, sent, "the status saying sent", UI)
-        .await
-        .is_err()
-    {
-        let status = cx.browser.text_of(tab, "#form-status").await?;
-        return Err(failed(
-            format!(
-                "#form-status to say the article was sent (\"Sent — 1 delivered\") once {} delivered it",
-                cx.delivery()
-            ),
-            format!(
-                "it says {:?} after {UI:?}",
-                status.unwrap_or_default().trim()
-            ),
-        ));
-    }
-    Ok(())
 }
