@@ -117,6 +117,33 @@ impl Checkpoint {
     }
 }
 
+/// Prints the checkpoints of `file`: one line each, or with `json` (the
+/// browser and the stage whose titles, hints and applicability), the
+/// [`Report`] `cargo xtask hint` and `reveal` read.
+pub fn list(file: &Path, json: Option<(&str, &str)>) -> Result<()> {
+    if let Some((browser, stage)) = json {
+        let report = Report {
+            stage: stage.to_owned(),
+            browser: browser.to_owned(),
+            checkpoints: load(file)?
+                .into_iter()
+                .map(|c| c.in_browser(browser).reported(stage, browser, None))
+                .collect(),
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    for c in load(file)? {
+        let kind = if c.pre_lesson {
+            "pre-lesson".to_owned()
+        } else {
+            format!("goal {}", c.goal)
+        };
+        println!("{:<18} {:<11} {}", c.id, kind, c.title);
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -201,7 +228,7 @@ fn is_file_and_anchor(entry: &str) -> bool {
 mod tests {
     #[test]
     fn the_lesson_file_matches_the_harness() {
-        let path = super::super::workspace().join(super::DEFAULT);
+        let path = crate::util::workspace().join(super::DEFAULT);
         let list = super::load(&path).unwrap();
         let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
         let known: Vec<&str> = crate::checkpoints::Id::ALL
@@ -234,7 +261,7 @@ mod tests {
 
     #[test]
     fn a_report_names_the_stage_in_its_hint() {
-        let path = super::super::workspace().join(super::DEFAULT);
+        let path = crate::util::workspace().join(super::DEFAULT);
         let list = super::load(&path).unwrap();
         let app_loads = list.iter().find(|c| c.id == "app-loads").unwrap();
         assert!(app_loads.hint.contains("{stage}/"));

@@ -182,7 +182,7 @@ impl Lesson {
             "the room lists only {} checkpoints",
             ids.len()
         );
-        let file = crate::workspace().join(catalogue::DEFAULT);
+        let file = crate::util::workspace().join(catalogue::DEFAULT);
         let elsewhere = catalogue::load(&file)?
             .into_iter()
             .filter(|c| !c.applies_to("chromium"))

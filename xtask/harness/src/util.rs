@@ -193,3 +193,20 @@ fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
 }
+
+/// The workspace root (this crate is `xtask/harness`).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A stage's server binary in the workspace's dev build: cargo names it after
+/// the stage's package. (`cargo xtask` always passes `--server-bin`; this is
+/// for running the harness by hand.)
+pub fn server_of(root: &Path, stage: &str) -> PathBuf {
+    let package = if stage == "starter" {
+        "before-sync-lesson"
+    } else {
+        "after-sync-lesson"
+    };
+    root.join("target/debug").join(package)
+}
