@@ -1,6 +1,8 @@
 //! Headless Firefox over WebDriver BiDi, the browser's own remote protocol
-//! (no geckodriver): finding (or installing) it, launching it on a fresh
-//! profile, and the [`Browser`] implementation.
+//! (no geckodriver): the [`Browser`] implementation here, finding (or
+//! installing) and launching it in `launch.rs`, on the fresh profile of
+//! `profile.rs`; the JavaScript it runs in `scripts.rs`, and what it reads
+//! back (console lines, notifications shown) in `events.rs`.
 //!
 //! Marionette (`marionette.rs`), Firefox's older protocol, runs beside BiDi:
 //! it creates the one WebDriver session Firefox allows (with
@@ -38,267 +40,40 @@
 //!   cut it off at the proxy.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use tokio::process::Command;
 
 use crate::browsers::process::{Process, Tail};
 use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
 use crate::protocol::bidi::{self, Bidi};
 use crate::protocol::marionette::Marionette;
-use crate::util::{Installable, TempDir};
+use crate::util::TempDir;
+
+mod events;
+mod launch;
+mod profile;
+mod scripts;
+
+pub use launch::find_or_install;
+use launch::{LAUNCH_TIMEOUT, launch};
+use profile::{USER_JS, push_prefs};
+use scripts::{CLICK_ALERT_JS, GO_OFFLINE, GO_ONLINE, HEAR_ONLINE, OFFLINE_PRELOAD, TELL_ONLINE};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
-const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
-
-// ---------------------------------------------------------------- finding it
-
-/// Where to find Firefox, and how to get it.
-const FIREFOX: Installable = Installable {
-    product: "Firefox ESR",
-    env: "FIREFOX",
-    names: &["firefox-esr", "firefox"],
-    debian_package: "firefox-esr",
-    how_to_install: "Debian: `sudo apt-get install firefox-esr`; macOS: `brew install --cask firefox@esr`",
-};
-
-/// `FIREFOX`, else firefox-esr / firefox on `PATH`; else, as root on Debian
-/// or Ubuntu, installs the `firefox-esr` package (and says so); else one line
-/// saying how to install it.
-pub fn find_or_install() -> Result<PathBuf> {
-    FIREFOX.find_or_install()
-}
-
-// ---------------------------------------------------------------- the profile
-
-/// The profile's `user.js`: what the lesson needs, and quiet — no first-run
-/// pages, updates, telemetry or other traffic of the browser's own.
-const USER_JS: &str = r#"// Written by the harness (xtask/harness/src/firefox.rs).
-// Notifications in a headless browser, allowed without a prompt.
-user_pref("alerts.useSystemBackend", false);
-user_pref("permissions.default.desktop-notification", 1);
-// The service worker's console on stdout (BiDi does not report it).
-user_pref("devtools.console.stdout.content", true);
-// A restart must come back to nothing but what the harness opens.
-user_pref("browser.startup.page", 0);
-user_pref("browser.startup.homepage", "about:blank");
-user_pref("browser.startup.homepage_override.mstone", "ignore");
-user_pref("browser.sessionstore.resume_from_crash", false);
-user_pref("toolkit.startup.max_resumed_crashes", -1);
-user_pref("browser.shell.checkDefaultBrowser", false);
-user_pref("browser.aboutwelcome.enabled", false);
-user_pref("browser.newtabpage.enabled", false);
-user_pref("startup.homepage_welcome_url", "about:blank");
-user_pref("startup.homepage_welcome_url.additional", "");
-user_pref("browser.tabs.warnOnClose", false);
-// No traffic of its own.
-user_pref("app.update.disabledForTesting", true);
-user_pref("app.update.auto", false);
-user_pref("app.normandy.enabled", false);
-user_pref("datareporting.policy.dataSubmissionEnabled", false);
-user_pref("datareporting.healthreport.uploadEnabled", false);
-user_pref("toolkit.telemetry.enabled", false);
-user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
-user_pref("extensions.update.enabled", false);
-user_pref("extensions.getAddons.cache.enabled", false);
-user_pref("extensions.blocklist.enabled", false);
-user_pref("browser.safebrowsing.malware.enabled", false);
-user_pref("browser.safebrowsing.phishing.enabled", false);
-user_pref("browser.safebrowsing.downloads.enabled", false);
-user_pref("browser.safebrowsing.update.enabled", false);
-user_pref("network.captive-portal-service.enabled", false);
-user_pref("network.connectivity-service.enabled", false);
-user_pref("network.dns.disablePrefetch", true);
-user_pref("network.prefetch-next", false);
-user_pref("network.http.speculative-parallel-limit", 0);
-user_pref("services.settings.server", "http://127.0.0.1:9/");
-// Marionette on a port the system picks (written to MarionetteActivePort in
-// the profile), so that runs side by side never collide on 2828.
-user_pref("marionette.port", 0);
-"#;
-
-/// The profile's push service. Firefox's is a pref, normally Mozilla's on
-/// the internet; `testing.allowInsecureServerURL` lets it be a plain `ws://`
-/// one, the harness's own on 127.0.0.1 (`autopush.rs`). Without one, no
-/// connection at all: the default cannot be reached here.
-fn push_prefs(server_url: Option<&str>) -> String {
-    match server_url {
-        Some(url) => format!(
-            r#"// Web Push through the harness's push service (autopush.rs).
-user_pref("dom.push.serverURL", {url:?});
-user_pref("dom.push.testing.allowInsecureServerURL", true);
-user_pref("dom.push.connection.enabled", true);
-"#
-        ),
-        None => r#"// No push service to connect to.
-user_pref("dom.push.connection.enabled", false);
-"#
-        .to_owned(),
-    }
-}
-
-// ---------------------------------------------------------------- the process
-
-/// The endpoint in Firefox's `WebDriver BiDi listening on ws://…` line.
-fn endpoint(line: &str) -> Option<String> {
-    line.trim()
-        .strip_prefix("WebDriver BiDi listening on ")
-        .map(|url| url.trim().to_owned())
-}
-
-/// Where Marionette writes the port it listens on (with `marionette.port`
-/// 0) once it accepts connections.
-const MARIONETTE_PORT_FILE: &str = "MarionetteActivePort";
-
-/// Starts Firefox on `profile` with both remote protocols on, and waits until
-/// both listen; returns the process and Marionette's port.
-async fn launch(exe: &Path, profile: &Path, stdout_tail: Tail) -> Result<(Process, u16)> {
-    // A port file left by the last run names a port nobody listens on now:
-    // only a file this launch writes may be read.
-    let port_file = profile.join(MARIONETTE_PORT_FILE);
-    match std::fs::remove_file(&port_file) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => {
-            return Err(error).with_context(|| format!("cannot remove {}", port_file.display()));
-        }
-    }
-    let mut command = Command::new(exe);
-    command
-        .args(["--headless", "--no-remote", "--profile"])
-        .arg(profile)
-        .arg("--remote-debugging-port=0")
-        // Marionette, and with it scripts in Firefox's own (chrome) windows:
-        // without this flag ESR 140 refuses `Marionette:SetContext` to
-        // "chrome" ("System access is required").
-        .args(["--marionette", "--remote-allow-system-access"])
-        .env("MOZ_CRASHREPORTER_DISABLE", "1");
-    let (mut process, url_rx) = Process::start(command, exe, endpoint, Some(stdout_tail))?;
-    let deadline = tokio::time::Instant::now() + LAUNCH_TIMEOUT;
-    // BiDi first: a Marionette session made before the Remote Agent runs
-    // would come without a `webSocketUrl`.
-    match tokio::time::timeout_at(deadline, url_rx).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(_)) => bail!(
-            "Firefox ({}) exited before printing its WebDriver BiDi endpoint:\n{}",
-            exe.display(),
-            process.stderr_text()
-        ),
-        Err(_) => bail!(
-            "timed out after {LAUNCH_TIMEOUT:?} waiting for Firefox to print `WebDriver BiDi listening on ws://…`"
-        ),
-    }
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&port_file)
-            && let Ok(port) = text.trim().parse::<u16>()
-            && port != 0
-        {
-            return Ok((process, port));
-        }
-        if let Ok(Some(status)) = process.child.try_wait() {
-            bail!(
-                "Firefox ({}) exited ({status}) before Marionette wrote its port to {}:\n{}",
-                exe.display(),
-                port_file.display(),
-                process.stderr_text()
-            );
-        }
-        if tokio::time::Instant::now() >= deadline {
-            bail!(
-                "timed out after {LAUNCH_TIMEOUT:?} waiting for Marionette to write its port to {} (started with --marionette)",
-                port_file.display()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-// ---------------------------------------------------------------- offline
-
-/// Offline from the page's side, where the browser has no
-/// `emulation.setNetworkConditions`: in a document loaded while offline (a
-/// preload script runs it before the page's own scripts)…
-const OFFLINE_PRELOAD: &str = "() => { Object.defineProperty(navigator, 'onLine', \
-     { configurable: true, get: () => false }); }";
-/// …and in an open tab, which is also told, as a browser tells it.
-const GO_OFFLINE: &str =
-    "(() => { if (Object.getOwnPropertyDescriptor(navigator, 'onLine')) return false;
-    Object.defineProperty(navigator, 'onLine', { configurable: true, get: () => false });
-    window.dispatchEvent(new Event('offline')); return true; })()";
-const GO_ONLINE: &str =
-    "(() => { if (!Object.getOwnPropertyDescriptor(navigator, 'onLine')) return false;
-    delete navigator.onLine;
-    window.dispatchEvent(new Event('online')); return true; })()";
-
-/// With `emulation.setNetworkConditions`, before the network comes back: a
-/// tab that reads offline listens for the `online` event the browser owes
-/// it…
-const HEAR_ONLINE: &str = "(() => { if (navigator.onLine) return false;
-    const heard = { online: false };
-    window.addEventListener('online', () => { heard.online = true; }, { once: true, capture: true });
-    window.__harnessOnline = heard; return true; })()";
-/// …and after, if the browser said nothing although `navigator.onLine` is
-/// true now, is told, as a browser tells a page whose network came back.
-/// Firefox 153 fires no `online` in a document loaded while the emulation was
-/// offline (its `navigator.onLine` turns true all the same); a document
-/// loaded online does get it, and is left alone.
-const TELL_ONLINE: &str = "(async () => { const heard = window.__harnessOnline;
-    delete window.__harnessOnline;
-    if (!heard || heard.online || !navigator.onLine) return false;
-    await new Promise(resolve => setTimeout(resolve, 50));
-    if (heard.online) return false;
-    window.dispatchEvent(new Event('online')); return true; })()";
 
 /// How this Firefox turns a tab offline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Offline {
     /// BiDi `emulation.setNetworkConditions`.
     Emulation,
-    /// The preload script and events above.
+    /// The preload script and events of `scripts.rs`.
     PageScript,
 }
-
-const NOTIFICATIONS_JS: &str = "(async () => {
-    const r = await navigator.serviceWorker.getRegistration('/');
-    if (!r) return [];
-    return (await r.getNotifications()).map(n => [n.title, n.body, n.tag]);
-})()";
-
-/// Run over Marionette in the chrome context with the notification's title:
-/// finds its alert window and clicks it as a user would. With
-/// `alerts.useSystemBackend` off, Firefox shows each notification in a
-/// window of its own (chrome://global/content/alerts/alert.xhtml, window type
-/// `alert:alert`, the title in `#alertTitleLabel`'s `value`), whose `click`
-/// listener, added on `load`, tells the notification's owner — for a
-/// service worker's notification, Firefox then fires `notificationclick`
-/// with the right to focus or open a window. The click goes the way a
-/// mouse's does: a `mousedown` and a `mouseup` synthesized at the alert's
-/// centre, hit-tested there, from which Firefox makes the trusted `click`
-/// itself — with the chrome-only `window.synthesizeMouseEvent` (Firefox 153
-/// has no `windowUtils.sendMouseEvent` any more) or, in an older Firefox
-/// without it, `windowUtils.sendMouseEvent` (as on ESR 140).
-/// Returns `{clicked, titles}`: the titles showing, for a message.
-const CLICK_ALERT_JS: &str = "const [title] = arguments;
-    const windows = [...Services.wm.getEnumerator('alert:alert')];
-    const titleOf = w => w.document.getElementById('alertTitleLabel')?.getAttribute('value') ?? '';
-    const titles = windows.map(titleOf);
-    const alert = windows.find(w => titleOf(w) === title && w.document.readyState === 'complete');
-    if (!alert) return { clicked: false, titles };
-    const box = alert.document.getElementById('alertBox').getBoundingClientRect();
-    const x = box.left + box.width / 2, y = box.top + box.height / 2;
-    if (typeof alert.synthesizeMouseEvent === 'function') {
-      alert.synthesizeMouseEvent('mousedown', x, y, { button: 0, clickCount: 1 });
-      alert.synthesizeMouseEvent('mouseup', x, y, { button: 0, clickCount: 1 });
-    } else {
-      alert.windowUtils.sendMouseEvent('mousedown', x, y, 0, 1, 0);
-      alert.windowUtils.sendMouseEvent('mouseup', x, y, 0, 1, 0);
-    }
-    return { clicked: true, titles };";
 
 // ---------------------------------------------------------------- the browser
 
@@ -562,56 +337,6 @@ impl Firefox {
                 .context("telling a tab it is online")?;
         }
         Ok(())
-    }
-
-    /// The notifications showing now; each that was not showing at the last
-    /// poll is logged as "Notification displayed".
-    async fn poll_notifications(&mut self) -> Result<()> {
-        let Some(context) = self.open_pages().next().cloned() else {
-            return Ok(());
-        };
-        let listed = self
-            .evaluate(&context, NOTIFICATIONS_JS, COMMAND_TIMEOUT)
-            .await?;
-        let now: HashSet<(String, String, String)> = listed
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|n| {
-                let field = |i: usize| n[i].as_str().unwrap_or_default().to_owned();
-                (field(0), field(1), field(2))
-            })
-            .collect();
-        let mut log = self.service_log.lock().unwrap();
-        for (title, body, tag) in now.difference(&self.showing) {
-            log.push(ServiceEvent {
-                service: "notifications".into(),
-                name: "Notification displayed".into(),
-                details: format!("title: {title}, body: {body}, tag: {tag}"),
-            });
-        }
-        drop(log);
-        self.showing = now;
-        Ok(())
-    }
-
-    fn read_events(&self) {
-        let Some(bidi) = &self.bidi else { return };
-        let mut logs = self.logs.lock().unwrap();
-        let new = bidi.events_since(logs.1);
-        logs.1 += new.len();
-        for e in new.iter().filter(|e| e.method == "log.entryAdded") {
-            let p = &e.params;
-            let text = p["text"].as_str().unwrap_or_default();
-            let line = match p["type"].as_str() {
-                Some("javascript") => format!("page uncaught: {text}"),
-                _ => format!(
-                    "page console.{}: {text}",
-                    p["method"].as_str().unwrap_or("log")
-                ),
-            };
-            logs.0.push(line);
-        }
     }
 }
 
