@@ -1,87 +1,29 @@
-//! Headless Chromium over the DevTools protocol: finding (or installing) it,
-//! launching it on a fresh profile, and the [`Browser`] implementation.
+//! Headless Chromium over the DevTools protocol: the [`Browser`]
+//! implementation here; finding (or installing) it and launching it on a
+//! fresh profile in `launch.rs`; what it reports (background-service events,
+//! console lines) read back in `events.rs`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
-use tokio::process::Command;
 
 use crate::browsers::process::Process;
 use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
 use crate::protocol::cdp::{Cdp, Event};
-use crate::util::{Installable, TempDir};
+use crate::util::TempDir;
+
+mod events;
+mod launch;
+
+pub use launch::find_or_install;
+use launch::launch;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
-const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
-
-// ---------------------------------------------------------------- finding it
-
-/// Where to find Chromium, and how to get it.
-const CHROMIUM: Installable = Installable {
-    product: "Chromium",
-    env: "CHROME",
-    names: &[
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ],
-    debian_package: "chromium",
-    how_to_install: "Debian/Ubuntu: `sudo apt-get install chromium`; macOS: `brew install --cask chromium`",
-};
-
-/// `CHROME`, else chromium / chromium-browser / google-chrome on `PATH`;
-/// else, as root on Debian or Ubuntu, installs the `chromium` package (and
-/// says so); else one line saying how to install it.
-pub fn find_or_install() -> Result<PathBuf> {
-    CHROMIUM.find_or_install()
-}
-
-// ---------------------------------------------------------------- the process
-
-async fn launch(exe: &Path, profile: &Path) -> Result<(Process, String)> {
-    let mut command = Command::new(exe);
-    command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--remote-debugging-port=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("about:blank");
-    let (process, url) = Process::start(command, exe, endpoint, None)?;
-    match tokio::time::timeout(LAUNCH_TIMEOUT, url).await {
-        Ok(Ok(url)) => Ok((process, url)),
-        Ok(Err(_)) => bail!(
-            "Chromium ({}) exited before printing its DevTools endpoint:\n{}",
-            exe.display(),
-            process.stderr_text()
-        ),
-        Err(_) => bail!(
-            "timed out after {LAUNCH_TIMEOUT:?} waiting for Chromium to print `DevTools listening on ws://…`"
-        ),
-    }
-}
-
-/// The endpoint in Chromium's `DevTools listening on ws://…` line.
-fn endpoint(line: &str) -> Option<String> {
-    line.trim()
-        .strip_prefix("DevTools listening on ")
-        .map(|url| url.trim().to_owned())
-}
 
 // ---------------------------------------------------------------- the browser
 
@@ -335,89 +277,6 @@ impl Chromium {
         .await?;
         find(&cdp.events_since(0))
             .with_context(|| format!("the registration for {scope} was deleted"))
-    }
-
-    fn read_events(&self) {
-        let Some(cdp) = &self.cdp else { return };
-        {
-            let mut log = self.service_log.lock().unwrap();
-            let new = cdp.events_since(log.1);
-            log.1 += new.len();
-            for e in new
-                .iter()
-                .filter(|e| e.method == "BackgroundService.backgroundServiceEventReceived")
-            {
-                let ev = &e.params["backgroundServiceEvent"];
-                let details = ev["eventMetadata"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|m| {
-                        format!(
-                            "{}: {}",
-                            m["key"].as_str().unwrap_or(""),
-                            m["value"].as_str().unwrap_or("")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                log.0.push(ServiceEvent {
-                    service: ev["service"].as_str().unwrap_or_default().to_owned(),
-                    name: ev["eventName"].as_str().unwrap_or_default().to_owned(),
-                    details,
-                });
-            }
-        }
-        let mut logs = self.logs.lock().unwrap();
-        let new = cdp.events_since(logs.1);
-        logs.1 += new.len();
-        let worker = self.worker.as_ref().map(|(_, s)| s.as_str());
-        for e in &new {
-            let from = if e.session.is_some() && e.session.as_deref() == worker {
-                "worker"
-            } else {
-                "page"
-            };
-            let line = match e.method.as_str() {
-                "Runtime.consoleAPICalled" => {
-                    let args = e.params["args"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|a| match &a["value"] {
-                            Value::String(s) => s.clone(),
-                            Value::Null => a["description"].as_str().unwrap_or("").to_owned(),
-                            v => v.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    format!(
-                        "{from} console.{}: {args}",
-                        e.params["type"].as_str().unwrap_or("log")
-                    )
-                }
-                "Runtime.exceptionThrown" => {
-                    // A thrown Error has a description; a thrown string (as
-                    // wasm-bindgen code often throws) only a value.
-                    let d = &e.params["exceptionDetails"];
-                    let thrown = &d["exception"];
-                    let text = match (thrown["description"].as_str(), &thrown["value"]) {
-                        (Some(description), _) => description.to_owned(),
-                        (None, Value::String(value)) => value.clone(),
-                        (None, Value::Null) => d["text"].as_str().unwrap_or("").to_owned(),
-                        (None, value) => value.to_string(),
-                    };
-                    format!("{from} uncaught: {text}")
-                }
-                "Log.entryAdded" => format!(
-                    "{from} {}: {}",
-                    e.params["entry"]["level"].as_str().unwrap_or(""),
-                    e.params["entry"]["text"].as_str().unwrap_or("")
-                ),
-                _ => continue,
-            };
-            logs.0.push(line);
-        }
     }
 }
 
