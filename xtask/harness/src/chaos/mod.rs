@@ -24,6 +24,13 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::browsers::chromium::{self, Chromium};
+
+mod schedule;
+mod tally;
+
+use schedule::{Fault, Kind, PAGES, Rng, Step, schedule};
+use tally::Tally;
+
 use crate::browsers::{Browser, Feature, PageId};
 use crate::standins::proxy::{Mode, Outcome, Proxy, http_get};
 use crate::standins::server::Server;
@@ -31,8 +38,6 @@ use crate::standins::server::Server;
 /// The app's sync tag.
 const SYNC_TAG: &str = "add-article";
 const UI: Duration = Duration::from_secs(10);
-/// The tabs that add articles.
-const PAGES: usize = 2;
 /// The longest the whole run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(6 * 60);
 
@@ -40,188 +45,6 @@ pub struct Options {
     pub seed: Option<u64>,
     pub articles: usize,
     pub faults: usize,
-}
-
-/// SplitMix64: small, seedable, and the same on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n` > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn coin(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Kind {
-    ServerKilled,
-    Server503,
-    WorkerStopped,
-    WorkerOffline,
-    BrowserRestarted,
-    LastChanceSync,
-}
-
-impl Kind {
-    const ALL: [Kind; 6] = [
-        Kind::ServerKilled,
-        Kind::Server503,
-        Kind::WorkerStopped,
-        Kind::WorkerOffline,
-        Kind::BrowserRestarted,
-        Kind::LastChanceSync,
-    ];
-
-    fn label(self) -> &'static str {
-        match self {
-            Kind::ServerKilled => "server killed (SIGKILL) mid-replay",
-            Kind::Server503 => "server answering 503",
-            Kind::WorkerStopped => "worker stopped",
-            Kind::WorkerOffline => "worker offline, then online",
-            Kind::BrowserRestarted => "browser restarted",
-            Kind::LastChanceSync => "sync with lastChance",
-        }
-    }
-}
-
-/// One fault and the timings the seed chose for it.
-#[derive(Debug, Clone, Copy)]
-struct Fault {
-    kind: Kind,
-    /// Articles added while the fault lasts (taken from the run's total).
-    during: usize,
-    /// ServerKilled: ms after a POST reached the server; WorkerStopped: ms
-    /// after a sync was fired (when `with_sync`).
-    delay_ms: u64,
-    /// ServerKilled: ms the server stays down.
-    down_ms: u64,
-    /// WorkerStopped: stop it during a replay; LastChanceSync: with the
-    /// server answering 503, so that the last chance fails.
-    with_sync: bool,
-}
-
-impl fmt::Display for Fault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            Kind::ServerKilled => write!(
-                f,
-                "{} ({} queued first; killed {} ms after a POST reached it, down {} ms)",
-                self.kind.label(),
-                self.during,
-                self.delay_ms,
-                self.down_ms
-            ),
-            Kind::Server503 | Kind::WorkerOffline => {
-                write!(f, "{} ({} added meanwhile)", self.kind.label(), self.during)
-            }
-            Kind::BrowserRestarted if self.with_sync => write!(
-                f,
-                "{} ({} ms into a replay)",
-                self.kind.label(),
-                self.delay_ms
-            ),
-            Kind::WorkerStopped if self.with_sync => write!(
-                f,
-                "{} ({} ms into a replay)",
-                self.kind.label(),
-                self.delay_ms
-            ),
-            Kind::LastChanceSync if self.with_sync => {
-                write!(f, "{} (while the server answers 503)", self.kind.label())
-            }
-            _ => f.write_str(self.kind.label()),
-        }
-    }
-}
-
-/// One step of the schedule.
-#[derive(Debug, Clone, Copy)]
-enum Step {
-    /// An article added from this tab.
-    Add(usize),
-    /// Two articles submitted from the two tabs at the same moment, before
-    /// either has its answer.
-    Together(usize, usize),
-    /// A fault begins; its `during` adds follow it; then it ends.
-    Fault(Fault),
-}
-
-/// The whole run, decided by the seed alone.
-fn schedule(seed: u64, articles: usize, faults: usize) -> Vec<Step> {
-    let mut rng = Rng(seed);
-    // Every kind at least once (when there are enough faults), the rest at
-    // random, in random order.
-    let mut kinds: Vec<Kind> = (0..faults)
-        .map(|i| match Kind::ALL.get(i) {
-            Some(kind) => *kind,
-            None => Kind::ALL[rng.below(Kind::ALL.len() as u64) as usize],
-        })
-        .collect();
-    for i in (1..kinds.len()).rev() {
-        kinds.swap(i, rng.below(i as u64 + 1) as usize);
-    }
-    // What each fault takes: the articles added while it lasts come out of
-    // the run's total (a replay to kill needs something to replay).
-    let mut left = articles;
-    let faults: Vec<Fault> = kinds
-        .into_iter()
-        .map(|kind| {
-            let wanted = match kind {
-                Kind::ServerKilled => 1 + rng.below(3) as usize,
-                Kind::Server503 | Kind::WorkerOffline => rng.below(4) as usize,
-                _ => 0,
-            };
-            let during = wanted.min(left);
-            left -= during;
-            Fault {
-                kind,
-                during,
-                delay_ms: rng.below(40),
-                down_ms: rng.below(400),
-                with_sync: rng.coin(),
-            }
-        })
-        .collect();
-    // The other articles spread over the gaps before, between and after.
-    let mut gaps = vec![0usize; faults.len() + 1];
-    for _ in 0..left {
-        gaps[rng.below(faults.len() as u64 + 1) as usize] += 1;
-    }
-    let mut steps = Vec::new();
-    for (gap, adds) in gaps.into_iter().enumerate() {
-        if gap > 0 {
-            let fault = faults[gap - 1];
-            steps.push(Step::Fault(fault));
-            for _ in 0..fault.during {
-                steps.push(Step::Add(rng.below(PAGES as u64) as usize));
-            }
-        }
-        let mut adds = adds;
-        while adds > 0 {
-            // Now and then both tabs at once.
-            if adds >= 2 && rng.below(3) == 0 {
-                let first = rng.below(PAGES as u64) as usize;
-                steps.push(Step::Together(first, (first + 1) % PAGES));
-                adds -= 2;
-            } else {
-                steps.push(Step::Add(rng.below(PAGES as u64) as usize));
-                adds -= 1;
-            }
-        }
-    }
-    steps
 }
 
 /// The browser, the proxy, the server and the two tabs.
@@ -604,10 +427,26 @@ impl Chaos {
             .collect())
     }
 
-    /// Faults off; syncs until the outbox is empty and everything arrived
-    /// (a few tries: Chromium may still be running an earlier sync); then
-    /// the verdict.
+    /// Faults off; syncs until the outbox is empty and everything arrived;
+    /// then the verdict, printed.
     async fn settle(&mut self) -> Result<bool> {
+        let (waiting, syncs, outboxes) = self.deliver_the_rest().await?;
+        let server = self.on_server().await?;
+        let outbox = outboxes.first().map_or(&[][..], Vec::as_slice);
+        let tally = Tally::of(&self.added, &server, outbox);
+        self.print_summary(waiting, syncs, &tally);
+        if !tally.ok() {
+            tally.print_problems();
+            println!("  rerun: cargo xtask chaos --seed {}", self.seed);
+        }
+        Ok(tally.ok())
+    }
+
+    /// Faults off, then syncs until the outbox is empty and everything
+    /// arrived (a few tries: Chromium may still be running an earlier
+    /// sync). How many articles waited when the faults stopped, how many
+    /// syncs it took, and each tab's view of the outbox at the end.
+    async fn deliver_the_rest(&mut self) -> Result<(usize, usize, Vec<Vec<String>>)> {
         self.proxy.set_mode(Mode::Pass).await?;
         self.browser.set_offline(false).await?;
         let first = self.tabs[0];
@@ -637,54 +476,12 @@ impl Chaos {
                 break;
             }
         }
+        Ok((waiting, syncs, outboxes))
+    }
 
-        let server = self.on_server().await?;
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for h in &server {
-            *counts.entry(h.as_str()).or_default() += 1;
-        }
-        let lost: Vec<&str> = self
-            .added
-            .iter()
-            .map(|(_, h)| h.as_str())
-            .filter(|h| !counts.contains_key(h))
-            .collect();
-        let duplicated: usize = counts.values().map(|c| c - 1).sum();
-        let unexpected: Vec<&str> = counts
-            .keys()
-            .filter(|h| !self.added.iter().any(|(_, a)| a == *h))
-            .copied()
-            .collect();
-        let mut out_of_order = Vec::new();
-        for page in 0..PAGES {
-            let mine: Vec<&str> = self
-                .added
-                .iter()
-                .filter(|(p, _)| *p == page)
-                .map(|(_, h)| h.as_str())
-                .collect();
-            let stored: Vec<&str> = server
-                .iter()
-                .map(String::as_str)
-                .filter(|h| mine.contains(h))
-                .collect();
-            let mut first_seen: Vec<&str> = Vec::new();
-            for h in stored {
-                if !first_seen.contains(&h) {
-                    first_seen.push(h);
-                }
-            }
-            let expected: Vec<&str> = mine
-                .iter()
-                .copied()
-                .filter(|h| first_seen.contains(h))
-                .collect();
-            if first_seen != expected {
-                out_of_order.push(format!("tab {page}: stored as {first_seen:?}"));
-            }
-        }
-        let left: usize = outboxes.first().map_or(0, Vec::len);
-
+    /// The run in numbers: the articles and faults, then what the server
+    /// and the outbox hold.
+    fn print_summary(&self, waiting: usize, syncs: usize, tally: &Tally) {
         let mut kinds: Vec<(&Kind, &usize)> = self.faults.iter().collect();
         kinds.sort();
         let total_faults: usize = self.faults.values().sum();
@@ -709,98 +506,22 @@ impl Chaos {
             println!("    {:<36} {n}", kind.label());
         }
         println!(
-            "  on the server: {} of {} (lost {}, duplicated {duplicated}, unexpected {}); each tab's order kept: {}; outbox empty: {}",
-            self.added.len() - lost.len(),
+            "  on the server: {} of {} (lost {}, duplicated {}, unexpected {}); each tab's order kept: {}; outbox empty: {}",
+            self.added.len() - tally.lost.len(),
             self.added.len(),
-            lost.len(),
-            unexpected.len(),
-            if out_of_order.is_empty() { "yes" } else { "NO" },
-            if left == 0 {
+            tally.lost.len(),
+            tally.duplicated,
+            tally.unexpected.len(),
+            if tally.out_of_order.is_empty() {
+                "yes"
+            } else {
+                "NO"
+            },
+            if tally.left.is_empty() {
                 "yes".to_owned()
             } else {
-                format!("NO, {left} left")
+                format!("NO, {} left", tally.left.len())
             }
         );
-        let ok = lost.is_empty()
-            && duplicated == 0
-            && unexpected.is_empty()
-            && out_of_order.is_empty()
-            && left == 0;
-        if !ok {
-            if !lost.is_empty() {
-                println!("  lost: {lost:?}");
-            }
-            for (h, n) in counts.iter().filter(|(_, n)| **n > 1) {
-                println!("  duplicated: {h:?} stored {n} times");
-            }
-            if !unexpected.is_empty() {
-                println!("  unexpected: {unexpected:?}");
-            }
-            for line in &out_of_order {
-                println!("  order: {line}");
-            }
-            if left > 0 {
-                println!("  left in the outbox: {:?}", outboxes[0]);
-            }
-            println!("  rerun: cargo xtask chaos --seed {}", self.seed);
-        }
-        Ok(ok)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn adds(steps: &[Step]) -> usize {
-        steps
-            .iter()
-            .map(|s| match s {
-                Step::Add(_) => 1,
-                Step::Together(..) => 2,
-                Step::Fault(_) => 0,
-            })
-            .sum()
-    }
-
-    #[test]
-    fn a_seed_gives_one_schedule() {
-        let a = format!("{:?}", schedule(42, 50, 20));
-        let b = format!("{:?}", schedule(42, 50, 20));
-        let c = format!("{:?}", schedule(43, 50, 20));
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-    }
-
-    #[test]
-    fn the_schedule_has_every_article_and_every_kind_of_fault() {
-        for seed in 0..200 {
-            let steps = schedule(seed, 50, 20);
-            assert_eq!(adds(&steps), 50, "seed {seed}");
-            let faults: Vec<Fault> = steps
-                .iter()
-                .filter_map(|s| match s {
-                    Step::Fault(f) => Some(*f),
-                    Step::Add(_) | Step::Together(..) => None,
-                })
-                .collect();
-            assert_eq!(faults.len(), 20, "seed {seed}");
-            for kind in Kind::ALL {
-                assert!(
-                    faults.iter().any(|f| f.kind == kind),
-                    "seed {seed}: no {kind:?}"
-                );
-            }
-            // A fault's adds follow it directly.
-            for (i, step) in steps.iter().enumerate() {
-                if let Step::Fault(f) = step {
-                    assert!(
-                        steps[i + 1..i + 1 + f.during]
-                            .iter()
-                            .all(|s| matches!(s, Step::Add(_)))
-                    );
-                }
-            }
-        }
     }
 }
