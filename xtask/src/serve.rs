@@ -68,7 +68,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         return watch(args);
     }
     // Both at once: the wasm compiles in a target directory of its own (see
-    // `build.rs`), so cargo does not make one build wait for the other, and
+    // `build/wasm.rs`), so cargo does not make one build wait for the other, and
     // a first build keeps both cores busy.
     let (site, server) = thread::scope(|scope| {
         let server = scope.spawn(|| build_server(args.stage));

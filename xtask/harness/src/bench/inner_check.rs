@@ -167,7 +167,7 @@ fn already_built(target: &Path) -> String {
             format!("debug/before-sync-lesson{exe}"),
         ),
         // One file for both parts, in the wasm's own target directory
-        // (xtask's `build.rs`).
+        // (xtask's `build/wasm.rs`).
         (
             "the wasm",
             "wasm/wasm32-unknown-unknown/wasm/before_sync_lesson.wasm".to_owned(),
