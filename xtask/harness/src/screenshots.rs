@@ -17,6 +17,7 @@ use anyhow::{Context, Result, bail};
 use base64ct::{Base64, Encoding};
 use serde_json::Value;
 
+use crate::app::{ARTICLE_ITEMS, CONNECTION_STATUS, FORM_STATUS, LIST, PUSH_TOGGLE, SYNC_TAG};
 use crate::browsers::chromium::{self, Chromium};
 use crate::browsers::{Browser, PageId, js_str};
 use crate::checkpoints::page::add_article_by;
@@ -26,7 +27,6 @@ use crate::standins::server::Server;
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 700;
 const WAIT: Duration = Duration::from_secs(15);
-const LIST: &str = "#latest-headlines li[data-id]";
 
 pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -56,29 +56,22 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
         WAIT,
     )
     .await?;
-    wait_text(&mut b, tab, LIST, "", "the list").await?;
+    wait_text(&mut b, tab, ARTICLE_ITEMS, "", "the list").await?;
     // Before the lesson the page has no push button (the starter keeps it
     // hidden): hide it for this one picture, so that it shows the starter.
-    b.eval(
-        tab,
-        "document.querySelector('#push-toggle').hidden = true",
-        WAIT,
-    )
-    .await?;
+    let toggle = format!("document.querySelector({})", js_str(PUSH_TOGGLE));
+    b.eval(tab, &format!("{toggle}.hidden = true"), WAIT)
+        .await?;
     shots.take(&mut b, tab, "app-start").await?;
-    b.eval(
-        tab,
-        "document.querySelector('#push-toggle').hidden = false",
-        WAIT,
-    )
-    .await?;
+    b.eval(tab, &format!("{toggle}.hidden = false"), WAIT)
+        .await?;
 
     // Offline: the badge says so.
     b.set_offline(true).await?;
     wait_text(
         &mut b,
         tab,
-        "#connection-status",
+        CONNECTION_STATUS,
         "Offline",
         "the offline badge",
     )
@@ -88,11 +81,11 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
     // An article added offline: the worker keeps it.
     let headline = "Local man's umbrella predicts rain, again";
     add_article_by(&mut b, tab, headline, "Ada Lovelace").await?;
-    wait_text(&mut b, tab, "#form-status", "Queued", "the worker's answer").await?;
+    wait_text(&mut b, tab, FORM_STATUS, "Queued", "the worker's answer").await?;
     wait_text(
         &mut b,
         tab,
-        "#latest-headlines li[data-state=waiting]",
+        &format!("{LIST} li[data-state=waiting]"),
         headline,
         "the article in the list, waiting",
     )
@@ -104,14 +97,7 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
     let mark = b.mark();
     b.set_offline(false).await?;
     wait_delivered(&mut b, tab, headline).await?;
-    wait_text(
-        &mut b,
-        tab,
-        "#form-status",
-        "Sent",
-        "the status saying sent",
-    )
-    .await?;
+    wait_text(&mut b, tab, FORM_STATUS, "Sent", "the status saying sent").await?;
     b.wait_service_event(mark, "notifications", "Notification displayed", WAIT)
         .await?;
     scroll_to(&mut b, tab, headline).await?;
@@ -153,13 +139,20 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
     // Two windows, one sync: the server answers 503 while the article is
     // added, then comes back and a sync delivers it to both lists.
     let second = b.open_page(&url).await?;
-    wait_text(&mut b, second, LIST, "", "the list in the second window").await?;
+    wait_text(
+        &mut b,
+        second,
+        ARTICLE_ITEMS,
+        "",
+        "the list in the second window",
+    )
+    .await?;
     proxy.set_mode(Mode::Api503).await?;
     let headline = "Cat elected mayor; promises more naps";
     add_article_by(&mut b, tab, headline, "Grace Hopper").await?;
-    wait_text(&mut b, tab, "#form-status", "Queued", "the worker's answer").await?;
+    wait_text(&mut b, tab, FORM_STATUS, "Queued", "the worker's answer").await?;
     proxy.set_mode(Mode::Pass).await?;
-    b.fire_sync("add-article", false).await?;
+    b.fire_sync(SYNC_TAG, false).await?;
     let mut halves = Vec::new();
     for page in [tab, second] {
         wait_delivered(&mut b, page, headline).await?;
@@ -227,9 +220,10 @@ async fn wait_text<B: Browser>(
 /// no longer marked as waiting in the outbox.
 async fn wait_delivered<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> Result<()> {
     let js = format!(
-        "(() => {{ const items = Array.from(document.querySelectorAll('#latest-headlines li'))
+        "(() => {{ const items = Array.from(document.querySelectorAll({}))
                      .filter(li => li.textContent.includes({}));
                    return items.length === 1 && !items[0].hasAttribute('data-state'); }})()",
+        js_str(&format!("{LIST} li")),
         js_str(headline)
     );
     b.wait_until(tab, &js, "the synced article", WAIT)

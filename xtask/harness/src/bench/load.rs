@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 
 use super::node::{self, NodeProcess};
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
+use crate::app::ARTICLES;
 use crate::standins::push_service::uuid;
 use crate::standins::server::Server;
 use crate::util::free_port;
@@ -90,9 +91,9 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let mut section = Section::new("2. Server on loopback: GET and durable POST");
     section.method = vec![format!(
         "Our own load loop (in the harness, Rust/tokio, keep-alive HTTP/1.1): **GET** — {} connections \
-         sending {} `GET /api/v1/articles` in all, each connection its next request when the last is answered, \
+         sending {} `GET {ARTICLES}` in all, each connection its next request when the last is answered, \
          with {seeded} articles stored (after 500 warm-up GETs); then **POST** — {} connections sending {} \
-         `POST /api/v1/articles` of one new article each (so the full-list answer the contract asks for grows \
+         `POST {ARTICLES}` of one new article each (so the full-list answer the contract asks for grows \
          from {seeded} to {} articles, alike for both). Each run starts a fresh server: ours on a new SQLite file \
          (WAL, `synchronous=FULL`: every POST is on disk before its answer), express a new process. \
          Requests/s = requests ÷ wall time; p99 over every request of the run. Ours is built with \
@@ -163,7 +164,7 @@ async fn measure_server(port: u16, seeded: usize, get: Load, post: Load) -> Resu
         .await?
         .exchange(
             format!(
-                "POST /api/v1/articles HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                "POST {ARTICLES} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                 body.len()
             )
             .as_bytes(),
@@ -204,7 +205,7 @@ async fn measure(port: u16, kind: Kind, load: Load) -> Result<Measured> {
             {
                 let request = match kind {
                     Kind::Get => format!(
-                        "GET /api/v1/articles HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\naccept: application/json\r\n\r\n"
+                        "GET {ARTICLES} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\naccept: application/json\r\n\r\n"
                     ),
                     Kind::Post => {
                         let body = format!(
@@ -212,7 +213,7 @@ async fn measure(port: u16, kind: Kind, load: Load) -> Result<Measured> {
                             uuid()?
                         );
                         format!(
-                            "POST /api/v1/articles HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            "POST {ARTICLES} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                             body.len()
                         )
                     }

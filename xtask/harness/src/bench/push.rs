@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 
 use super::node::{self, NodeProcess};
 use super::{Baseline, Better, Goal, Row, Sample, Section, Setup, median};
+use crate::app::{ARTICLES, PUBLIC_KEY, SUBSCRIPTIONS};
 use crate::standins::proxy::http_get;
 use crate::standins::push_service::{
     Received, Subscriber, check_vapid, http_json, read_request, uuid,
@@ -44,11 +45,8 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
     let mut sink = Sink::start().await?;
 
-    let (status, body) = http_get(app.port, "/api/v1/push/public-key").await?;
-    anyhow::ensure!(
-        status == 200,
-        "GET /api/v1/push/public-key answered {status}"
-    );
+    let (status, body) = http_get(app.port, PUBLIC_KEY).await?;
+    anyhow::ensure!(status == 200, "GET {PUBLIC_KEY} answered {status}");
     let server_key = key(serde_json::from_str::<Value>(&body)?["public_key"]
         .as_str()
         .context("no public_key")?)?;
@@ -103,11 +101,8 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             let article = json!({ "id": uuid()?, "headline": format!("Pushed to {n} subscribers, run {run}"), "byline": "The Bench" });
             let cpu = cpu_time(app.pid());
             let started = Instant::now();
-            let (status, body) = http_json(app.port, "POST", "/api/v1/articles", &article).await?;
-            anyhow::ensure!(
-                status == 201,
-                "POST /api/v1/articles answered {status}: {body}"
-            );
+            let (status, body) = http_json(app.port, "POST", ARTICLES, &article).await?;
+            anyhow::ensure!(status == 201, "POST {ARTICLES} answered {status}: {body}");
             let arrived = sink.collect(n).await?;
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             if let (Some(before), Some(after)) = (cpu, cpu_time(app.pid())) {
@@ -272,7 +267,7 @@ impl Sink {
         let subscriber = Subscriber::new()?;
         let path = format!("/push/{}", uuid()?);
         let json = subscriber.json(&format!("{}{path}", self.origin));
-        let (status, body) = http_json(port, "POST", "/api/v1/push/subscriptions", &json).await?;
+        let (status, body) = http_json(port, "POST", SUBSCRIPTIONS, &json).await?;
         anyhow::ensure!(
             (200..300).contains(&status),
             "subscribing answered {status}: {body}"

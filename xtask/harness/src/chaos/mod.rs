@@ -31,12 +31,14 @@ mod tally;
 use schedule::{Fault, Kind, PAGES, Rng, Step, schedule};
 use tally::Tally;
 
-use crate::browsers::{Browser, Feature, PageId};
+use crate::app::{
+    ARTICLE_ITEMS, ARTICLES, BYLINE_INPUT, DB_NAME, FORM_STATUS, HEADLINE_INPUT, OUTBOX_STORE,
+    SUBMIT, SYNC_TAG,
+};
+use crate::browsers::{Browser, Feature, PageId, js_str};
 use crate::standins::proxy::{Mode, Outcome, Proxy, http_get};
 use crate::standins::server::Server;
 
-/// The app's sync tag.
-const SYNC_TAG: &str = "add-article";
 const UI: Duration = Duration::from_secs(10);
 /// The longest the whole run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(6 * 60);
@@ -193,13 +195,12 @@ impl Chaos {
             self.browser
                 .wait_until(tab, controlled, "the tab controlled by the worker", UI)
                 .await?;
+            let listed = format!(
+                "document.querySelectorAll({}).length >= 1",
+                js_str(ARTICLE_ITEMS)
+            );
             self.browser
-                .wait_until(
-                    tab,
-                    "document.querySelectorAll('#latest-headlines li[data-id]').length >= 1",
-                    "the list",
-                    UI,
-                )
+                .wait_until(tab, &listed, "the list", UI)
                 .await?;
         }
         Ok(())
@@ -219,30 +220,32 @@ impl Chaos {
         self.per_page[page] = n;
         let headline = format!("Chaos {} tab {page} #{n:02}", self.seed);
         let b = &mut self.browser;
-        b.eval(
-            tab,
-            "(() => { document.querySelector('#form-status').textContent = ''; return true; })()",
-            UI,
-        )
-        .await?;
-        b.fill(tab, "#headline-input", &headline).await?;
-        b.fill(tab, "#byline-input", &format!("Chaos tab {page}"))
+        let clear = format!(
+            "(() => {{ document.querySelector({}).textContent = ''; return true; }})()",
+            js_str(FORM_STATUS)
+        );
+        b.eval(tab, &clear, UI).await?;
+        b.fill(tab, HEADLINE_INPUT, &headline).await?;
+        b.fill(tab, BYLINE_INPUT, &format!("Chaos tab {page}"))
             .await?;
-        b.click(tab, "#submit-article").await?;
+        b.click(tab, SUBMIT).await?;
         Ok(headline)
     }
 
     /// Waits for the worker's answer to `headline` in tab `page`.
     async fn answer(&mut self, page: usize, headline: String) -> Result<()> {
         let tab = self.tabs[page];
-        let js = "(() => { const t = document.querySelector('#form-status').textContent.trim();
-                   return /^(Queued|Sent)/.test(t) || /^Not added/.test(t) ? t : null; })()";
+        let js = format!(
+            "(() => {{ const t = document.querySelector({}).textContent.trim();
+               return /^(Queued|Sent)/.test(t) || /^Not added/.test(t) ? t : null; }})()",
+            js_str(FORM_STATUS)
+        );
         let status = self
             .browser
             .wait_until(
                 tab,
-                js,
-                "the worker's answer in #form-status",
+                &js,
+                &format!("the worker's answer in {FORM_STATUS}"),
                 Duration::from_secs(15),
             )
             .await
@@ -383,28 +386,30 @@ impl Chaos {
 
     // ---------------------------------------------------------------- the end
 
-    /// The headlines in the outbox, read from a tab (IndexedDB `offline-news`,
-    /// store `outbox`).
+    /// The headlines in the outbox, read from a tab (IndexedDB [`DB_NAME`],
+    /// store [`OUTBOX_STORE`]).
     async fn outbox(&mut self, tab: PageId) -> Result<Vec<String>> {
-        let js = "(async () => {
-            const dbs = indexedDB.databases ? await indexedDB.databases() : [{name: 'offline-news'}];
-            if (!dbs.some(d => d.name === 'offline-news')) return [];
-            return await new Promise((resolve, reject) => {
-                const open = indexedDB.open('offline-news');
+        let js = format!(
+            "(async () => {{
+            const dbs = indexedDB.databases ? await indexedDB.databases() : [{{name: '{DB_NAME}'}}];
+            if (!dbs.some(d => d.name === '{DB_NAME}')) return [];
+            return await new Promise((resolve, reject) => {{
+                const open = indexedDB.open('{DB_NAME}');
                 open.onerror = () => reject(String(open.error));
-                open.onsuccess = () => {
+                open.onsuccess = () => {{
                     const db = open.result;
-                    if (!db.objectStoreNames.contains('outbox')) { db.close(); resolve([]); return; }
-                    const all = db.transaction('outbox').objectStore('outbox').getAll();
-                    all.onerror = () => { db.close(); reject(String(all.error)); };
-                    all.onsuccess = () => {
+                    if (!db.objectStoreNames.contains('{OUTBOX_STORE}')) {{ db.close(); resolve([]); return; }}
+                    const all = db.transaction('{OUTBOX_STORE}').objectStore('{OUTBOX_STORE}').getAll();
+                    all.onerror = () => {{ db.close(); reject(String(all.error)); }};
+                    all.onsuccess = () => {{
                         db.close();
                         resolve(all.result.map(e => e && e.article ? e.article.headline : JSON.stringify(e)));
-                    };
-                };
-            });
-        })()";
-        let value = self.browser.eval(tab, js, UI).await?;
+                    }};
+                }};
+            }});
+        }})()"
+        );
+        let value = self.browser.eval(tab, &js, UI).await?;
         Ok(value
             .as_array()
             .context("the outbox did not read as a list")?
@@ -415,8 +420,8 @@ impl Chaos {
 
     /// The chaos articles on the server, oldest first.
     async fn on_server(&self) -> Result<Vec<String>> {
-        let (status, body) = http_get(self.server.port, "/api/v1/articles").await?;
-        anyhow::ensure!(status == 200, "GET /api/v1/articles answered {status}");
+        let (status, body) = http_get(self.server.port, ARTICLES).await?;
+        anyhow::ensure!(status == 200, "GET {ARTICLES} answered {status}");
         let list: Vec<Value> = serde_json::from_str(&body).context("the article list")?;
         let prefix = format!("Chaos {} ", self.seed);
         Ok(list

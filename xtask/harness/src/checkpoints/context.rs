@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::failed::{failed, quote_all};
 use super::page::{UI, add_article, sync_tags, wait_controlled, wait_for_registration, wait_list};
-use crate::app::SYNC_TAG;
+use crate::app::{PUBLIC_KEY, SYNC_TAG};
 use crate::browsers::{Browser, Feature, Mark, PageId};
 use crate::standins::autopush::Autopush;
 use crate::standins::proxy::{Mode, Outcome, Proxy, Seen};
@@ -325,18 +325,18 @@ pub(super) fn json_fragment(text: &str) -> String {
     quoted[1..quoted.len() - 1].to_owned()
 }
 
-/// The server's VAPID public key: as `GET /api/v1/push/public-key` gives it
+/// The server's VAPID public key: as `GET` [`PUBLIC_KEY`] gives it
 /// (base64url text, what `pushManager.subscribe` takes), and decoded (the
 /// uncompressed P-256 point a push's VAPID `k` must equal).
 pub(super) async fn vapid_public_key(port: u16) -> Result<(String, Vec<u8>)> {
-    let (status, body) = crate::standins::proxy::http_get(port, "/api/v1/push/public-key").await?;
+    let (status, body) = crate::standins::proxy::http_get(port, PUBLIC_KEY).await?;
     let key = serde_json::from_str::<Value>(&body)
         .ok()
         .and_then(|v| v["public_key"].as_str().map(str::to_owned))
         .filter(|_| status == 200)
         .ok_or_else(|| {
             failed(
-                "GET /api/v1/push/public-key to answer 200 {\"public_key\": \"<base64url>\"}",
+                format!("GET {PUBLIC_KEY} to answer 200 {{\"public_key\": \"<base64url>\"}}"),
                 format!("{status} {body}"),
             )
         })?;

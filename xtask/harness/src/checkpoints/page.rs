@@ -8,36 +8,39 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::failed::{failed, quote_all};
-use crate::app::LIST;
+use crate::app::{ARTICLE_ITEMS, BYLINE_INPUT, FORM_STATUS, HEADLINE_INPUT, LIST_NOTE, SUBMIT};
 use crate::browsers::{Browser, PageId, js_str};
 
 /// How long the page may take to show what a checkpoint waits for.
 pub const UI: Duration = Duration::from_secs(10);
 
 pub(super) async fn list_len<B: Browser>(b: &mut B, tab: PageId) -> Result<u64> {
-    let js = format!("document.querySelectorAll({}).length", js_str(LIST));
+    let js = format!(
+        "document.querySelectorAll({}).length",
+        js_str(ARTICLE_ITEMS)
+    );
     Ok(b.eval(tab, &js, UI).await?.as_u64().unwrap_or(0))
 }
 
 pub(super) async fn wait_list<B: Browser>(b: &mut B, tab: PageId, at_least: u64) -> Result<()> {
     let js = format!(
         "document.querySelectorAll({}).length >= {at_least}",
-        js_str(LIST)
+        js_str(ARTICLE_ITEMS)
     );
     if b.wait_until(tab, &js, "the list", UI).await.is_err() {
         let n = list_len(b, tab).await.unwrap_or(0);
         // What the page itself says about its list ("Cannot load the
         // news…") tells a fetch that failed from a page that never started.
         let note = b
-            .text_of(tab, "#list-note")
+            .text_of(tab, LIST_NOTE)
             .await
             .ok()
             .flatten()
             .filter(|note| !note.trim().is_empty())
-            .map(|note| format!("; #list-note says \"{}\"", note.trim()))
+            .map(|note| format!("; {LIST_NOTE} says \"{}\"", note.trim()))
             .unwrap_or_default();
         return Err(failed(
-            format!("at least {at_least} articles in the list (`{LIST}`)"),
+            format!("at least {at_least} articles in the list (`{ARTICLE_ITEMS}`)"),
             format!("{n} after {UI:?}{note}"),
         ));
     }
@@ -98,7 +101,7 @@ pub(super) async fn wait_controlled<B: Browser>(b: &mut B, tab: PageId) -> Resul
 }
 
 /// Fills the form and submits it; waits for the worker's answer in
-/// #form-status and returns it.
+/// [`FORM_STATUS`] and returns it.
 pub(super) async fn add_article<B: Browser>(
     b: &mut B,
     tab: PageId,
@@ -116,33 +119,34 @@ pub async fn add_article_by<B: Browser>(
     byline: &str,
 ) -> Result<String> {
     // Clear the status first, so the answer we read is to this submission.
-    b.eval(
-        tab,
-        "(() => { const s = document.querySelector('#form-status'); if (s) s.textContent = ''; return !!s; })()",
-        UI,
-    )
-    .await?;
-    b.fill(tab, "#headline-input", headline)
+    let clear = format!(
+        "(() => {{ const s = document.querySelector({}); if (s) s.textContent = ''; return !!s; }})()",
+        js_str(FORM_STATUS)
+    );
+    b.eval(tab, &clear, UI).await?;
+    b.fill(tab, HEADLINE_INPUT, headline)
         .await
-        .map_err(|e| failed("the form input #headline-input", format!("{e:#}")))?;
-    b.fill(tab, "#byline-input", byline)
+        .map_err(|e| failed(format!("the form input {HEADLINE_INPUT}"), format!("{e:#}")))?;
+    b.fill(tab, BYLINE_INPUT, byline)
         .await
-        .map_err(|e| failed("the form input #byline-input", format!("{e:#}")))?;
-    b.click(tab, "#submit-article")
+        .map_err(|e| failed(format!("the form input {BYLINE_INPUT}"), format!("{e:#}")))?;
+    b.click(tab, SUBMIT)
         .await
-        .map_err(|e| failed("the submit button #submit-article", format!("{e:#}")))?;
+        .map_err(|e| failed(format!("the submit button {SUBMIT}"), format!("{e:#}")))?;
     // The worker's answer, or (failing fast) any other final text that stays
     // put for a second; a text ending in an ellipsis is still in progress.
-    let expected = "#form-status to show the worker's answer (\"Queued — N waiting\") after submitting the form";
+    let expected = format!(
+        "{FORM_STATUS} to show the worker's answer (\"Queued — N waiting\") after submitting the form"
+    );
     let deadline = tokio::time::Instant::now() + UI;
     let mut settled: Option<(String, tokio::time::Instant)> = None;
     loop {
         let text = b
-            .text_of(tab, "#form-status")
+            .text_of(tab, FORM_STATUS)
             .await?
             .map(|t| t.trim().to_owned());
         let Some(text) = text else {
-            return Err(failed(expected, "no #form-status element"));
+            return Err(failed(expected, format!("no {FORM_STATUS} element")));
         };
         let lower = text.to_lowercase();
         if ["queued", "sent", "waiting"]

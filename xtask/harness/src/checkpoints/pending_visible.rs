@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::context::Ctx;
 use super::failed::failed;
 use super::page::{UI, add_article, sync_tags};
-use crate::app::SYNC_TAG;
+use crate::app::{LIST, SYNC_TAG};
 use crate::browsers::{Browser, PageId, js_str};
 
 /// What a list item says about an article not sent yet, besides its
@@ -25,11 +25,12 @@ pub(super) const WAITING_WORDS: &str = "/waiting|pending|queued|not (yet )?sent/
 /// item, its headline aside, says the article waits.
 fn items_js(headline: &str) -> String {
     format!(
-        "Array.from(document.querySelectorAll('#latest-headlines li'))
+        "Array.from(document.querySelectorAll({items}))
            .filter(li => li.textContent.includes({h}))
            .map(li => {{ const text = li.textContent.split({h}).join(' ');
                          return {{ waiting: {WAITING_WORDS}.test(text), text: li.textContent.trim() }}; }})",
-        h = js_str(headline)
+        h = js_str(headline),
+        items = js_str(&format!("{LIST} li"))
     )
 }
 
@@ -95,7 +96,7 @@ pub(super) async fn pending_visible<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         let hint = " (the page reads the outbox from IndexedDB and shows its articles at the top, saying they wait)";
         for (tab, name) in [(first, "the tab that added it"), (second, "the other open tab")] {
             let expected = format!(
-                "\"{headline}\" in #latest-headlines of {name}, at once and before any sync, marked in words as waiting to be sent{hint}"
+                "\"{headline}\" in {LIST} of {name}, at once and before any sync, marked in words as waiting to be sent{hint}"
             );
             wait_item(&mut cx.browser, tab, &headline, true, &expected).await?;
         }
@@ -123,7 +124,7 @@ pub(super) async fn pending_visible<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     cx.exactly_once(std::slice::from_ref(&headline)).await?;
     for (tab, name) in [(first, "the tab that added it"), (second, "the other tab")] {
         let expected = format!(
-            "\"{headline}\" once in #latest-headlines of {name}, without a reload, as an ordinary item (no longer marked waiting) once {} delivered it",
+            "\"{headline}\" once in {LIST} of {name}, without a reload, as an ordinary item (no longer marked waiting) once {} delivered it",
             cx.delivery()
         );
         wait_item(&mut cx.browser, tab, &headline, false, &expected).await?;

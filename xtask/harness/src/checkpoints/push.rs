@@ -12,12 +12,11 @@ use serde_json::{Value, json};
 use super::context::{ARRIVAL, Ctx, vapid_public_key};
 use super::failed::failed;
 use super::page::{PAYLOAD_HINT, UI, close_notifications, expect_notification};
+use crate::app::{ARTICLES, NEW_ARTICLES_PATH, SUBSCRIPTIONS};
 use crate::browsers::Browser;
 use crate::standins::push_service::{
     PushService, Subscriber, check_vapid, delivery_headers, http_json, uuid,
 };
-
-const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
 
 pub(super) async fn push<B: Browser>(cx: &mut Ctx<B>) -> anyhow::Result<()> {
     let tab = cx.ready().await?;
@@ -66,11 +65,8 @@ async fn push_and_show<B: Browser>(
     // Publish an article straight to the server, as another reader would.
     let headline = cx.headline("pushed to every subscriber");
     let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
-    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
-    anyhow::ensure!(
-        status == 201,
-        "POST /api/v1/articles answered {status}: {body}"
-    );
+    let (status, body) = http_json(cx.server.port, "POST", ARTICLES, &article).await?;
+    anyhow::ensure!(status == 201, "POST {ARTICLES} answered {status}: {body}");
 
     // The server's push, at the push service.
     let Some(push) = service.next(ARRIVAL).await else {
@@ -159,10 +155,6 @@ async fn push_and_show<B: Browser>(
     })
     .await
 }
-
-/// The path of the server's pushes about new articles (the app's
-/// `push::NEW_ARTICLES_PATH`).
-const NEW_ARTICLES_PATH: &str = "/#latest-headlines";
 
 /// Where a click on a push about new articles must lead, for the app at
 /// `app` (`http://127.0.0.1:<proxy>/`): an absolute URL at the origin the

@@ -23,11 +23,11 @@ use serde_json::{Value, json};
 use super::context::{ARRIVAL, Ctx, vapid_public_key};
 use super::failed::failed;
 use super::page::UI;
+use crate::app::{ARTICLES, SUBSCRIPTIONS};
 use crate::browsers::{Browser, PageId, js_str};
 use crate::standins::autopush::{Autopush, PushEvent};
 use crate::standins::push_service::{PushService, Received, Subscriber, http_json, uuid};
 
-const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
 /// How long a push that should not come is waited for, once the live
 /// subscription got the same article: the server sends to all of them at
 /// once, so one still to come would be late by far less than this.
@@ -295,11 +295,8 @@ async fn publish_twice<B: Browser>(
 /// Publishes an article straight to the server, as another reader would.
 async fn publish<B: Browser>(cx: &mut Ctx<B>, headline: &str) -> Result<()> {
     let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
-    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
-    anyhow::ensure!(
-        status == 201,
-        "POST /api/v1/articles answered {status}: {body}"
-    );
+    let (status, body) = http_json(cx.server.port, "POST", ARTICLES, &article).await?;
+    anyhow::ensure!(status == 201, "POST {ARTICLES} answered {status}: {body}");
     Ok(())
 }
 

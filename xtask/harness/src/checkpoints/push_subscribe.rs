@@ -15,18 +15,27 @@ use serde_json::{Value, json};
 use super::context::{ARRIVAL, Ctx, vapid_public_key};
 use super::failed::failed;
 use super::page::{PAYLOAD_HINT, UI, close_notifications, expect_notification};
-use crate::browsers::{Browser, Mark, PageId};
+use crate::app::{ARTICLES, PUBLIC_KEY, PUSH_TOGGLE, SUBSCRIPTIONS};
+use crate::browsers::{Browser, Mark, PageId, js_str};
 use crate::standins::autopush::{Autopush, PushEvent};
 use crate::standins::proxy::Outcome;
 use crate::standins::push_service::{http_json, uuid};
 
-const TOGGLE: &str = "#push-toggle";
-const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
-const SHOWN_TOGGLE: &str =
-    "(() => { const b = document.querySelector('#push-toggle'); return !!b && !b.hidden; })()";
+const TOGGLE: &str = PUSH_TOGGLE;
+
+/// Whether the page shows its push toggle.
+fn shown_toggle() -> String {
+    format!(
+        "(() => {{ const b = document.querySelector({}); return !!b && !b.hidden; }})()",
+        js_str(TOGGLE)
+    )
+}
 
 fn pressed(on: bool) -> String {
-    format!("document.querySelector('#push-toggle')?.getAttribute('aria-pressed') === '{on}'")
+    format!(
+        "document.querySelector({})?.getAttribute('aria-pressed') === '{on}'",
+        js_str(TOGGLE)
+    )
 }
 
 pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
@@ -39,7 +48,7 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
 
     if cx
         .browser
-        .wait_until(tab, SHOWN_TOGGLE, "the push toggle", UI)
+        .wait_until(tab, &shown_toggle(), "the push toggle", UI)
         .await
         .is_err()
     {
@@ -90,7 +99,9 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let (_, server_key) = vapid_public_key(cx.server.port).await?;
     if key != server_key {
         return Err(failed(
-            "a subscription with `applicationServerKey` the server's VAPID public key (GET /api/v1/push/public-key), or the browser refuses the server's pushes",
+            format!(
+                "a subscription with `applicationServerKey` the server's VAPID public key (GET {PUBLIC_KEY}), or the browser refuses the server's pushes"
+            ),
             if key.is_empty() {
                 "a subscription without an applicationServerKey".to_owned()
             } else {
@@ -214,11 +225,8 @@ pub(super) async fn publish<B: Browser>(
     let service_mark = service.mark();
     let shown_mark = cx.browser.mark();
     let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
-    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
-    anyhow::ensure!(
-        status == 201,
-        "POST /api/v1/articles answered {status}: {body}"
-    );
+    let (status, body) = http_json(cx.server.port, "POST", ARTICLES, &article).await?;
+    anyhow::ensure!(status == 201, "POST {ARTICLES} answered {status}: {body}");
     let push = service
         .wait(service_mark, ARRIVAL, |e| match e {
             PushEvent::Push {

@@ -13,6 +13,7 @@ use anyhow::Result;
 use super::context::Ctx;
 use super::failed::{failed, quote_all};
 use super::page::{UI, close_notifications, shown_notifications};
+use crate::app::{DB_NAME, DB_VERSION, FORM_STATUS, OUTBOX_STORE, STARRED_STORE};
 use crate::browsers::{Browser, js_str};
 use crate::standins::push_service::uuid;
 
@@ -44,20 +45,20 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
             )
         })
         .collect();
-    // The worker's schema (src/idb.rs): DB `offline-news` v1, store
-    // `outbox` keyed by an auto-increment `seq`, store `starred` by `id`.
+    // The worker's schema (its `src/idb.rs`, `app.rs` here): the outbox keyed
+    // by an auto-increment `seq`, the starred articles by `id`.
     let fill = format!(
         "new Promise((resolve, reject) => {{
-           const open = indexedDB.open('offline-news', 1);
+           const open = indexedDB.open('{DB_NAME}', {DB_VERSION});
            open.onupgradeneeded = () => {{
-             open.result.createObjectStore('outbox', {{ keyPath: 'seq', autoIncrement: true }});
-             open.result.createObjectStore('starred', {{ keyPath: 'id' }});
+             open.result.createObjectStore('{OUTBOX_STORE}', {{ keyPath: 'seq', autoIncrement: true }});
+             open.result.createObjectStore('{STARRED_STORE}', {{ keyPath: 'id' }});
            }};
            open.onerror = () => reject(String(open.error));
            open.onsuccess = () => {{
              const db = open.result;
-             const tx = db.transaction('outbox', 'readwrite');
-             const store = tx.objectStore('outbox');
+             const tx = db.transaction('{OUTBOX_STORE}', 'readwrite');
+             const store = tx.objectStore('{OUTBOX_STORE}');
              {adds}
              tx.oncomplete = () => {{ db.close(); resolve(true); }};
              tx.onerror = () => reject(String(tx.error));
@@ -85,18 +86,20 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
     }
 
     // Out of the outbox, both of them.
-    let left = "new Promise((resolve, reject) => {
-           const open = indexedDB.open('offline-news', 1);
+    let left = format!(
+        "new Promise((resolve, reject) => {{
+           const open = indexedDB.open('{DB_NAME}', {DB_VERSION});
            open.onerror = () => reject(String(open.error));
-           open.onsuccess = () => {
-             const request = open.result.transaction('outbox').objectStore('outbox').getAll();
-             request.onsuccess = () => { open.result.close(); resolve(request.result.map(e => e.article.headline)); };
+           open.onsuccess = () => {{
+             const request = open.result.transaction('{OUTBOX_STORE}').objectStore('{OUTBOX_STORE}').getAll();
+             request.onsuccess = () => {{ open.result.close(); resolve(request.result.map(e => e.article.headline)); }};
              request.onerror = () => reject(String(request.error));
-           };
-         })";
+           }};
+         }})"
+    );
     let deadline = tokio::time::Instant::now() + UI;
     loop {
-        let waiting = cx.browser.eval(tab, left, UI).await?;
+        let waiting = cx.browser.eval(tab, &left, UI).await?;
         let waiting: Vec<String> = waiting
             .as_array()
             .into_iter()
@@ -118,7 +121,8 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
     // The user is told, never silently: the page names what was not added,
     // and a notification says what was dropped for its age.
     let told = format!(
-        "document.querySelector('#form-status').textContent.includes({})",
+        "document.querySelector({}).textContent.includes({})",
+        js_str(FORM_STATUS),
         js_str("was not added")
     );
     if cx
@@ -127,16 +131,15 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
         .await
         .is_err()
     {
-        let status = cx
-            .browser
-            .eval(
-                tab,
-                "document.querySelector('#form-status').textContent",
-                UI,
-            )
-            .await?;
+        let read = format!(
+            "document.querySelector({}).textContent",
+            js_str(FORM_STATUS)
+        );
+        let status = cx.browser.eval(tab, &read, UI).await?;
         return Err(failed(
-            "#form-status to say an article \"was not added\" (the worker posts `{type: \"rejected\"}` to the pages)",
+            format!(
+                "{FORM_STATUS} to say an article \"was not added\" (the worker posts `{{type: \"rejected\"}}` to the pages)"
+            ),
             format!("it says {status}"),
         ));
     }

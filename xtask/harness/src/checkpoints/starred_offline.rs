@@ -7,32 +7,37 @@ use serde_json::Value;
 use super::context::Ctx;
 use super::failed::failed;
 use super::page::{UI, list_len, wait_list};
+use crate::app::{ARTICLE_ITEMS, LIST, STAR};
 use crate::browsers::{Browser, js_str};
 
 pub(super) async fn starred_offline<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tab = cx.ready().await?;
     cx.browser.reload(tab).await?;
     wait_list(&mut cx.browser, tab, 1).await?;
-    let star = "(() => { const li = document.querySelector('#latest-headlines li[data-id]'); if (!li) return null;
-                 const b = li.querySelector('button.star'); if (!b) return {id: li.dataset.id, button: false};
-                 if (b.getAttribute('aria-pressed') !== 'true') b.click();
-                 return {id: li.dataset.id, button: true,
-                         headline: (li.querySelector('.headline') || li).textContent.trim()}; })()";
-    let starred = cx.browser.eval(tab, star, UI).await?;
+    let star = format!(
+        "(() => {{ const li = document.querySelector({}); if (!li) return null;
+           const b = li.querySelector({}); if (!b) return {{id: li.dataset.id, button: false}};
+           if (b.getAttribute('aria-pressed') !== 'true') b.click();
+           return {{id: li.dataset.id, button: true,
+                    headline: (li.querySelector('.headline') || li).textContent.trim()}}; }})()",
+        js_str(ARTICLE_ITEMS),
+        js_str(STAR)
+    );
+    let starred = cx.browser.eval(tab, &star, UI).await?;
     let id = starred["id"]
         .as_str()
         .context("no article in the list to star")?
         .to_owned();
     if starred["button"] != Value::Bool(true) {
         return Err(failed(
-            "a `button.star` in each list item",
+            format!("a `{STAR}` in each list item"),
             "none in the first item",
         ));
     }
-    let item = format!("#latest-headlines li[data-id={}]", js_str(&id));
+    let item = format!("{LIST} li[data-id={}]", js_str(&id));
     let pressed = format!(
         "document.querySelector({})?.getAttribute('aria-pressed') === 'true'",
-        js_str(&format!("{item} button.star"))
+        js_str(&format!("{item} {STAR}"))
     );
     if cx
         .browser

@@ -8,24 +8,31 @@ use anyhow::Result;
 use super::context::Ctx;
 use super::failed::failed;
 use super::page::{UI, add_article};
-use crate::browsers::Browser;
+use crate::app::FORM_STATUS;
+use crate::browsers::{Browser, js_str};
 use crate::standins::proxy::Mode;
 
-/// How `#form-status` is announced: the politeness its `aria-live` or its
+/// How [`FORM_STATUS`] is announced: the politeness its `aria-live` or its
 /// role gives it, if any.
-const LIVE_JS: &str =
-    "(() => { const s = document.querySelector('#form-status'); if (!s) return null;
-    const implied = { status: 'polite', log: 'polite', alert: 'assertive' }[s.getAttribute('role')];
-    return s.getAttribute('aria-live') || implied || 'off'; })()";
+fn live_js() -> String {
+    format!(
+        "(() => {{ const s = document.querySelector({}); if (!s) return null;
+    const implied = {{ status: 'polite', log: 'polite', alert: 'assertive' }}[s.getAttribute('role')];
+    return s.getAttribute('aria-live') || implied || 'off'; }})()",
+        js_str(FORM_STATUS)
+    )
+}
 
 pub(super) async fn status_true<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tab = cx.ready().await?;
-    let live = cx.browser.eval(tab, LIVE_JS, UI).await?;
+    let live = cx.browser.eval(tab, &live_js(), UI).await?;
     if !matches!(live.as_str(), Some("polite" | "assertive")) {
         return Err(failed(
-            "#form-status to be an ARIA live region (`role=\"status\"` or `aria-live=\"polite\"`), so that a screen reader says each new status",
+            format!(
+                "{FORM_STATUS} to be an ARIA live region (`role=\"status\"` or `aria-live=\"polite\"`), so that a screen reader says each new status"
+            ),
             match live.as_str() {
-                None => "no #form-status".to_owned(),
+                None => format!("no {FORM_STATUS}"),
                 Some(politeness) => format!("aria-live {politeness}"),
             },
         ));
@@ -39,18 +46,21 @@ pub(super) async fn status_true<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let after = format!("after {}", cx.delivery());
     cx.wait_on_server(std::slice::from_ref(&headline), &after)
         .await?;
-    let sent = "(() => { const t = document.querySelector('#form-status').textContent;
-                 return /sent|delivered/i.test(t) && !/queued|waiting/i.test(t); })()";
+    let sent = format!(
+        "(() => {{ const t = document.querySelector({}).textContent;
+           return /sent|delivered/i.test(t) && !/queued|waiting/i.test(t); }})()",
+        js_str(FORM_STATUS)
+    );
     if cx
         .browser
-        .wait_until(tab, sent, "the status saying sent", UI)
+        .wait_until(tab, &sent, "the status saying sent", UI)
         .await
         .is_err()
     {
-        let status = cx.browser.text_of(tab, "#form-status").await?;
+        let status = cx.browser.text_of(tab, FORM_STATUS).await?;
         return Err(failed(
             format!(
-                "#form-status to say the article was sent (\"Sent — 1 delivered\") once {} delivered it",
+                "{FORM_STATUS} to say the article was sent (\"Sent — 1 delivered\") once {} delivered it",
                 cx.delivery()
             ),
             format!(

@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use super::context::Ctx;
 use super::failed::failed;
 use super::page::UI;
+use crate::app::{ARTICLES, LIST};
 use crate::browsers::{Browser, js_str};
 use crate::standins::push_service::uuid;
 
@@ -28,23 +29,23 @@ pub(super) async fn text_not_html<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let byline = format!("<b onmouseover=\"window.{MARKER} = 'byline'\">The Harness</b>");
     let id = uuid()?;
     let body = json!({ "id": id, "headline": headline, "byline": byline }).to_string();
-    let (status, answer) = post(cx.server.port, "/api/v1/articles", &body).await?;
+    let (status, answer) = post(cx.server.port, ARTICLES, &body).await?;
     if !(200..300).contains(&status) {
         return Err(failed(
             "the server to store a headline containing `<script>` and `<img onerror>` as it is (it is text, not an error)",
-            format!("POST /api/v1/articles answered {status}: {answer}"),
+            format!("POST {ARTICLES} answered {status}: {answer}"),
         ));
     }
     let stored = cx.server.articles().await?;
     if !stored.iter().any(|a| a.headline == headline) {
         return Err(failed(
             format!("the server to list the headline as sent: {headline:?}"),
-            "it is not in GET /api/v1/articles, or it was changed",
+            format!("it is not in GET {ARTICLES}, or it was changed"),
         ));
     }
 
     cx.browser.reload(tab).await?;
-    let item = format!("#latest-headlines li[data-id={}]", js_str(&id));
+    let item = format!("{LIST} li[data-id={}]", js_str(&id));
     let shown = format!("!!document.querySelector({})", js_str(&item));
     if cx
         .browser

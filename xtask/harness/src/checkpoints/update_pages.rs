@@ -8,6 +8,7 @@ use super::context::Ctx;
 use super::failed::failed;
 use super::page::{UI, add_article};
 use super::pending_visible::WAITING_WORDS;
+use crate::app::LIST;
 use crate::browsers::{Browser, js_str};
 use crate::standins::proxy::Mode;
 
@@ -33,11 +34,12 @@ pub(super) async fn update_pages<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         // Shown as delivered: an item still marked as waiting (the page's
         // own outbox, `pending-visible`) does not count.
         let js = format!(
-            "window.__harnessNoReload === true && Array.from(document.querySelectorAll('#latest-headlines li'))
+            "window.__harnessNoReload === true && Array.from(document.querySelectorAll({items}))
                .some(li => li.textContent.includes({h})
                  && !{waiting}.test(li.textContent.split({h}).join(' ')))",
             h = js_str(&headline),
             waiting = WAITING_WORDS,
+            items = js_str(&format!("{LIST} li")),
         );
         if cx
             .browser
@@ -52,7 +54,7 @@ pub(super) async fn update_pages<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
                 == Value::Bool(true);
             return Err(failed(
                 format!(
-                    "\"{headline}\" in #latest-headlines of {name}, without a reload, once the sync delivered it"
+                    "\"{headline}\" in {LIST} of {name}, without a reload, once the sync delivered it"
                 ),
                 if reloaded {
                     "the page reloaded: update the DOM from the worker's message instead".to_owned()

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use tokio::process::{Child, Command};
 
+use crate::app::ARTICLES;
 use crate::standins::proxy::{Proxy, http_get};
 use crate::util::{TempDir, free_port, tail_file};
 
@@ -140,7 +141,7 @@ impl Server {
         // There is no event for "listening": ask until it answers.
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         loop {
-            if let Ok((200, _)) = http_get(self.port, "/api/v1/articles").await {
+            if let Ok((200, _)) = http_get(self.port, ARTICLES).await {
                 return Ok(());
             }
             if let Some(child) = &mut self.child
@@ -153,7 +154,7 @@ impl Server {
             }
             if tokio::time::Instant::now() >= deadline {
                 bail!(
-                    "timed out after {READY_TIMEOUT:?} waiting for the server to answer GET /api/v1/articles:\n{}",
+                    "timed out after {READY_TIMEOUT:?} waiting for the server to answer GET {ARTICLES}:\n{}",
                     self.log_tail(15).join("\n")
                 );
             }
@@ -204,13 +205,10 @@ impl Server {
 
     /// The articles, read from the server itself (not through the proxy).
     pub async fn articles(&self) -> Result<Vec<Article>> {
-        let (status, body) = http_get(self.port, "/api/v1/articles").await?;
-        anyhow::ensure!(
-            status == 200,
-            "GET /api/v1/articles answered {status}: {body}"
-        );
+        let (status, body) = http_get(self.port, ARTICLES).await?;
+        anyhow::ensure!(status == 200, "GET {ARTICLES} answered {status}: {body}");
         serde_json::from_str(&body)
-            .with_context(|| format!("GET /api/v1/articles is not a list of articles: {body}"))
+            .with_context(|| format!("GET {ARTICLES} is not a list of articles: {body}"))
     }
 
     pub fn log_tail(&self, lines: usize) -> Vec<String> {
