@@ -29,8 +29,8 @@ use crate::progress::{self, Progress};
 use crate::serve::{
     POLL, build_server, display_relative, first_difference, server_binary, settle, snapshot,
 };
-use crate::stage::Stage;
 use crate::{cargo, report, run as run_command, show, step, target_dir};
+use lesson::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {

@@ -36,7 +36,6 @@
 //!
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
-mod anchors;
 mod bench;
 mod build;
 mod check;
@@ -46,7 +45,6 @@ mod reset;
 mod reveal;
 mod room;
 mod serve;
-mod stage;
 mod test;
 #[cfg(test)]
 mod tidy;
@@ -60,7 +58,7 @@ use std::process::{Command, ExitCode};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::stage::Stage;
+use lesson::Stage;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Build, serve and test Offline News")]

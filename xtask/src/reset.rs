@@ -15,8 +15,8 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use crate::progress::{self, xtask_dir};
-use crate::stage::Stage;
 use crate::{project_root, show, trail};
+use lesson::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct ResetArgs {

@@ -8,9 +8,9 @@ use std::fs;
 
 use anyhow::Context;
 
-use crate::anchors;
 use crate::progress::{self, Entry};
-use crate::stage::Stage;
+use lesson::Stage;
+use lesson::anchors;
 
 #[derive(Debug, clap::Args)]
 pub struct RevealArgs {
@@ -22,7 +22,7 @@ pub fn run(args: &RevealArgs) -> anyhow::Result<()> {
     let catalogue = progress::catalogue(Stage::Solution.name(), "chromium")?;
     let checkpoint = catalogue.find(&args.checkpoint)?;
     let hunks = hunks(checkpoint, |file| {
-        let path = Stage::Solution.dir().join(file);
+        let path = Stage::Solution.dir(&crate::project_root()).join(file);
         fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
     })?;
     match hunks {

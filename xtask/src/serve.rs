@@ -22,8 +22,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 
 use crate::build::{WASM_TARGET, build_site, ensure_wasm_target};
-use crate::stage::Stage;
 use crate::{cargo, openssl_features, project_root, report, run as run_command, step, target_dir};
+use lesson::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -246,7 +246,7 @@ fn rebuild(args: &ServeArgs, server: &mut Option<Server>, running_binary: &mut O
 pub(crate) type Snapshot = BTreeMap<PathBuf, (Option<SystemTime>, u64)>;
 
 pub(crate) fn snapshot(stage: Stage) -> Snapshot {
-    let dir = stage.dir();
+    let dir = stage.dir(&project_root());
     let mut files = Snapshot::new();
     add_file(&mut files, dir.join("Cargo.toml"));
     for sub in ["src", "static"] {

@@ -9,9 +9,9 @@ use crate::bench;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
 use crate::room;
-use crate::stage::Stage;
 use crate::trail;
 use crate::{cargo, openssl_features, run as run_command};
+use lesson::Stage;
 
 const STAGE_PACKAGES: [&str; 2] = ["after-sync-lesson", "before-sync-lesson"];
 

@@ -241,7 +241,7 @@ fn every_lesson_checkpoint_reveals_regions_both_stages_have() {
             wrong.push(format!("`{}` has no `reveal`", checkpoint.id));
         }
         for entry in &checkpoint.reveal {
-            let (file, anchor) = match crate::anchors::split_entry(entry) {
+            let (file, anchor) = match lesson::anchors::split_entry(entry) {
                 Ok(split) => split,
                 Err(error) => {
                     wrong.push(format!("`{}`: {error}", checkpoint.id));
@@ -252,7 +252,7 @@ fn every_lesson_checkpoint_reveals_regions_both_stages_have() {
                 let path = project_root().join(stage).join(file);
                 let found = fs::read_to_string(&path)
                     .map_err(anyhow::Error::from)
-                    .and_then(|text| crate::anchors::region(&text, anchor));
+                    .and_then(|text| Ok(lesson::anchors::region(&text, anchor)?));
                 if let Err(error) = found {
                     wrong.push(format!("`{}`: {stage}/{file}: {error}", checkpoint.id));
                 }

@@ -30,11 +30,11 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::anchors;
 use crate::build::{SiteSource, build_site_of};
 use crate::check::{Browser, harness, run_harness};
 use crate::progress::{self, Entry, Report, Verdict};
 use crate::{cargo, openssl_features, project_root, run as run_command, show, step, target_dir};
+use lesson::anchors;
 
 const LESSON_FILE: &str = "lessons/background-sync/lesson.toml";
 const PACKAGE: &str = "trail-sync-lesson";

@@ -44,8 +44,8 @@ use publish::{Staging, remove_leftovers, swap_in, write_build_id};
 use reuse::wasm_of;
 use wasm::bindgen;
 
-use crate::stage::Stage;
 use crate::{project_root, step, target_dir};
+use lesson::Stage;
 
 /// The command itself: make sure the wasm target is there, then build.
 pub fn run(stage: Stage) -> anyhow::Result<()> {
@@ -69,7 +69,7 @@ pub fn build_site(stage: Stage) -> anyhow::Result<PathBuf> {
         manifest: project_root().join("Cargo.toml"),
         package: stage.package(),
         lib_name: stage.lib_name(),
-        static_dir: stage.dir().join("static"),
+        static_dir: stage.dir(&project_root()).join("static"),
     })
 }
 

@@ -4,13 +4,12 @@
 //! every command works on either: only these names differ.
 
 use std::fmt;
-use std::path::PathBuf;
-
-use crate::project_root;
+use std::path::{Path, PathBuf};
 
 /// Which copy of the app a command works on. The starter is the default:
 /// it is what a student works in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Stage {
     /// The app before the lesson, for the student to complete.
     #[default]
@@ -47,9 +46,20 @@ impl Stage {
         }
     }
 
-    /// `starter/` or `solution/` in the workspace.
-    pub fn dir(self) -> PathBuf {
-        project_root().join(self.name())
+    /// The server's binary: cargo names it after the package (each stage's
+    /// `[[bin]]` says so).
+    pub fn binary(self) -> &'static str {
+        self.package()
+    }
+
+    /// `starter/` or `solution/` in the workspace at `root`.
+    pub fn dir(self, root: &Path) -> PathBuf {
+        root.join(self.name())
+    }
+
+    /// The stage whose directory is `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|stage| stage.name() == name)
     }
 }
 
@@ -61,15 +71,23 @@ impl fmt::Display for Stage {
 
 #[cfg(test)]
 mod tests {
-    use clap::ValueEnum;
-
     use super::*;
 
     #[test]
     fn stages_parse_from_their_names() {
         for stage in Stage::ALL {
-            assert_eq!(Stage::from_str(stage.name(), false), Ok(stage));
+            assert_eq!(Stage::parse(stage.name()), Some(stage));
             assert_eq!(stage.to_string(), stage.name());
+        }
+        assert_eq!(Stage::parse("finished"), None);
+    }
+
+    #[cfg(feature = "clap")]
+    #[test]
+    fn stages_are_command_line_values_by_their_names() {
+        use clap::ValueEnum;
+        for stage in Stage::ALL {
+            assert_eq!(Stage::from_str(stage.name(), false), Ok(stage));
         }
         assert!(Stage::from_str("finished", false).is_err());
     }
@@ -83,8 +101,10 @@ mod tests {
 
     #[test]
     fn every_stage_has_its_crate() {
+        // This crate is `xtask/lesson`.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         for stage in Stage::ALL {
-            let manifest = stage.dir().join("Cargo.toml");
+            let manifest = stage.dir(&root).join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest)
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
             // The package, and the server binary `cargo xtask serve` runs,

@@ -3,8 +3,9 @@
 //!
 //! `cargo xtask reveal` prints a solution's region, and the trail's steps
 //! (`cargo xtask trail --steps`) put the solution's region in place of the
-//! starter's region of the same name; the tidy tests check that every region
-//! a checkpoint's `reveal` names exists in both stages. All of it is plain
+//! starter's region of the same name; the book checks that every region it
+//! includes is there and not empty, and the tidy tests that every region a
+//! checkpoint's `reveal` names exists in both stages. All of it is plain
 //! text work, kept here apart from the I/O so that it is tested natively.
 //!
 //! As in mdBook: a region runs from the first `ANCHOR: name` line to the
@@ -12,7 +13,7 @@
 //! regions may nest or overlap, and when one is shown the lines holding any
 //! marker are left out.
 
-use anyhow::{Context, bail};
+use std::fmt;
 
 const START: &str = "ANCHOR:";
 const END: &str = "ANCHOR_END:";
@@ -31,27 +32,74 @@ fn is_marker(line: &str) -> bool {
     marker(line, START).is_some() || marker(line, END).is_some()
 }
 
+/// What is wrong with a region, or with a `reveal` entry naming one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnchorError {
+    /// No `ANCHOR: name` line.
+    NoStart { name: String },
+    /// `ANCHOR: name` on `line` (from 1), and no `ANCHOR_END: name` after it.
+    NoEnd { name: String, line: usize },
+    /// A `reveal` entry that is not `file:anchor`.
+    NotFileAndAnchor { entry: String },
+    /// [`replace`]: the region is wrong in `side` ("the source", "the file
+    /// it goes into"); the cause says how.
+    Replacing {
+        side: &'static str,
+        cause: Box<AnchorError>,
+    },
+}
+
+impl fmt::Display for AnchorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnchorError::NoStart { name } => write!(f, "no `ANCHOR: {name}`"),
+            AnchorError::NoEnd { name, line } => write!(
+                f,
+                "`ANCHOR: {name}` (line {line}) has no `ANCHOR_END: {name}` after it"
+            ),
+            AnchorError::NotFileAndAnchor { entry } => write!(
+                f,
+                "`{entry}` should be `file:anchor`, as `src/worker.rs:on_sync`"
+            ),
+            // The cause is the error's source: printed after it, as `in the
+            // source: no `ANCHOR: x``.
+            AnchorError::Replacing { side, .. } => write!(f, "in {side}"),
+        }
+    }
+}
+
+impl std::error::Error for AnchorError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AnchorError::Replacing { cause, .. } => Some(cause.as_ref()),
+            _ => None,
+        }
+    }
+}
+
 /// Where the region `name` is: the indices (from 0) of its `ANCHOR` line and
 /// of its `ANCHOR_END` line.
-fn span(lines: &[&str], name: &str) -> anyhow::Result<(usize, usize)> {
+fn span(lines: &[&str], name: &str) -> Result<(usize, usize), AnchorError> {
     let Some(start) = lines.iter().position(|l| marker(l, START) == Some(name)) else {
-        bail!("no `ANCHOR: {name}`");
+        return Err(AnchorError::NoStart {
+            name: name.to_owned(),
+        });
     };
     let Some(len) = lines[start + 1..]
         .iter()
         .position(|l| marker(l, END) == Some(name))
     else {
-        bail!(
-            "`ANCHOR: {name}` (line {}) has no `ANCHOR_END: {name}` after it",
-            start + 1
-        );
+        return Err(AnchorError::NoEnd {
+            name: name.to_owned(),
+            line: start + 1,
+        });
     };
     Ok((start, start + 1 + len))
 }
 
 /// The region `name` of `text` as the book shows it: its first line's
 /// number (from 1) and its lines, without any marker lines.
-pub fn region(text: &str, name: &str) -> anyhow::Result<(usize, String)> {
+pub fn region(text: &str, name: &str) -> Result<(usize, String), AnchorError> {
     let lines: Vec<&str> = text.lines().collect();
     let (start, end) = span(&lines, name)?;
     let inside = &lines[start + 1..end];
@@ -67,11 +115,17 @@ pub fn region(text: &str, name: &str) -> anyhow::Result<(usize, String)> {
 /// inside the region of the same name in `from`, markers of nested regions
 /// included (a later step may replace one of those); the two `name` marker
 /// lines of `into` stay as they are.
-pub fn replace(into: &str, from: &str, name: &str) -> anyhow::Result<String> {
+pub fn replace(into: &str, from: &str, name: &str) -> Result<String, AnchorError> {
+    let replacing = |side| {
+        move |cause| AnchorError::Replacing {
+            side,
+            cause: Box::new(cause),
+        }
+    };
     let from_lines: Vec<&str> = from.lines().collect();
-    let (from_start, from_end) = span(&from_lines, name).context("in the source")?;
+    let (from_start, from_end) = span(&from_lines, name).map_err(replacing("the source"))?;
     let into_lines: Vec<&str> = into.lines().collect();
-    let (start, end) = span(&into_lines, name).context("in the file it goes into")?;
+    let (start, end) = span(&into_lines, name).map_err(replacing("the file it goes into"))?;
     let mut out: Vec<&str> = Vec::with_capacity(into_lines.len());
     out.extend_from_slice(&into_lines[..=start]);
     out.extend_from_slice(&from_lines[from_start + 1..from_end]);
@@ -85,10 +139,12 @@ pub fn replace(into: &str, from: &str, name: &str) -> anyhow::Result<String> {
 
 /// A checkpoint's `reveal` entry, `src/worker.rs:on_sync`: the file
 /// (relative to the stage crate) and the anchor.
-pub fn split_entry(entry: &str) -> anyhow::Result<(&str, &str)> {
+pub fn split_entry(entry: &str) -> Result<(&str, &str), AnchorError> {
     match entry.rsplit_once(':') {
         Some((file, name)) if !file.is_empty() && !name.is_empty() => Ok((file, name)),
-        _ => bail!("`{entry}` should be `file:anchor`, as `src/worker.rs:on_sync`"),
+        _ => Err(AnchorError::NotFileAndAnchor {
+            entry: entry.to_owned(),
+        }),
     }
 }
 
@@ -176,9 +232,11 @@ fn after() {}
     #[test]
     fn replacing_needs_the_region_on_both_sides() {
         let error = replace("fn a() {}\n", SOLUTION, "outer").unwrap_err();
-        assert!(format!("{error:#}").contains("goes into"), "{error:#}");
+        assert_eq!(error.to_string(), "in the file it goes into");
+        let cause = std::error::Error::source(&error).unwrap().to_string();
+        assert_eq!(cause, "no `ANCHOR: outer`");
         let error = replace(SOLUTION, "fn a() {}\n", "outer").unwrap_err();
-        assert!(format!("{error:#}").contains("source"), "{error:#}");
+        assert_eq!(error.to_string(), "in the source");
     }
 
     #[test]
