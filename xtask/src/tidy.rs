@@ -68,6 +68,13 @@ fn lesson_files() -> LessonFiles {
         .unwrap_or_else(|e| panic!("lessons/background-sync/lesson.toml: {e}"))
 }
 
+/// The lesson's checkpoints, read by the `lesson` crate as every tool reads
+/// them.
+fn checkpoints() -> Vec<lesson::checkpoints::Checkpoint> {
+    let path = project_root().join(lesson::workspace::CHECKPOINTS);
+    lesson::checkpoints::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Every file under `dir`, relative to it, sorted.
 fn files_under(dir: &std::path::Path) -> Vec<String> {
     let mut files = Vec::new();
@@ -147,19 +154,7 @@ fn the_stages_differ_only_in_the_lesson() {
 /// checkpoint, and nothing in the starter would crash the worker.
 #[test]
 fn every_lesson_checkpoint_has_its_todo_in_the_starter() {
-    #[derive(serde::Deserialize)]
-    struct Checkpoints {
-        checkpoint: Vec<Checkpoint>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Checkpoint {
-        id: String,
-        pre_lesson: bool,
-        hint: String,
-    }
-    let checkpoints: Checkpoints =
-        toml::from_str(&read("lessons/background-sync/checkpoints.toml"))
-            .unwrap_or_else(|e| panic!("checkpoints.toml: {e}"));
+    let checkpoints = checkpoints();
     let starter: String = lesson_files()
         .lesson_files
         .iter()
@@ -172,7 +167,7 @@ fn every_lesson_checkpoint_has_its_todo_in_the_starter() {
             .collect()
     };
     let in_starter = todo_names(&starter);
-    for checkpoint in checkpoints.checkpoint.iter().filter(|c| !c.pre_lesson) {
+    for checkpoint in checkpoints.iter().filter(|c| !c.pre_lesson) {
         let named = todo_names(&checkpoint.hint);
         assert!(
             !named.is_empty(),
@@ -187,11 +182,7 @@ fn every_lesson_checkpoint_has_its_todo_in_the_starter() {
             );
         }
     }
-    let ids: Vec<&str> = checkpoints
-        .checkpoint
-        .iter()
-        .map(|c| c.id.as_str())
-        .collect();
+    let ids: Vec<&str> = checkpoints.iter().map(|c| c.id.as_str()).collect();
     for todo in &in_starter {
         assert!(
             ids.contains(&todo.as_str()),
@@ -212,22 +203,9 @@ fn every_lesson_checkpoint_has_its_todo_in_the_starter() {
 /// region of the same name).
 #[test]
 fn every_lesson_checkpoint_reveals_regions_both_stages_have() {
-    #[derive(serde::Deserialize)]
-    struct Checkpoints {
-        checkpoint: Vec<Checkpoint>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Checkpoint {
-        id: String,
-        pre_lesson: bool,
-        #[serde(default)]
-        reveal: Vec<String>,
-    }
-    let checkpoints: Checkpoints =
-        toml::from_str(&read("lessons/background-sync/checkpoints.toml"))
-            .unwrap_or_else(|e| panic!("checkpoints.toml: {e}"));
+    let checkpoints = checkpoints();
     let mut wrong = Vec::new();
-    for checkpoint in &checkpoints.checkpoint {
+    for checkpoint in &checkpoints {
         if checkpoint.pre_lesson {
             if !checkpoint.reveal.is_empty() {
                 wrong.push(format!(

@@ -20,7 +20,7 @@ use anyhow::{Context, bail, ensure};
 use mdbook_driver::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
-use crate::checkpoints::{self, Checkpoint};
+use ::lesson::checkpoints::{self, Checkpoint};
 
 /// The stage a student works in; hints name it where they say `{stage}`.
 const STUDENT_STAGE: &str = "starter";
@@ -348,13 +348,14 @@ book = "ch/a.md#first"
 id = "two"
 title = "Second"
 goal = 2
+pre_lesson = false
 hint = "Look at {stage}/src/worker.rs."
 book = "ch/a.md#the-first-one"
 browsers = ["chromium"]
 "#;
 
     fn with_page<T>(path: &str, f: impl FnOnce(&Page<'_>) -> T) -> T {
-        let checkpoints = checkpoints::parse(CHECKPOINTS).unwrap();
+        let checkpoints = checkpoints::parse(CHECKPOINTS, Path::new("checkpoints.toml")).unwrap();
         let chapters = HashMap::from([(
             PathBuf::from("ch/a.md"),
             Chapter {

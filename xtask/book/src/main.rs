@@ -14,7 +14,6 @@
 //! - [`serve`]: a small static server that rebuilds on change and reloads
 //!   the open pages.
 
-mod checkpoints;
 mod lesson;
 mod render;
 mod serve;

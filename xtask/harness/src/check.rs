@@ -128,15 +128,18 @@ pub async fn run(args: CheckArgs, root: &Path) -> Result<bool> {
 /// Runs the checkpoints that apply in `cx`'s browser, in order, and reports.
 async fn run_checkpoints<B: Browser>(
     mut cx: Ctx<B>,
-    list: Vec<Checkpoint>,
+    list: Vec<(Id, Checkpoint)>,
     args: &CheckArgs,
     started: Instant,
 ) -> Result<bool> {
     let keep_going = args.keep_going || args.expect_starter;
     let stage = args.stage.as_str();
     let browser = cx.browser.name();
-    let list: Vec<Checkpoint> = list.into_iter().map(|c| c.in_browser(browser)).collect();
-    let elsewhere = list.iter().filter(|c| !c.applies_to(browser)).count();
+    let list: Vec<(Id, Checkpoint)> = list
+        .into_iter()
+        .map(|(id, c)| (id, c.in_browser(browser)))
+        .collect();
+    let elsewhere = list.iter().filter(|(_, c)| !c.applies_to(browser)).count();
     let report = Report::new(stage, browser);
     report.heading(&cx.browser.version(), list.len() - elsewhere, elsewhere);
 
@@ -145,24 +148,39 @@ async fn run_checkpoints<B: Browser>(
     // Every checkpoint in the file's order, those of other browsers too, so
     // that `--results` holds the whole trail.
     let mut reported = Vec::new();
-    for checkpoint in list {
+    for (id, checkpoint) in list {
         if !checkpoint.applies_to(browser) {
-            reported.push(checkpoint.reported(stage, browser, Some("not-applicable")));
+            reported.push(catalogue::reported(
+                &checkpoint,
+                stage,
+                browser,
+                Some("not-applicable"),
+            ));
             report.elsewhere(&checkpoint);
             continue;
         }
         if first_failure.is_some() && !keep_going {
             report.not_run(&checkpoint);
-            reported.push(checkpoint.reported(stage, browser, Some("not-run")));
+            reported.push(catalogue::reported(
+                &checkpoint,
+                stage,
+                browser,
+                Some("not-run"),
+            ));
             verdicts.push((checkpoint, Verdict::NotRun));
             continue;
         }
         let t = Instant::now();
-        let result = run_one(&checkpoint, &mut cx).await;
+        let result = run_one(id, &mut cx).await;
         report.ran(&checkpoint, &result, t.elapsed().as_millis(), args.verbose);
         match result {
             Ok(()) => {
-                reported.push(checkpoint.reported(stage, browser, Some("pass")));
+                reported.push(catalogue::reported(
+                    &checkpoint,
+                    stage,
+                    browser,
+                    Some("pass"),
+                ));
                 verdicts.push((checkpoint, Verdict::Passed));
             }
             Err(error) => {
@@ -179,7 +197,12 @@ async fn run_checkpoints<B: Browser>(
                         logs,
                     });
                 }
-                reported.push(checkpoint.reported(stage, browser, Some("fail")));
+                reported.push(catalogue::reported(
+                    &checkpoint,
+                    stage,
+                    browser,
+                    Some("fail"),
+                ));
                 verdicts.push((checkpoint, Verdict::Failed(error)));
             }
         }
@@ -206,14 +229,8 @@ async fn run_checkpoints<B: Browser>(
     Ok(passed)
 }
 
-/// Runs one checkpoint, within [`CHECKPOINT_TIMEOUT`].
-async fn run_one<B: Browser>(checkpoint: &Checkpoint, cx: &mut Ctx<B>) -> Result<()> {
-    let Some(id) = Id::parse(&checkpoint.id) else {
-        anyhow::bail!(
-            "the harness has no check for the checkpoint id {:?}",
-            checkpoint.id
-        );
-    };
+/// Runs one checkpoint's check, within [`CHECKPOINT_TIMEOUT`].
+async fn run_one<B: Browser>(id: Id, cx: &mut Ctx<B>) -> Result<()> {
     match tokio::time::timeout(CHECKPOINT_TIMEOUT, checkpoints::run(id, cx)).await {
         Ok(result) => result,
         Err(_) => Err(anyhow::anyhow!(

@@ -242,7 +242,7 @@ mod tests {
         catalogue::load(&crate::util::workspace().join(catalogue::DEFAULT))
             .unwrap()
             .into_iter()
-            .find(|c| c.id == "page-worker")
+            .find_map(|(_, c)| (c.id == "page-worker").then_some(c))
             .unwrap()
     }
 

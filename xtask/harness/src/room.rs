@@ -185,6 +185,7 @@ impl Lesson {
         let file = crate::util::workspace().join(catalogue::DEFAULT);
         let elsewhere = catalogue::load(&file)?
             .into_iter()
+            .map(|(_, c)| c)
             .filter(|c| !c.applies_to("chromium"))
             .map(|c| c.id)
             .collect();

@@ -5,13 +5,18 @@
 //!   each one's directory, cargo package and server binary.
 //! - [`anchors`]: the regions of the stages' code that the book includes by
 //!   `// ANCHOR: name` and that `reveal` and the trail cut out.
-//! - [`checkpoints`] (with the `checkpoints` feature): the checkpoint type
-//!   read from `lessons/background-sync/checkpoints.toml`.
+//! - `checkpoints` (with the `checkpoints` feature): the checkpoint type
+//!   read from `lessons/background-sync/checkpoints.toml`, and the file's
+//!   rules.
+//! - [`workspace`]: where things are in the workspace.
 //!
 //! std only unless a feature asks for more, so that `cargo xtask serve`,
 //! which uses [`Stage`], compiles nothing else for it.
 
 pub mod anchors;
+#[cfg(feature = "checkpoints")]
+pub mod checkpoints;
 pub mod stage;
+pub mod workspace;
 
 pub use stage::Stage;
