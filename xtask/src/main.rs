@@ -125,6 +125,10 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(error) = lesson::workspace::discover() {
+        report(&error.into());
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Cmd::Build { stage } => build::run(stage),
         Cmd::Serve(args) => serve::run(&args),
@@ -170,27 +174,22 @@ fn report(error: &anyhow::Error) {
     }
 }
 
-/// The workspace root: the directory above this crate.
-///
-/// `cargo run` sets `CARGO_MANIFEST_DIR` at run time too; the compile-time
-/// value is the fallback for running the binary directly.
+/// The workspace root, found at run time (`lesson::workspace::discover`):
+/// from `CARGO_MANIFEST_DIR`, which `cargo xtask` (a `cargo run`) sets to
+/// this crate's directory in the workspace it runs in, or from the directory
+/// it runs in; never from where this binary was compiled. `main` makes sure
+/// it is found before any command runs.
 fn project_root() -> PathBuf {
-    let dir = env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    dir.parent()
-        .expect("xtask lives in a directory of the workspace")
-        .to_owned()
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| lesson::workspace::discover().unwrap_or_else(|error| panic!("{error}")))
+        .clone()
 }
 
 /// Where cargo puts what it builds: `target/`, unless the user moved it
 /// with `CARGO_TARGET_DIR` (a relative path there is relative to where
 /// cargo runs, which for us is always the workspace root).
 fn target_dir() -> PathBuf {
-    match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => project_root().join(dir),
-        None => project_root().join("target"),
-    }
+    lesson::workspace::target_dir(&project_root())
 }
 
 /// A `cargo` command run from the workspace root.
@@ -198,11 +197,24 @@ fn target_dir() -> PathBuf {
 /// `cargo xtask` runs us through cargo, which tells us in `CARGO` which cargo
 /// binary that was: using it (rather than whatever `cargo` is first on the
 /// `PATH`) keeps every build on the same toolchain.
+///
+/// Every tool it starts (the harness, the book, the room, with `cargo run`)
+/// is told where the workspace and its target directory are, so that none
+/// takes them from where it was compiled.
 fn cargo() -> Command {
     let program = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(program);
     command.current_dir(project_root());
+    pass_workspace(&mut command);
     command
+}
+
+/// Tells `command` where the workspace and its target directory are (see
+/// `lesson::workspace`).
+fn pass_workspace(command: &mut Command) {
+    command
+        .env(lesson::workspace::ROOT_VAR, project_root())
+        .env("CARGO_TARGET_DIR", target_dir());
 }
 
 /// Runs a command with our stdin, stdout and stderr, so its output (a

@@ -60,8 +60,7 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let paths = Paths::of_workspace();
-    let result = match cli.command {
+    let result = Paths::of_workspace().and_then(|paths| match cli.command {
         Cmd::Build { dest, open } => {
             let dest = dest.unwrap_or_else(|| paths.default_dest());
             render::build_and_report(&paths, &dest).map(|()| {
@@ -72,7 +71,7 @@ fn main() -> ExitCode {
             })
         }
         Cmd::Serve { host, port, open } => serve::run(&paths, host, port, open),
-    };
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -97,31 +96,25 @@ pub struct Paths {
 }
 
 impl Paths {
-    fn of_workspace() -> Paths {
-        // This crate is `xtask/book`.
-        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let workspace = here
-            .ancestors()
-            .nth(2)
-            .expect("the book crate lives two directories below the workspace root")
-            .to_owned();
-        Paths::in_workspace(&workspace)
+    /// The workspace's, found at run time (as `cargo xtask` says, or where
+    /// cargo runs the book), never where this binary was compiled: a
+    /// workspace copied with its `target/` builds its own book into its own
+    /// `target/`.
+    fn of_workspace() -> anyhow::Result<Paths> {
+        Ok(Paths::in_workspace(&::lesson::workspace::workspace_root()?))
     }
 
     pub fn in_workspace(workspace: &Path) -> Paths {
         Paths {
             workspace: workspace.to_owned(),
             book: workspace.join("book"),
-            checkpoints: workspace.join("lessons/background-sync/checkpoints.toml"),
+            checkpoints: workspace.join(::lesson::workspace::CHECKPOINTS),
         }
     }
 
     /// `target/book`, or under `CARGO_TARGET_DIR` when that is set.
     fn default_dest(&self) -> PathBuf {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(|dir| self.workspace.join(dir))
-            .unwrap_or_else(|| self.workspace.join("target"));
-        target.join("book")
+        ::lesson::workspace::target_dir(&self.workspace).join("book")
     }
 
     /// Where a change should rebuild the book: its own sources, the

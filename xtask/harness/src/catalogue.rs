@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn the_lesson_file_matches_the_harness() {
-        let path = crate::util::workspace().join(DEFAULT);
+        let path = lesson::workspace::workspace_root().unwrap().join(DEFAULT);
         let list = load(&path).unwrap();
         let ids: Vec<Id> = list.iter().map(|(id, _)| *id).collect();
         assert_eq!(ids, Id::ALL);
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn a_checkpoint_without_a_check_or_a_check_without_a_checkpoint_is_named() {
-        let path = crate::util::workspace().join(DEFAULT);
+        let path = lesson::workspace::workspace_root().unwrap().join(DEFAULT);
         let mut list = lesson::checkpoints::load(&path).unwrap();
         let mut extra = list[0].clone();
         extra.id = "teleport".into();
@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn a_report_names_the_stage_in_its_hint() {
-        let path = crate::util::workspace().join(DEFAULT);
+        let path = lesson::workspace::workspace_root().unwrap().join(DEFAULT);
         let list = load(&path).unwrap();
         let (_, app_loads) = list.iter().find(|(id, _)| *id == Id::AppLoads).unwrap();
         assert!(app_loads.hint.contains("{stage}/"));

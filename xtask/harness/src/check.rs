@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use lesson::Stage;
 
 use crate::browsers::Browser;
 use crate::browsers::chromium::{self, Chromium};
@@ -43,8 +44,10 @@ impl BrowserKind {
 /// `harness check`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The stage directory name: `starter` or `solution`.
-    pub stage: String,
+    /// The stage whose site and server are checked (its directory names
+    /// the files in the hints).
+    #[arg(value_enum)]
+    pub stage: Stage,
     /// The built site [default: target/site/<stage>].
     #[arg(long)]
     pub site: Option<PathBuf>,
@@ -82,18 +85,18 @@ pub struct CheckArgs {
     pub no_hint: bool,
 }
 
-/// Runs the check `args` asks for, in the workspace at `root`; whether it
-/// passed.
-pub async fn run(args: CheckArgs, root: &Path) -> Result<bool> {
+/// Runs the check `args` asks for, in the workspace at `root` with its
+/// target directory `target`; whether it passed.
+pub async fn run(args: CheckArgs, root: &Path, target: &Path) -> Result<bool> {
     let started = Instant::now();
     let site = args
         .site
         .clone()
-        .unwrap_or_else(|| root.join("target/site").join(&args.stage));
+        .unwrap_or_else(|| target.join("site").join(args.stage.name()));
     let server_bin = args
         .server_bin
         .clone()
-        .unwrap_or_else(|| crate::util::server_of(root, &args.stage));
+        .unwrap_or_else(|| crate::util::server_of(target, args.stage));
     let file = args
         .checkpoints
         .clone()
@@ -133,7 +136,7 @@ async fn run_checkpoints<B: Browser>(
     started: Instant,
 ) -> Result<bool> {
     let keep_going = args.keep_going || args.expect_starter;
-    let stage = args.stage.as_str();
+    let stage = args.stage.name();
     let browser = cx.browser.name();
     let list: Vec<(Id, Checkpoint)> = list
         .into_iter()

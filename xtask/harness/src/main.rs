@@ -26,8 +26,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use lesson::Stage;
+
 use crate::check::{BrowserKind, CheckArgs};
-use crate::util::{server_of, workspace};
+use crate::util::server_of;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -161,9 +163,14 @@ async fn main() -> ExitCode {
 
 /// Runs one command; whether what it checked passed.
 async fn run(command: Command) -> Result<bool> {
-    let root = workspace();
+    // Where the workspace is: as `cargo xtask` says (or, run by hand, where
+    // cargo runs it), never where this binary was compiled.
+    let root = lesson::workspace::workspace_root()?;
+    let target = lesson::workspace::target_dir(&root);
+    let solution_site = || target.join("site").join(Stage::Solution.name());
+    let solution_server = || server_of(&target, Stage::Solution);
     match command {
-        Command::Check(args) => check::run(args, &root).await,
+        Command::Check(args) => check::run(args, &root, &target).await,
         Command::List {
             checkpoints,
             json,
@@ -182,8 +189,8 @@ async fn run(command: Command) -> Result<bool> {
             site,
             server_bin,
         } => {
-            let site = site.unwrap_or_else(|| root.join("target/site/solution"));
-            let server_bin = server_bin.unwrap_or_else(|| server_of(&root, "solution"));
+            let site = site.unwrap_or_else(solution_site);
+            let server_bin = server_bin.unwrap_or_else(solution_server);
             let options = chaos::Options {
                 seed,
                 articles,
@@ -200,14 +207,14 @@ async fn run(command: Command) -> Result<bool> {
             out,
         } => {
             let setup = bench::Setup {
-                site: site.unwrap_or_else(|| root.join("target/site/solution")),
-                server_bin: server_bin.unwrap_or_else(|| server_of(&root, "solution")),
+                site: site.unwrap_or_else(solution_site),
+                server_bin: server_bin.unwrap_or_else(solution_server),
                 xtask_bin,
-                node_dir: root.join("target/bench/node"),
+                node_dir: target.join("bench/node"),
                 quick,
                 root: root.clone(),
             };
-            let out = out.unwrap_or_else(|| root.join("target/bench/report.md"));
+            let out = out.unwrap_or_else(|| target.join("bench/report.md"));
             bench::run(&setup, name.as_deref(), &out).await
         }
         Command::Screenshots {
@@ -216,8 +223,8 @@ async fn run(command: Command) -> Result<bool> {
             out,
             room_bin,
         } => {
-            let site = site.unwrap_or_else(|| root.join("target/site/solution"));
-            let server_bin = server_bin.unwrap_or_else(|| server_of(&root, "solution"));
+            let site = site.unwrap_or_else(solution_site);
+            let server_bin = server_bin.unwrap_or_else(solution_server);
             let out = out.unwrap_or_else(|| root.join("book/src/screenshots"));
             screenshots::run(&site, &server_bin, &out).await?;
             let room_bin = room::room_bin(room_bin, &root)?;

@@ -239,11 +239,15 @@ mod tests {
     use crate::catalogue;
 
     fn page_worker() -> Checkpoint {
-        catalogue::load(&crate::util::workspace().join(catalogue::DEFAULT))
-            .unwrap()
-            .into_iter()
-            .find_map(|(_, c)| (c.id == "page-worker").then_some(c))
-            .unwrap()
+        catalogue::load(
+            &lesson::workspace::workspace_root()
+                .unwrap()
+                .join(catalogue::DEFAULT),
+        )
+        .unwrap()
+        .into_iter()
+        .find_map(|(_, c)| (c.id == "page-worker").then_some(c))
+        .unwrap()
     }
 
     #[test]

@@ -48,10 +48,7 @@ pub fn room_bin(given: Option<PathBuf>, root: &Path) -> Result<PathBuf> {
         status.success(),
         "`cargo build -p room` failed; its output is above"
     );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|dir| root.join(dir))
-        .unwrap_or_else(|| root.join("target"));
-    Ok(target
+    Ok(lesson::workspace::target_dir(root)
         .join("debug")
         .join(format!("room{}", std::env::consts::EXE_SUFFIX)))
 }
@@ -182,7 +179,7 @@ impl Lesson {
             "the room lists only {} checkpoints",
             ids.len()
         );
-        let file = crate::util::workspace().join(catalogue::DEFAULT);
+        let file = lesson::workspace::workspace_root()?.join(catalogue::DEFAULT);
         let elsewhere = catalogue::load(&file)?
             .into_iter()
             .map(|(_, c)| c)

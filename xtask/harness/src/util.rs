@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use lesson::Stage;
 
 /// A task that lives as long as its owner: aborted when dropped, so a
 /// listener or a connection that the harness started never outlives the
@@ -194,19 +195,13 @@ fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// The workspace root (this crate is `xtask/harness`).
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A stage's server binary in the workspace's dev build: cargo names it after
-/// the stage's package. (`cargo xtask` always passes `--server-bin`; this is
-/// for running the harness by hand.)
-pub fn server_of(root: &Path, stage: &str) -> PathBuf {
-    let package = if stage == "starter" {
-        "before-sync-lesson"
-    } else {
-        "after-sync-lesson"
-    };
-    root.join("target/debug").join(package)
+/// A stage's server binary in the dev build under `target` (cargo names it
+/// after the stage's package). `cargo xtask` always passes `--server-bin`;
+/// this is for running the harness by hand.
+pub fn server_of(target: &Path, stage: Stage) -> PathBuf {
+    target.join("debug").join(format!(
+        "{}{}",
+        stage.binary(),
+        std::env::consts::EXE_SUFFIX
+    ))
 }

@@ -8,7 +8,8 @@
 //! - `checkpoints` (with the `checkpoints` feature): the checkpoint type
 //!   read from `lessons/background-sync/checkpoints.toml`, and the file's
 //!   rules.
-//! - [`workspace`]: where things are in the workspace.
+//! - [`workspace`]: where the workspace is, found at run time (never baked
+//!   in at build time), and where things are in it.
 //!
 //! std only unless a feature asks for more, so that `cargo xtask serve`,
 //! which uses [`Stage`], compiles nothing else for it.

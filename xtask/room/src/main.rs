@@ -88,15 +88,16 @@ fn main() -> ExitCode {
                         .unwrap_or_else(|_| "room=info".into()),
                 )
                 .init();
-            let options = serve::Options {
-                host,
-                port,
-                db: db.unwrap_or_else(|| target_dir().join("room/room.sqlite")),
-                checkpoints: checkpoints.unwrap_or_else(|| {
-                    workspace().join("lessons/background-sync/checkpoints.toml")
-                }),
-            };
-            match serve::run(options) {
+            match workspace().and_then(|root| {
+                let target = lesson::workspace::target_dir(&root);
+                serve::run(serve::Options {
+                    host,
+                    port,
+                    db: db.unwrap_or_else(|| target.join("room/room.sqlite")),
+                    checkpoints: checkpoints
+                        .unwrap_or_else(|| root.join(lesson::workspace::CHECKPOINTS)),
+                })
+            }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("room: error: {error}");
@@ -128,18 +129,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root (this crate is `xtask/room`).
-fn workspace() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // Shown to the instructor (where the room is kept): without the `..`.
-    std::fs::canonicalize(&path).unwrap_or(path)
-}
-
-/// `target/`, or where `CARGO_TARGET_DIR` moved it (relative to the
-/// workspace root, where cargo runs).
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => workspace().join(dir),
-        None => workspace().join("target"),
-    }
+/// The workspace root, found at run time (as `cargo xtask` says, or where
+/// cargo runs the room), never where this binary was compiled: a workspace
+/// copied with its `target/` keeps its room in its own `target/`.
+fn workspace() -> anyhow::Result<PathBuf> {
+    let path = lesson::workspace::workspace_root()?;
+    // Shown to the instructor (where the room is kept): without a `..`.
+    Ok(std::fs::canonicalize(&path).unwrap_or(path))
 }

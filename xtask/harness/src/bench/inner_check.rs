@@ -38,7 +38,7 @@ fn edit_line(n: usize) -> String {
 pub async fn run(setup: &Setup) -> Result<Section> {
     let mut section = Section::new("6. Inner loop with `check`: one-line edit → result printed");
     let path = setup.root.join(FILE);
-    let target = target_dir(&setup.root);
+    let target = lesson::workspace::target_dir(&setup.root);
     let sw = target.join("site/starter/sw.js");
 
     let mut first = Sample::new("s", Better::Lower);
@@ -144,15 +144,6 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         );
     }
     Ok(section)
-}
-
-/// Where cargo builds: `CARGO_TARGET_DIR` (relative to the workspace) or
-/// `target/`, as xtask decides it.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
 }
 
 /// What of a check's work was in `target/` before the first check: each
