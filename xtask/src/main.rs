@@ -39,6 +39,7 @@
 mod bench;
 mod build;
 mod check;
+mod copied;
 mod hint;
 mod progress;
 mod reset;
@@ -98,6 +99,10 @@ enum Cmd {
         #[arg(long)]
         steps: bool,
     },
+    /// Check that a copy of the workspace, with its target/, writes only
+    /// into itself (one step of `test`).
+    #[command(hide = true)]
+    Copied,
     /// Build the lesson's book into `target/book/` (and check it).
     Book {
         /// Serve it on http://127.0.0.1:3001/, rebuilding on every change.
@@ -139,6 +144,7 @@ fn main() -> ExitCode {
         Cmd::Reset(args) => reset::run(&args),
         Cmd::Trail { steps: false } => trail::run(),
         Cmd::Trail { steps: true } => trail::steps(),
+        Cmd::Copied => copied::run(),
         Cmd::Book { serve, open } => book(serve, open),
         Cmd::Screenshots => check::screenshots(),
         Cmd::Chaos(args) => check::chaos(&args),
@@ -205,16 +211,16 @@ fn cargo() -> Command {
     let program = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(program);
     command.current_dir(project_root());
-    pass_workspace(&mut command);
+    tell_workspace(&mut command, &project_root(), &target_dir());
     command
 }
 
-/// Tells `command` where the workspace and its target directory are (see
-/// `lesson::workspace`).
-fn pass_workspace(command: &mut Command) {
+/// Tells the tool `command` starts that the workspace is at `root` and its
+/// target directory at `target` (see `lesson::workspace`).
+fn tell_workspace(command: &mut Command, root: &Path, target: &Path) {
     command
-        .env(lesson::workspace::ROOT_VAR, project_root())
-        .env("CARGO_TARGET_DIR", target_dir());
+        .env(lesson::workspace::ROOT_VAR, root)
+        .env("CARGO_TARGET_DIR", target);
 }
 
 /// Runs a command with our stdin, stdout and stderr, so its output (a

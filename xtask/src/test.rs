@@ -8,6 +8,7 @@
 use crate::bench;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
+use crate::copied;
 use crate::room;
 use crate::trail;
 use crate::{cargo, openssl_features, run as run_command};
@@ -108,6 +109,14 @@ fn steps() -> Vec<Step> {
             "running the unit tests",
             "fix the failing tests above",
             &["test", "--workspace"],
+        ),
+        // The tools find the workspace at run time, never where they were
+        // compiled: an instructor's copy of a prepared workspace keeps its
+        // book and its room to itself.
+        Step::new(
+            "a copied workspace (with its target/) writes only into itself: the book, the room and the harness run in a copy",
+            "see the error above: a tool took its workspace from somewhere else than `lesson::workspace` (`cargo xtask copied` reruns this step)",
+            copied::run,
         ),
     ];
     // Proves that each stage compiles to wasm and that wasm-bindgen accepts
