@@ -14,8 +14,6 @@ use crate::trail;
 use crate::{cargo, openssl_features, run as run_command};
 use lesson::Stage;
 
-const STAGE_PACKAGES: [&str; 2] = ["after-sync-lesson", "before-sync-lesson"];
-
 /// One step of the test suite.
 struct Step {
     /// What the progress line says.
@@ -39,11 +37,11 @@ impl Step {
     }
 
     /// A step that runs cargo with these arguments.
-    fn cargo(what: &str, fix: &'static str, args: &'static [&'static str]) -> Step {
+    fn cargo(what: &str, fix: &'static str, args: Vec<&'static str>) -> Step {
         Step::new(
             format!("{what}: cargo {}", args.join(" ")),
             fix,
-            move || run_command(cargo().args(args)),
+            move || run_command(cargo().args(&args)),
         )
     }
 
@@ -57,7 +55,10 @@ impl Step {
         Step::new(
             format!("{what}: cargo {}", args.join(" ")),
             fix,
-            move || run_command(cargo().args(args).args(openssl_features(&STAGE_PACKAGES))),
+            move || {
+                let packages = Stage::ALL.map(Stage::package);
+                run_command(cargo().args(args).args(openssl_features(&packages)))
+            },
         )
     }
 }
@@ -74,7 +75,7 @@ fn steps() -> Vec<Step> {
         Step::cargo(
             "checking formatting",
             "run `cargo fmt --all` (and if cargo has no `fmt`: `rustup component add rustfmt`)",
-            &["fmt", "--all", "--check"],
+            vec!["fmt", "--all", "--check"],
         ),
         Step::cargo_building_servers(
             "linting the native code",
@@ -91,19 +92,15 @@ fn steps() -> Vec<Step> {
         Step::cargo(
             "linting the wasm code",
             "fix the warnings above",
-            &[
-                "clippy",
-                "--target",
-                WASM_TARGET,
-                "-p",
-                "after-sync-lesson",
-                "-p",
-                "before-sync-lesson",
-                "--lib",
-                "--",
-                "-D",
-                "warnings",
-            ],
+            [
+                vec!["clippy", "--target", WASM_TARGET],
+                Stage::ALL
+                    .into_iter()
+                    .flat_map(|stage| ["-p", stage.package()])
+                    .collect(),
+                vec!["--lib", "--", "-D", "warnings"],
+            ]
+            .concat(),
         ),
         Step::cargo_building_servers(
             "running the unit tests",

@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use lesson::Stage;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -155,13 +156,16 @@ fn already_built(target: &Path) -> String {
         ("the harness", format!("debug/harness{exe}")),
         (
             "the starter's server",
-            format!("debug/before-sync-lesson{exe}"),
+            format!("debug/{}{exe}", Stage::Starter.binary()),
         ),
         // One file for both parts, in the wasm's own target directory
         // (xtask's `build/wasm.rs`).
         (
             "the wasm",
-            "wasm/wasm32-unknown-unknown/wasm/before_sync_lesson.wasm".to_owned(),
+            format!(
+                "wasm/wasm32-unknown-unknown/wasm/{}.wasm",
+                Stage::Starter.lib_name()
+            ),
         ),
     ];
     let (there, missing): (Vec<_>, Vec<_>) = parts
