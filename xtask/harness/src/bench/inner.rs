@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
-use super::{Baseline, Better, Goal, Load, Row, Sample, Section, Setup};
+use super::report::{Baseline, Better, Goal, Load, Row, Sample, Section};
+use super::setup::Setup;
 use crate::standins::proxy::http_get;
 use crate::util::{TempDir, free_port, kill_process_group, tail_file};
 

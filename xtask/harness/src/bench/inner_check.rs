@@ -15,7 +15,8 @@ use lesson::Stage;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::{Better, Goal, Load, Row, Sample, Section, Setup, median};
+use super::report::{Better, Goal, Load, Row, Sample, Section, median};
+use super::setup::Setup;
 use crate::util::kill_process_group;
 
 /// The file edited: only the worker's `.wasm` is built from it (natively

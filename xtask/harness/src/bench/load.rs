@@ -12,7 +12,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::node::{self, NodeProcess};
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
+use super::report::{Baseline, Better, Goal, Row, Sample, Section};
+use super::setup::Setup;
 use crate::app::ARTICLES;
 use crate::standins::push_service::uuid;
 use crate::standins::server::Server;

@@ -24,7 +24,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::node::{self, NodeProcess};
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup, median};
+use super::report::{Baseline, Better, Goal, Row, Sample, Section, median};
+use super::setup::Setup;
 use crate::app::{ARTICLES, PUBLIC_KEY, SUBSCRIPTIONS};
 use crate::standins::proxy::http_get;
 use crate::standins::push_service::{

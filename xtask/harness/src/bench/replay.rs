@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
+use super::report::{Baseline, Better, Goal, Row, Sample, Section};
+use super::setup::Setup;
 use crate::app::{ARTICLES, DB_NAME, DB_VERSION, LIST, OUTBOX_STORE, STARRED_STORE, SYNC_TAG};
 use crate::browsers::chromium::Chromium;
 use crate::browsers::{Browser, PageId, js_str};
@@ -17,7 +18,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 pub async fn run(setup: &Setup) -> Result<Section> {
     let n = setup.size(1000, 20);
     let runs = setup.size(5, 1);
-    let (mut app, mut browser, tab) = super::app_in_chromium(setup).await?;
+    let (mut app, mut browser, tab) = super::setup::app_in_chromium(setup).await?;
 
     let mut ours = Sample::new("ms", Better::Lower);
     let mut baseline = Sample::new("ms", Better::Lower);

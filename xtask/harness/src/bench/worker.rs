@@ -12,7 +12,8 @@ use anyhow::{Context, Result};
 use base64ct::{Base64, Encoding as _};
 use serde_json::Value;
 
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
+use super::report::{Baseline, Better, Goal, Row, Sample, Section};
+use super::setup::Setup;
 use crate::browsers::chromium::Chromium;
 use crate::browsers::{Browser, PageId};
 use crate::standins::server::Server;
@@ -177,7 +178,7 @@ struct Probe {
 
 impl Probe {
     async fn start(setup: &Setup, site: &Path) -> Result<Self> {
-        let (server, mut browser, tab) = super::site_in_chromium(setup, site).await?;
+        let (server, mut browser, tab) = super::setup::site_in_chromium(setup, site).await?;
         browser
             .eval(tab, ROUND_TRIP_FN, Duration::from_secs(5))
             .await?;
