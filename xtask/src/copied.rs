@@ -24,7 +24,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail, ensure};
 
-use crate::{cargo, project_root, run as run_command, show, step, target_dir, tell_workspace};
+use crate::command::{cargo, run as run_command, show, step, tell_workspace};
+use crate::workspace::{project_root, target_dir};
 
 /// The tools `cargo xtask` starts, each its own binary.
 const TOOLS: [&str; 3] = ["book", "room", "harness"];

@@ -33,7 +33,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::{cargo, show, target_dir};
+use crate::command::{cargo, show};
+use crate::workspace::target_dir;
 
 /// What one checkpoint came to in one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

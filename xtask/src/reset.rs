@@ -14,8 +14,10 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::command::show;
 use crate::progress::{self, xtask_dir};
-use crate::{project_root, show, trail};
+use crate::trail;
+use crate::workspace::project_root;
 use lesson::Stage;
 
 #[derive(Debug, clap::Args)]

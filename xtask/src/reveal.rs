@@ -22,7 +22,9 @@ pub fn run(args: &RevealArgs) -> anyhow::Result<()> {
     let catalogue = progress::catalogue(Stage::Solution.name(), "chromium")?;
     let checkpoint = catalogue.find(&args.checkpoint)?;
     let hunks = hunks(checkpoint, |file| {
-        let path = Stage::Solution.dir(&crate::project_root()).join(file);
+        let path = Stage::Solution
+            .dir(&crate::workspace::project_root())
+            .join(file);
         fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
     })?;
     match hunks {

@@ -22,7 +22,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 
 use crate::build::{WASM_TARGET, build_site, ensure_wasm_target};
-use crate::{cargo, openssl_features, project_root, report, run as run_command, step, target_dir};
+use crate::command::{cargo, openssl_features, report, run as run_command, step};
+use crate::workspace::{project_root, target_dir};
 use lesson::Stage;
 
 #[derive(Debug, clap::Args)]

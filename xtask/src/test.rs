@@ -8,10 +8,10 @@
 use crate::bench;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
+use crate::command::{cargo, openssl_features, run as run_command};
 use crate::copied;
 use crate::room;
 use crate::trail;
-use crate::{cargo, openssl_features, run as run_command};
 use lesson::Stage;
 
 /// One step of the test suite.

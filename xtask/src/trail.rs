@@ -32,8 +32,9 @@ use anyhow::{Context, bail};
 
 use crate::build::{SiteSource, build_site_of};
 use crate::check::{Browser, harness, run_harness};
+use crate::command::{cargo, openssl_features, run as run_command, show, step};
 use crate::progress::{self, Entry, Report, Verdict};
-use crate::{cargo, openssl_features, project_root, run as run_command, show, step, target_dir};
+use crate::workspace::{project_root, target_dir};
 use lesson::{Stage, anchors};
 
 const LESSON_FILE: &str = "lessons/background-sync/lesson.toml";

@@ -44,7 +44,8 @@ use publish::{Staging, remove_leftovers, swap_in, write_build_id};
 use reuse::wasm_of;
 use wasm::bindgen;
 
-use crate::{project_root, step, target_dir};
+use crate::command::step;
+use crate::workspace::{project_root, target_dir};
 use lesson::Stage;
 
 /// The command itself: make sure the wasm target is there, then build.

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 
 use super::wasm::{SiteSource, build_wasm, lock_wasm_builds};
-use crate::step;
+use crate::command::step;
 
 /// One part's `.wasm`, as bytes: the one this process built last time when
 /// none of the files it was compiled from has changed since, else a new

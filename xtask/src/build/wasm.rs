@@ -9,7 +9,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail, ensure};
 
-use crate::{cargo, run as run_command, target_dir};
+use crate::command::{cargo, run as run_command};
+use crate::workspace::target_dir;
 
 /// The target for code that runs in a browser: no operating system, the
 /// browser's APIs reached through imported JavaScript functions.

@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::project_root;
+use crate::workspace::project_root;
 
 fn read(relative: &str) -> String {
     let path = project_root().join(relative);
