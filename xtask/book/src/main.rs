@@ -13,17 +13,22 @@
 //!   in the output. A build with any problem fails.
 //! - [`serve`]: a small static server that rebuilds on change and reloads
 //!   the open pages.
+//! - [`paths`]: where the book's sources are and where it is built, in the
+//!   workspace found at run time.
 
 mod lesson;
+mod paths;
 mod render;
 mod serve;
 mod verify;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::paths::Paths;
 
 #[derive(Debug, Parser)]
 #[command(name = "book", about = "Build, check and serve the lesson's book")]
@@ -66,7 +71,7 @@ fn main() -> ExitCode {
             render::build_and_report(&paths, &dest).map(|()| {
                 println!("book: {}", dest.join("index.html").display());
                 if open {
-                    open_in_browser(&dest.join("index.html").to_string_lossy());
+                    serve::open_in_browser(&dest.join("index.html").to_string_lossy());
                 }
             })
         }
@@ -81,67 +86,5 @@ fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Where the book's sources are.
-#[derive(Debug, Clone)]
-pub struct Paths {
-    /// The workspace root.
-    pub workspace: PathBuf,
-    /// `book/`: `book.toml`, `src/`, the theme additions.
-    pub book: PathBuf,
-    /// The checkpoints that the table is rendered from.
-    pub checkpoints: PathBuf,
-}
-
-impl Paths {
-    /// The workspace's, found at run time (as `cargo xtask` says, or where
-    /// cargo runs the book), never where this binary was compiled: a
-    /// workspace copied with its `target/` builds its own book into its own
-    /// `target/`.
-    fn of_workspace() -> anyhow::Result<Paths> {
-        Ok(Paths::in_workspace(&::lesson::workspace::workspace_root()?))
-    }
-
-    pub fn in_workspace(workspace: &Path) -> Paths {
-        Paths {
-            workspace: workspace.to_owned(),
-            book: workspace.join("book"),
-            checkpoints: workspace.join(::lesson::workspace::CHECKPOINTS),
-        }
-    }
-
-    /// `target/book`, or under `CARGO_TARGET_DIR` when that is set.
-    fn default_dest(&self) -> PathBuf {
-        ::lesson::workspace::target_dir(&self.workspace).join("book")
-    }
-
-    /// Where a change should rebuild the book: its own sources, the
-    /// lesson's text and checkpoints, and the code it includes.
-    pub fn watched(&self) -> Vec<PathBuf> {
-        vec![
-            self.book.clone(),
-            self.workspace.join("lessons"),
-            self.workspace.join("solution/src"),
-            self.workspace.join("solution/static"),
-        ]
-    }
-}
-
-/// Opens a file or URL with the desktop's default handler. Failing to is not
-/// an error: the address has been printed anyway.
-pub fn open_in_browser(target: &str) {
-    let mut command = if cfg!(target_os = "macos") {
-        Command::new("open")
-    } else if cfg!(windows) {
-        let mut start = Command::new("cmd");
-        start.args(["/C", "start", ""]);
-        start
-    } else {
-        Command::new("xdg-open")
-    };
-    if let Err(error) = command.arg(target).spawn() {
-        eprintln!("could not open a browser ({error}); open {target} yourself");
     }
 }

@@ -16,8 +16,8 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Subscriber;
 use tracing::{Event, Level, Metadata};
 
-use crate::Paths;
 use crate::lesson::Lesson;
+use crate::paths::Paths;
 use crate::verify;
 
 /// Builds the book into `dest`, prints what went wrong, and fails if
