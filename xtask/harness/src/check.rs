@@ -188,16 +188,9 @@ async fn run_checkpoints<B: Browser>(
             }
             Err(error) => {
                 if first_failure.is_none() {
-                    let mut logs = cx.browser.recent_logs(12);
-                    logs.extend(
-                        cx.server
-                            .log_tail(6)
-                            .into_iter()
-                            .map(|l| format!("server: {l}")),
-                    );
                     first_failure = Some(FirstFailure {
                         index: verdicts.len(),
-                        logs,
+                        logs: recent_output(&cx),
                     });
                 }
                 reported.push(catalogue::reported(
@@ -230,6 +223,18 @@ async fn run_checkpoints<B: Browser>(
         return Ok(report.as_before_the_lesson(&verdicts));
     }
     Ok(passed)
+}
+
+/// The browser's console and the server's log, last lines, for a failure.
+fn recent_output<B: Browser>(cx: &Ctx<B>) -> Vec<String> {
+    let mut logs = cx.browser.recent_logs(12);
+    logs.extend(
+        cx.server
+            .log_tail(6)
+            .into_iter()
+            .map(|l| format!("server: {l}")),
+    );
+    logs
 }
 
 /// Runs one checkpoint's check, within [`CHECKPOINT_TIMEOUT`].

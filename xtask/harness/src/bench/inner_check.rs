@@ -64,41 +64,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         first_phases.add(&run);
     }
 
-    let original = std::fs::read(&path).with_context(|| format!("cannot read {FILE}"))?;
-    for n in 1..=setup.size(3, 1) {
-        let mut edited = original.clone();
-        if !edited.ends_with(b"\n") {
-            edited.push(b'\n');
-        }
-        edited.extend_from_slice(edit_line(n).as_bytes());
-        let guard = Edit::apply(&path, &original, edited)?;
-        let run = check(&setup.root)
-            .await
-            .context("the check after the edit")?;
-        ensure!(
-            contains(&sw, MARKER)?,
-            "the edit was not built: {} does not export `{MARKER}`",
-            sw.display()
-        );
-        println!("bench: inner-check edit {n}: {:.1} s", run.seconds);
-        warm.push(run.seconds);
-        phases.add(&run);
-        guard.revert()?;
-        if setup.quick {
-            break;
-        }
-        let run = check(&setup.root)
-            .await
-            .context("the check after the revert")?;
-        ensure!(
-            !contains(&sw, MARKER)?,
-            "the revert was not built: {} still exports `{MARKER}`",
-            sw.display()
-        );
-        println!("bench: inner-check revert {n}: {:.1} s", run.seconds);
-        warm.push(run.seconds);
-        phases.add(&run);
-    }
+    warm_checks(setup, &path, &sw, &mut warm, &mut phases).await?;
 
     section.method = vec![format!(
         "`cargo xtask check starter`, run as a student runs it (through cargo, so cargo's look at whether xtask \
@@ -146,6 +112,55 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         );
     }
     Ok(section)
+}
+
+/// Edits `path` one line at a time, then reverts it, and times the check
+/// after each (only the first edit in smoke mode); each is a sample of
+/// `warm`, its steps added to `phases`. `sw` is the built worker script,
+/// which must show each edit and each revert.
+async fn warm_checks(
+    setup: &Setup,
+    path: &Path,
+    sw: &Path,
+    warm: &mut Sample,
+    phases: &mut Phases,
+) -> Result<()> {
+    let original = std::fs::read(path).with_context(|| format!("cannot read {FILE}"))?;
+    for n in 1..=setup.size(3, 1) {
+        let mut edited = original.clone();
+        if !edited.ends_with(b"\n") {
+            edited.push(b'\n');
+        }
+        edited.extend_from_slice(edit_line(n).as_bytes());
+        let guard = Edit::apply(path, &original, edited)?;
+        let run = check(&setup.root)
+            .await
+            .context("the check after the edit")?;
+        ensure!(
+            contains(sw, MARKER)?,
+            "the edit was not built: {} does not export `{MARKER}`",
+            sw.display()
+        );
+        println!("bench: inner-check edit {n}: {:.1} s", run.seconds);
+        warm.push(run.seconds);
+        phases.add(&run);
+        guard.revert()?;
+        if setup.quick {
+            break;
+        }
+        let run = check(&setup.root)
+            .await
+            .context("the check after the revert")?;
+        ensure!(
+            !contains(sw, MARKER)?,
+            "the revert was not built: {} still exports `{MARKER}`",
+            sw.display()
+        );
+        println!("bench: inner-check revert {n}: {:.1} s", run.seconds);
+        warm.push(run.seconds);
+        phases.add(&run);
+    }
+    Ok(())
 }
 
 /// What of a check's work was in `target/` before the first check: each

@@ -38,6 +38,18 @@ struct Measured {
     p99_ms: f64,
 }
 
+/// One run's figures, as the bench prints them while it runs.
+fn print_run(run: usize, who: &str, m: &[Measured; 2]) {
+    println!(
+        "bench: server run {} {who}: GET {:.0}/s p99 {:.2} ms, POST {:.0}/s p99 {:.2} ms",
+        run + 1,
+        m[0].per_second,
+        m[0].p99_ms,
+        m[1].per_second,
+        m[1].p99_ms
+    );
+}
+
 pub async fn run(setup: &Setup) -> Result<Section> {
     let runs = setup.size(5, 1);
     let get = Load {
@@ -64,28 +76,14 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         app.reset().await?;
         let m = measure_server(app.port, seeded, get, post).await?;
         record(&mut ours, &m);
-        println!(
-            "bench: server run {} ours: GET {:.0}/s p99 {:.2} ms, POST {:.0}/s p99 {:.2} ms",
-            run + 1,
-            m[0].per_second,
-            m[0].p99_ms,
-            m[1].per_second,
-            m[1].p99_ms
-        );
+        print_run(run, "ours", &m);
         if let Ok(dir) = &node_dir {
             let port = free_port()?;
             let mut express = NodeProcess::spawn(dir, "server.js", &[port.to_string()])?;
             express.line(Duration::from_secs(20)).await?;
             let m = measure_server(port, seeded, get, post).await?;
             record(&mut theirs, &m);
-            println!(
-                "bench: server run {} express: GET {:.0}/s p99 {:.2} ms, POST {:.0}/s p99 {:.2} ms",
-                run + 1,
-                m[0].per_second,
-                m[0].p99_ms,
-                m[1].per_second,
-                m[1].p99_ms
-            );
+            print_run(run, "express", &m);
         }
     }
 

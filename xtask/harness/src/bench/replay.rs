@@ -87,44 +87,7 @@ async fn drain(
     let total = before + n;
     // Fill the outbox in one transaction; the ids of the first and last
     // article tell this run's list from the last one's.
-    let fill = format!(
-        r#"(async () => {{
-  const db = await new Promise((resolve, reject) => {{
-    const r = indexedDB.open('{DB_NAME}', {DB_VERSION});
-    r.onupgradeneeded = () => {{
-      r.result.createObjectStore('{OUTBOX_STORE}', {{ keyPath: 'seq', autoIncrement: true }});
-      r.result.createObjectStore('{STARRED_STORE}', {{ keyPath: 'id' }});
-    }};
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  }});
-  const t = db.transaction('{OUTBOX_STORE}', 'readwrite');
-  const store = t.objectStore('{OUTBOX_STORE}');
-  store.clear();
-  const ids = [];
-  for (let i = 0; i < {n}; i++) {{
-    const id = crypto.randomUUID();
-    ids.push(id);
-    store.add({{ article: {{ id, headline: 'Bench {tag} headline number ' + i, byline: 'The Bench' }}, queued_at: Date.now() }});
-  }}
-  await new Promise((resolve, reject) => {{ t.oncomplete = resolve; t.onerror = () => reject(t.error); }});
-  db.close();
-  const first = ids[0], last = ids[ids.length - 1];
-  window.__benchDone = new Promise((resolve) => {{
-    const list = document.querySelector({list});
-    const check = () => {{
-      if (list.children.length === {total} && list.querySelector(`[data-id="${{first}}"]`) && list.querySelector(`[data-id="${{last}}"]`)) {{
-        observer.disconnect();
-        resolve(Date.now());
-      }}
-    }};
-    const observer = new MutationObserver(check);
-    observer.observe(list, {{ childList: true }});
-  }});
-  return ids.length;
-}})()"#,
-        list = js_str(LIST)
-    );
+    let fill = fill_js(n, &tag, total);
     let filled = browser.eval(tab, &fill, Duration::from_secs(60)).await?;
     anyhow::ensure!(
         filled.as_u64() == Some(n as u64),
@@ -176,6 +139,50 @@ async fn drain(
         "the outbox still holds {left} entries after the drain"
     );
     Ok(ended - started)
+}
+
+/// Fills the outbox with `n` articles named after `tag`, in one
+/// transaction, and sets the page's clock to stop once the list holds
+/// `total` articles, this run's first and last among them.
+fn fill_js(n: usize, tag: &str, total: usize) -> String {
+    format!(
+        r#"(async () => {{
+  const db = await new Promise((resolve, reject) => {{
+    const r = indexedDB.open('{DB_NAME}', {DB_VERSION});
+    r.onupgradeneeded = () => {{
+      r.result.createObjectStore('{OUTBOX_STORE}', {{ keyPath: 'seq', autoIncrement: true }});
+      r.result.createObjectStore('{STARRED_STORE}', {{ keyPath: 'id' }});
+    }};
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  }});
+  const t = db.transaction('{OUTBOX_STORE}', 'readwrite');
+  const store = t.objectStore('{OUTBOX_STORE}');
+  store.clear();
+  const ids = [];
+  for (let i = 0; i < {n}; i++) {{
+    const id = crypto.randomUUID();
+    ids.push(id);
+    store.add({{ article: {{ id, headline: 'Bench {tag} headline number ' + i, byline: 'The Bench' }}, queued_at: Date.now() }});
+  }}
+  await new Promise((resolve, reject) => {{ t.oncomplete = resolve; t.onerror = () => reject(t.error); }});
+  db.close();
+  const first = ids[0], last = ids[ids.length - 1];
+  window.__benchDone = new Promise((resolve) => {{
+    const list = document.querySelector({list});
+    const check = () => {{
+      if (list.children.length === {total} && list.querySelector(`[data-id="${{first}}"]`) && list.querySelector(`[data-id="${{last}}"]`)) {{
+        observer.disconnect();
+        resolve(Date.now());
+      }}
+    }};
+    const observer = new MutationObserver(check);
+    observer.observe(list, {{ childList: true }});
+  }});
+  return ids.length;
+}})()"#,
+        list = js_str(LIST)
+    )
 }
 
 /// The baseline: what a worker without batching does, in the worker itself.

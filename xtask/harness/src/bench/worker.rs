@@ -28,15 +28,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let page = read(setup, PAGE_WASM)?;
 
     let mut ours = Probe::start(setup, &setup.site).await?;
-    let js_only_site = TempDir::new("bench-js-only-worker")?;
-    for (name, text) in [
-        ("index.html", JS_ONLY_PAGE),
-        ("page.js", JS_ONLY_PAGE_SCRIPT),
-        ("sw.js", JS_ONLY_WORKER),
-    ] {
-        let path = js_only_site.path().join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    let js_only_site = js_only_site()?;
     let mut js_only = Probe::start(setup, js_only_site.path()).await?;
 
     let mut cold = Sample::new("ms", Better::Lower);
@@ -120,6 +112,21 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             .push(Row::without_baseline(figure, ours, "—", Goal::None));
     }
     Ok(section)
+}
+
+/// The baseline's site: a page and a service worker with no WebAssembly,
+/// answering the same message the same way.
+fn js_only_site() -> Result<TempDir> {
+    let js_only_site = TempDir::new("bench-js-only-worker")?;
+    for (name, text) in [
+        ("index.html", JS_ONLY_PAGE),
+        ("page.js", JS_ONLY_PAGE_SCRIPT),
+        ("sw.js", JS_ONLY_WORKER),
+    ] {
+        let path = js_only_site.path().join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(js_only_site)
 }
 
 const WORKER_SCRIPT: &str = "sw.js";

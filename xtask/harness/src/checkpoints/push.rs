@@ -15,7 +15,7 @@ use super::page::{PAYLOAD_HINT, UI, close_notifications, expect_notification};
 use crate::app::{ARTICLES, NEW_ARTICLES_PATH, SUBSCRIPTIONS};
 use crate::browsers::Browser;
 use crate::standins::push_service::{
-    PushService, Subscriber, check_vapid, delivery_headers, http_json, uuid,
+    PushService, Received, Subscriber, check_vapid, delivery_headers, http_json, uuid,
 };
 
 pub(super) async fn push<B: Browser>(cx: &mut Ctx<B>) -> anyhow::Result<()> {
@@ -78,39 +78,7 @@ async fn push_and_show<B: Browser>(
         ));
     };
     let expected = "a push the browser's push service would accept (RFC 8030/8291/8292)";
-    if push.method != "POST" || !endpoint.ends_with(&push.path) {
-        return Err(failed(
-            format!("{expected}: POST to the endpoint {endpoint}"),
-            format!("{} {}", push.method, push.path),
-        ));
-    }
-    if push.header("content-encoding") != Some("aes128gcm") {
-        return Err(failed(
-            expected,
-            format!(
-                "Content-Encoding {:?}, not aes128gcm",
-                push.header("content-encoding")
-            ),
-        ));
-    }
-    if push
-        .header("ttl")
-        .and_then(|t| t.parse::<u64>().ok())
-        .is_none()
-    {
-        return Err(failed(
-            expected,
-            format!(
-                "TTL {:?}: the header is mandatory, in seconds",
-                push.header("ttl")
-            ),
-        ));
-    }
-    if let Err(why) = delivery_headers(|name| push.header(name)) {
-        return Err(failed(expected, why));
-    }
-    check_vapid(push.header("authorization"), server_key, &service.origin)
-        .map_err(|why| failed(format!("{expected}: a valid VAPID header"), why))?;
+    acceptable(&push, expected, endpoint, server_key, &service.origin)?;
     let plain = subscriber.decrypt(&push.body).map_err(|why| {
         failed(
             format!("{expected}: an aes128gcm body for this subscription"),
@@ -154,6 +122,52 @@ async fn push_and_show<B: Browser>(
         t == title && b.contains(&headline)
     })
     .await
+}
+
+/// Fails unless `push` is a request the browser's push service would
+/// accept: a POST to the `endpoint`, aes128gcm, a TTL, the delivery headers
+/// and a valid VAPID header for `server_key` (`expected` says so).
+fn acceptable(
+    push: &Received,
+    expected: &str,
+    endpoint: &str,
+    server_key: &[u8],
+    origin: &str,
+) -> anyhow::Result<()> {
+    if push.method != "POST" || !endpoint.ends_with(&push.path) {
+        return Err(failed(
+            format!("{expected}: POST to the endpoint {endpoint}"),
+            format!("{} {}", push.method, push.path),
+        ));
+    }
+    if push.header("content-encoding") != Some("aes128gcm") {
+        return Err(failed(
+            expected,
+            format!(
+                "Content-Encoding {:?}, not aes128gcm",
+                push.header("content-encoding")
+            ),
+        ));
+    }
+    if push
+        .header("ttl")
+        .and_then(|t| t.parse::<u64>().ok())
+        .is_none()
+    {
+        return Err(failed(
+            expected,
+            format!(
+                "TTL {:?}: the header is mandatory, in seconds",
+                push.header("ttl")
+            ),
+        ));
+    }
+    if let Err(why) = delivery_headers(|name| push.header(name)) {
+        return Err(failed(expected, why));
+    }
+    check_vapid(push.header("authorization"), server_key, origin)
+        .map_err(|why| failed(format!("{expected}: a valid VAPID header"), why))?;
+    Ok(())
 }
 
 /// Where a click on a push about new articles must lead, for the app at

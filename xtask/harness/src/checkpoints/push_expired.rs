@@ -173,24 +173,24 @@ async fn publish_twice<B: Browser>(
     subscriptions: &[Harnessed],
     browser: Option<(Autopush, String)>,
 ) -> Result<()> {
-    let browser_name = "Firefox's own subscription, ended in the browser";
-    let pushed_to_browser = |autopush: &Autopush, mark: usize, channel: &str| {
-        autopush
-            .events_since(mark)
-            .into_iter()
-            .filter_map(|e| match e {
-                PushEvent::Push {
-                    channel: c, status, ..
-                } if c == channel => Some(status),
-                _ => None,
-            })
-            .collect::<Vec<u16>>()
-    };
+    first_reaches_every_subscription(cx, service, subscriptions, browser.as_ref()).await?;
+    tokio::time::sleep(SETTLE).await;
+    second_reaches_only_the_live_one(cx, service, subscriptions, browser.as_ref()).await
+}
 
-    // First article: every subscription is pushed to, and the gone ones say
-    // so.
+/// How the report names the browser's own subscription here.
+const BROWSER_NAME: &str = "Firefox's own subscription, ended in the browser";
+
+/// First article: every subscription is pushed to, and the gone ones say
+/// so.
+async fn first_reaches_every_subscription<B: Browser>(
+    cx: &mut Ctx<B>,
+    service: &mut PushService,
+    subscriptions: &[Harnessed],
+    browser: Option<&(Autopush, String)>,
+) -> Result<()> {
     let first = cx.headline("pushed while some subscriptions are gone");
-    let browser_mark = browser.as_ref().map_or(0, |(a, _)| a.mark());
+    let browser_mark = browser.map_or(0, |(a, _)| a.mark());
     publish(cx, &first).await?;
     let seen = collect(
         service,
@@ -212,7 +212,7 @@ async fn publish_twice<B: Browser>(
             format!("none to {}", missing.join(", ")),
         ));
     }
-    if let Some((autopush, channel)) = &browser {
+    if let Some((autopush, channel)) = browser {
         let answered = autopush
             .wait(browser_mark, ARRIVAL, |e| match e {
                 PushEvent::Push {
@@ -226,7 +226,7 @@ async fn publish_twice<B: Browser>(
             Some(status) => {
                 return Err(failed(
                     format!(
-                        "a push to {browser_name}, answered 410 Gone by Firefox's push service"
+                        "a push to {BROWSER_NAME}, answered 410 Gone by Firefox's push service"
                     ),
                     format!("it answered {status}"),
                 ));
@@ -234,18 +234,40 @@ async fn publish_twice<B: Browser>(
             None => {
                 return Err(failed(
                     format!(
-                        "a push to {browser_name} within {ARRIVAL:?} of publishing \"{first}\""
+                        "a push to {BROWSER_NAME} within {ARRIVAL:?} of publishing \"{first}\""
                     ),
                     "none arrived at its endpoint",
                 ));
             }
         }
     }
-    tokio::time::sleep(SETTLE).await;
 
-    // Second article: only the live subscription.
+    Ok(())
+}
+
+/// Second article: only the live subscription is pushed to; the gone ones
+/// were deleted.
+async fn second_reaches_only_the_live_one<B: Browser>(
+    cx: &mut Ctx<B>,
+    service: &mut PushService,
+    subscriptions: &[Harnessed],
+    browser: Option<&(Autopush, String)>,
+) -> Result<()> {
+    let pushed_to_browser = |autopush: &Autopush, mark: usize, channel: &str| {
+        autopush
+            .events_since(mark)
+            .into_iter()
+            .filter_map(|e| match e {
+                PushEvent::Push {
+                    channel: c, status, ..
+                } if c == channel => Some(status),
+                _ => None,
+            })
+            .collect::<Vec<u16>>()
+    };
+
     let second = cx.headline("pushed only to the live subscription");
-    let browser_mark = browser.as_ref().map_or(0, |(a, _)| a.mark());
+    let browser_mark = browser.map_or(0, |(a, _)| a.mark());
     publish(cx, &second).await?;
     let live = subscriptions
         .iter()
@@ -273,11 +295,11 @@ async fn publish_twice<B: Browser>(
         .filter(|s| s.answers != 201 && seen.iter().any(|r| r.path.ends_with(&s.id)))
         .map(|s| format!("{} (it answered {} to the first push)", s.name, s.answers))
         .collect();
-    if let Some((autopush, channel)) = &browser {
+    if let Some((autopush, channel)) = browser {
         let statuses = pushed_to_browser(autopush, browser_mark, channel);
         if !statuses.is_empty() {
             again.push(format!(
-                "{browser_name} (its push service answered 410 to the first push)"
+                "{BROWSER_NAME} (its push service answered 410 to the first push)"
             ));
         }
     }

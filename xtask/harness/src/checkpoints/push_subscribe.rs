@@ -46,27 +46,7 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tab = cx.ready().await?;
     close_notifications(&mut cx.browser, tab).await?;
 
-    if cx
-        .browser
-        .wait_until(tab, &shown_toggle(), "the push toggle", UI)
-        .await
-        .is_err()
-    {
-        return Err(failed(
-            format!(
-                "the page to show the {TOGGLE} button (it starts `hidden`) where the browser has `registration.pushManager`"
-            ),
-            format!("it is still hidden after {UI:?}"),
-        ));
-    }
-    // A subscription left from before: end it, so this one is seen whole.
-    if cx.browser.eval(tab, &pressed(true), UI).await? == Value::Bool(true) {
-        cx.browser.click(tab, TOGGLE).await?;
-        let _ = cx
-            .browser
-            .wait_until(tab, &pressed(false), "push off", UI)
-            .await;
-    }
+    toggle_shown_and_off(cx, tab).await?;
 
     // Subscribe, as a reader does: one click (the profile allows
     // notifications, which `userVisibleOnly` subscriptions need).
@@ -139,6 +119,33 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
 
     deliver(cx, tab, &service, &channel).await?;
     unsubscribe(cx, tab, &service, &channel).await
+}
+
+/// Waits for the page's push toggle (hidden until the page knows the
+/// browser has `registration.pushManager`), and ends a subscription left
+/// from before, so that this one is seen whole.
+async fn toggle_shown_and_off<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result<()> {
+    if cx
+        .browser
+        .wait_until(tab, &shown_toggle(), "the push toggle", UI)
+        .await
+        .is_err()
+    {
+        return Err(failed(
+            format!(
+                "the page to show the {TOGGLE} button (it starts `hidden`) where the browser has `registration.pushManager`"
+            ),
+            format!("it is still hidden after {UI:?}"),
+        ));
+    }
+    if cx.browser.eval(tab, &pressed(true), UI).await? == Value::Bool(true) {
+        cx.browser.click(tab, TOGGLE).await?;
+        let _ = cx
+            .browser
+            .wait_until(tab, &pressed(false), "push off", UI)
+            .await;
+    }
+    Ok(())
 }
 
 /// An article published, pushed by the server through the push service to

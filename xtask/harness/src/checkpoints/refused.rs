@@ -14,7 +14,7 @@ use super::context::Ctx;
 use super::failed::{failed, quote_all};
 use super::page::{UI, close_notifications, shown_notifications};
 use crate::app::{DB_NAME, DB_VERSION, FORM_STATUS, OUTBOX_STORE, STARRED_STORE};
-use crate::browsers::{Browser, js_str};
+use crate::browsers::{Browser, Mark, PageId, js_str};
 use crate::standins::push_service::uuid;
 
 const EIGHT_DAYS_MS: u64 = 8 * 24 * 60 * 60 * 1000;
@@ -35,6 +35,33 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
         (uuid()?, &refused, "Date.now()".to_owned()),
         (uuid()?, &good, "Date.now()".to_owned()),
     ];
+    cx.browser.eval(tab, &fill_js(&entries), UI).await?;
+
+    let mark = cx.deliver_pending(tab).await?;
+    let after = format!(
+        "after {}, although a refused and a stale article were queued before it",
+        cx.delivery()
+    );
+    let stored = cx
+        .wait_on_server(std::slice::from_ref(&good), &after)
+        .await?;
+    cx.exactly_once(std::slice::from_ref(&good)).await?;
+    for bad in [&stale, &refused] {
+        if stored.iter().any(|a| &a.headline == bad) {
+            return Err(failed(
+                "the article that waited past the retention limit not sent",
+                format!("\"{bad}\" is on the server"),
+            ));
+        }
+    }
+
+    outbox_emptied(cx, tab).await?;
+    user_told(cx, tab, mark).await
+}
+
+/// Puts `entries` (id, headline, when queued as a JavaScript expression)
+/// straight into the worker's outbox, as the worker itself would have.
+fn fill_js(entries: &[(String, &String, String)]) -> String {
     let adds: String = entries
         .iter()
         .map(|(id, headline, at)| {
@@ -65,27 +92,12 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
            }};
          }})"
     );
-    cx.browser.eval(tab, &fill, UI).await?;
+    fill
+}
 
-    let mark = cx.deliver_pending(tab).await?;
-    let after = format!(
-        "after {}, although a refused and a stale article were queued before it",
-        cx.delivery()
-    );
-    let stored = cx
-        .wait_on_server(std::slice::from_ref(&good), &after)
-        .await?;
-    cx.exactly_once(std::slice::from_ref(&good)).await?;
-    for bad in [&stale, &refused] {
-        if stored.iter().any(|a| &a.headline == bad) {
-            return Err(failed(
-                "the article that waited past the retention limit not sent",
-                format!("\"{bad}\" is on the server"),
-            ));
-        }
-    }
-
-    // Out of the outbox, both of them.
+/// Waits until the outbox holds neither the refused article nor the stale
+/// one: dropped, not retried forever.
+async fn outbox_emptied<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result<()> {
     let left = format!(
         "new Promise((resolve, reject) => {{
            const open = indexedDB.open('{DB_NAME}', {DB_VERSION});
@@ -118,8 +130,12 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
-    // The user is told, never silently: the page names what was not added,
-    // and a notification says what was dropped for its age.
+    Ok(())
+}
+
+/// The user is told, never silently: the page names what was not added,
+/// and a notification says what was dropped for its age.
+async fn user_told<B: Browser>(cx: &mut Ctx<B>, tab: PageId, mark: Mark) -> Result<()> {
     let told = format!(
         "document.querySelector({}).textContent.includes({})",
         js_str(FORM_STATUS),
