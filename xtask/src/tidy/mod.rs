@@ -2,6 +2,11 @@
 //! rust-analyzer's `tidy` does): promises the project makes in prose or in
 //! CI configuration that would otherwise drift out of date unnoticed.
 
+mod cycles;
+mod modules;
+mod rust;
+mod sizes;
+
 use std::fs;
 
 use crate::workspace::project_root;
@@ -243,3 +248,4 @@ fn every_lesson_checkpoint_reveals_regions_both_stages_have() {
         wrong.join("\n")
     );
 }
+
