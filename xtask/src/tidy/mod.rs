@@ -249,3 +249,38 @@ fn every_lesson_checkpoint_reveals_regions_both_stages_have() {
     );
 }
 
+/// The tools find the workspace at run time (`lesson::workspace`), never
+/// where they were compiled: a workspace copied with its `target/` would
+/// otherwise read and write the original's files (`cargo xtask copied`
+/// checks that end to end). Tests may use their own crate's directory.
+/// (The tools are xtask's crates; the stages' servers are started by xtask
+/// with their paths given.)
+#[test]
+fn no_tool_takes_the_workspace_from_where_it_was_compiled() {
+    let mut found = Vec::new();
+    let tools = modules::workspace_crates()
+        .into_iter()
+        .filter(|krate| krate.name.starts_with("xtask/"));
+    for krate in tools {
+        for module in &krate.modules {
+            let text = fs::read_to_string(&module.file).unwrap_or_default();
+            let mut from = 0;
+            while let Some(at) = module.code[from..].find("env!(").map(|n| from + n) {
+                from = at + 5;
+                let call: String = text[at..].chars().take(40).collect();
+                if call.contains("CARGO_MANIFEST_DIR") {
+                    let file = module
+                        .file
+                        .strip_prefix(project_root())
+                        .unwrap_or(&module.file);
+                    found.push(format!("{}:{}", file.display(), rust::line_of(&text, at)));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "env!(\"CARGO_MANIFEST_DIR\") outside tests: the workspace is found at run time, with lesson::workspace:\n  {}",
+        found.join("\n  ")
+    );
+}
