@@ -1,8 +1,8 @@
 //! What a checkpoint may ask of a browser. Each checkpoint is written once
 //! against this trait; Chromium implements it over the DevTools protocol
-//! (`chromium.rs`), Firefox over WebDriver BiDi (`firefox.rs`, with
-//! Marionette beside it for Firefox's own windows), both over the same
-//! websocket connection (`rpc.rs`), each in a process run the same way
+//! (`chromium/`), Firefox over WebDriver BiDi (`firefox/`, with Marionette
+//! beside it for Firefox's own windows), both over the same websocket
+//! connection (`protocol/rpc.rs`), each in a process run the same way
 //! (`process.rs`):
 //!
 //! | here | Chromium (CDP) | Firefox (BiDi) |

@@ -24,7 +24,7 @@ pub struct Ctx<B: Browser> {
     pub server: Server,
     pub origin: String,
     /// The browser's own push service, where the harness can play it
-    /// (Firefox: `autopush.rs`).
+    /// (Firefox: `standins/autopush.rs`).
     pub autopush: Option<Autopush>,
     pub(super) tabs: Vec<PageId>,
     /// How many API requests the proxy had seen when this checkpoint began.

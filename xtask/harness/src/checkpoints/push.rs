@@ -2,7 +2,7 @@
 //! and the worker shows it.
 //!
 //! The harness stands in for the browser's push service (see
-//! `push_service.rs`): it subscribes keys of its own, receives the server's
+//! `standins/push_service.rs`): it subscribes keys of its own, receives the server's
 //! push on 127.0.0.1, checks its VAPID header and decrypts it, then hands the
 //! plaintext to the app's worker through the browser — which is where the
 //! student's `on_push` runs.

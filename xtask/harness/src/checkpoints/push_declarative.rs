@@ -7,7 +7,7 @@
 //!
 //! The browser subscribes with a script of the harness's own (the page's
 //! button is `push-subscribe`'s), so what fails here is the worker's part.
-//! The harness's push service (`autopush.rs`) refuses a push without TTL,
+//! The harness's push service (`standins/autopush.rs`) refuses a push without TTL,
 //! Urgency and Topic; it cannot read the body (only Firefox holds the keys),
 //! so the declarative body is proven by what the worker shows: the
 //! notification's tag (the worker's, which a browser showing the message by

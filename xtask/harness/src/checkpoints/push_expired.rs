@@ -4,10 +4,10 @@
 //! others.
 //!
 //! Server behaviour the starter already has, so a pre-lesson checkpoint. In
-//! every browser, the harness's push service (`push_service.rs`) holds three
+//! every browser, the harness's push service (`standins/push_service.rs`) holds three
 //! subscriptions it registered itself: one that answers `410`, one `404`, one
 //! `201`. In Firefox a fourth is the browser's own, made with
-//! `pushManager.subscribe` through Firefox's push service (`autopush.rs`) and
+//! `pushManager.subscribe` through Firefox's push service (`standins/autopush.rs`) and
 //! then ended in the browser behind the server's back, as a user who clears
 //! the site's data does: the push service answers `410` for it by itself.
 //!

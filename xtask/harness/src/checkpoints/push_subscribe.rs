@@ -3,7 +3,7 @@
 //! Firefox's push service gave it, and Firefox decrypts the push and hands it
 //! to the worker, which shows it.
 //!
-//! Firefox's push service is the harness's (`autopush.rs`), so every step can
+//! Firefox's push service is the harness's (`standins/autopush.rs`), so every step can
 //! be seen: the subscription at the service, the server's push at the
 //! endpoint, the browser's acknowledgement.
 

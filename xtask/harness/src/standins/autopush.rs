@@ -3,7 +3,7 @@
 //!
 //! Firefox's push service is a pref (`dom.push.serverURL`), and with
 //! `dom.push.testing.allowInsecureServerURL` it may be a plain `ws://` URL
-//! (see `firefox.rs`). Firefox keeps one websocket to it and speaks Mozilla's
+//! (see `browsers/firefox/`). Firefox keeps one websocket to it and speaks Mozilla's
 //! "autopush" protocol over it, JSON text frames each with a `messageType`
 //! (Firefox's `dom/push/PushServiceWebSocket.sys.mjs`):
 //!

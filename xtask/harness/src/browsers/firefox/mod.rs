@@ -4,7 +4,7 @@
 //! `profile.rs`; the JavaScript it runs in `scripts.rs`, and what it reads
 //! back (console lines, notifications shown) in `events.rs`.
 //!
-//! Marionette (`marionette.rs`), Firefox's older protocol, runs beside BiDi:
+//! Marionette (`protocol/marionette.rs`), Firefox's older protocol, runs beside BiDi:
 //! it creates the one WebDriver session Firefox allows (with
 //! `webSocketUrl: true`, as geckodriver does; the BiDi client then joins it
 //! at the URL the session names) and it alone reaches Firefox's own windows

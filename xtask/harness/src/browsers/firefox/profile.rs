@@ -49,7 +49,7 @@ user_pref("marionette.port", 0);
 
 /// The profile's push service. Firefox's is a pref, normally Mozilla's on
 /// the internet; `testing.allowInsecureServerURL` lets it be a plain `ws://`
-/// one, the harness's own on 127.0.0.1 (`autopush.rs`). Without one, no
+/// one, the harness's own on 127.0.0.1 (`standins/autopush.rs`). Without one, no
 /// connection at all: the default cannot be reached here.
 pub(super) fn push_prefs(server_url: Option<&str>) -> String {
     match server_url {
