@@ -4,6 +4,18 @@
 //! `cargo xtask check` runs it as
 //! `cargo run -q -p harness -- check <stage> --site <dir> --server-bin <path>`.
 //! It is its own crate so that `cargo xtask serve` never compiles it.
+//!
+//! - [`check`] runs a check, [`report`] prints it, [`catalogue`] reads the
+//!   checkpoint file (through the `lesson` crate) and tells xtask about it;
+//! - [`checkpoints`]: one module per checkpoint, bound to its id by
+//!   `checkpoints::Id`, and what they share;
+//! - [`app`]: what the harness knows about the app (selectors, API paths,
+//!   the sync tag);
+//! - [`browsers`]: the `Browser` trait and its Chromium and Firefox drivers,
+//!   over the clients of [`protocol`]; [`standins`]: the server, the proxy
+//!   and the push services the harness runs on 127.0.0.1;
+//! - [`bench`], [`chaos`], [`screenshots`], [`room`], [`selftest`]: the
+//!   other commands.
 
 mod app;
 mod bench;
