@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::js_codec::{Plain, Value, optional_text, text};
+
 /// Longest headline accepted, in characters, after trimming.
 pub const HEADLINE_MAX_CHARS: usize = 200;
 /// Longest byline accepted, in characters, after trimming.
@@ -130,9 +132,73 @@ pub fn is_uuid(text: &str) -> bool {
         })
 }
 
+impl Plain for Article {
+    fn to_plain<V: Value>(&self) -> V {
+        V::object(vec![
+            ("id", V::text(&self.id)),
+            ("headline", V::text(&self.headline)),
+            ("byline", V::text(&self.byline)),
+            ("created_at", V::text(&self.created_at)),
+        ])
+    }
+
+    fn from_plain<V: Value>(value: &V) -> Result<Self, String> {
+        Ok(Article {
+            id: text(value, "id")?,
+            headline: text(value, "headline")?,
+            byline: text(value, "byline")?,
+            created_at: text(value, "created_at")?,
+        })
+    }
+}
+
+impl Plain for NewArticle {
+    fn to_plain<V: Value>(&self) -> V {
+        V::object(vec![
+            ("id", V::text(&self.id)),
+            ("headline", V::text(&self.headline)),
+            ("byline", V::text(&self.byline)),
+        ])
+    }
+
+    fn from_plain<V: Value>(value: &V) -> Result<Self, String> {
+        Ok(NewArticle {
+            id: text(value, "id")?,
+            headline: text(value, "headline")?,
+            byline: text(value, "byline")?,
+        })
+    }
+}
+
+/// Every field is optional: [`ArticleDraft::validate`] says what is missing.
+impl Plain for ArticleDraft {
+    fn to_plain<V: Value>(&self) -> V {
+        let fields = [
+            ("id", &self.id),
+            ("headline", &self.headline),
+            ("byline", &self.byline),
+        ];
+        V::object(
+            fields
+                .into_iter()
+                .filter_map(|(key, field)| Some((key, V::text(field.as_deref()?))))
+                .collect(),
+        )
+    }
+
+    fn from_plain<V: Value>(value: &V) -> Result<Self, String> {
+        Ok(ArticleDraft {
+            id: optional_text(value, "id")?,
+            headline: optional_text(value, "headline")?,
+            byline: optional_text(value, "byline")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::js_codec::shapes::{agrees_with_serde, any_text};
 
     const ID: &str = "0B9E4D6A-2F3C-4E1A-9D8B-7C6F5E4D3C2B";
 
@@ -242,5 +308,29 @@ mod tests {
         // and must not be refused or altered.
         let article = draft("<script>alert(1)</script>", "b").validate().unwrap();
         assert_eq!(article.headline, "<script>alert(1)</script>");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn articles_have_the_servers_shape(
+            id in any_text(), headline in any_text(), byline in any_text(), created_at in any_text()
+        ) {
+            agrees_with_serde(&Article {
+                id: id.clone(),
+                headline: headline.clone(),
+                byline: byline.clone(),
+                created_at,
+            });
+            agrees_with_serde(&NewArticle { id, headline, byline });
+        }
+
+        #[test]
+        fn drafts_leave_out_what_is_missing(
+            id in proptest::option::of(any_text()),
+            headline in proptest::option::of(any_text()),
+            byline in proptest::option::of(any_text()),
+        ) {
+            agrees_with_serde(&ArticleDraft { id, headline, byline });
+        }
     }
 }

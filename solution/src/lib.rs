@@ -7,23 +7,34 @@
 //! page (`page.rs`) and the service worker (`worker.rs`): two `.wasm` files,
 //! one built with the feature `page` and one with `worker`, whose exported
 //! functions `page.js` and `sw.js` call.
+//!
+//! Shared by the server, the page and the worker: `article.rs` (an article
+//! and the rules a valid one follows), `message.rs` (what the page and the
+//! worker say to each other), `outbox.rs` (the outbox's rules),
+//! `status_text.rs` (what the page and the notifications say about it),
+//! `push_payload.rs` (what a push message carries) and `js_codec.rs` (our
+//! types as plain JS objects). In the browser only: `web_api.rs` (wrappers
+//! over the browser's APIs), `idb.rs` (IndexedDB), `delivery.rs` (the
+//! worker's outbox and its delivery), `push_subscription.rs` (the page's
+//! side of Web Push), and the page and the worker themselves.
 
 pub mod article;
+pub mod js_codec;
 pub mod message;
 pub mod outbox;
-pub mod plain;
-pub mod push;
+pub mod push_payload;
+pub mod status_text;
 
 // Shared by the page and the worker; a build of one of them leaves some of
 // it unused.
 #[cfg(target_arch = "wasm32")]
 #[cfg_attr(not(all(feature = "page", feature = "worker")), allow(dead_code))]
-mod browser;
-#[cfg(target_arch = "wasm32")]
-#[cfg_attr(not(all(feature = "page", feature = "worker")), allow(dead_code))]
 mod idb;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod page;
+#[cfg(target_arch = "wasm32")]
+#[cfg_attr(not(all(feature = "page", feature = "worker")), allow(dead_code))]
+mod web_api;
 // The plumbing the lesson's code calls (in the starter, before the lesson's
 // TODOs are done, nothing calls some of it yet): the page's side of Web Push,
 // and the worker's outbox in IndexedDB and its delivery to the server.

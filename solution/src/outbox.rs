@@ -7,8 +7,13 @@
 //! handler's promise rejects whenever something is left to retry. A rejected
 //! promise is how the browser learns to fire `sync` again later; a resolved
 //! one tells it the work is done, and it never asks again.
+//!
+//! What the page and the notifications *say* about the outbox is in
+//! `status_text.rs`; the worker's IndexedDB store and its delivery to the
+//! server, in `idb.rs` and `delivery.rs`.
 
 use crate::article::NewArticle;
+use crate::js_codec::{Plain, Value, nested, number};
 
 /// One entry of the worker's outbox, as IndexedDB keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +87,7 @@ pub fn batches(queue: &[NewArticle]) -> Vec<std::ops::Range<usize>> {
 
 /// The length of `article` as JSON, `{"id":"…","headline":"…","byline":"…"}`,
 /// counted rather than written out: the worker has no JSON encoder of its own
-/// (`plain.rs` says why).
+/// (`js_codec.rs` says why).
 fn encoded_len(article: &NewArticle) -> usize {
     const FRAME: usize = r#"{"id":"","headline":"","byline":""}"#.len();
     FRAME
@@ -115,44 +120,37 @@ pub fn expired(entry: &Queued, now_ms: f64) -> bool {
     now_ms - entry.queued_at > RETENTION_MS
 }
 
-/// The text of the notification shown when `count` articles were dropped
-/// for having waited too long.
-pub fn dropped_notification(count: usize) -> String {
-    match count {
-        1 => "1 article could not be sent within 7 days and was dropped".to_owned(),
-        n => format!("{n} articles could not be sent within 7 days and were dropped"),
+/// An outbox entry. `seq` is IndexedDB's key: absent until it is stored.
+impl Plain for Queued {
+    fn to_plain<V: Value>(&self) -> V {
+        let mut fields = vec![
+            ("article", self.article.to_plain()),
+            ("queued_at", V::number(self.queued_at)),
+        ];
+        if let Some(seq) = self.seq {
+            fields.push(("seq", V::number(seq)));
+        }
+        V::object(fields)
     }
-}
 
-/// The text of the notification shown after a sync delivered `count` articles.
-pub fn added_notification(count: usize) -> String {
-    match count {
-        1 => "Added 1 new article".to_owned(),
-        n => format!("Added {n} new articles"),
-    }
-}
-
-/// The status line under the form once the worker has answered.
-pub fn queued_status(pending: usize) -> String {
-    match pending {
-        0 => "Sent — nothing waiting".to_owned(),
-        1 => "Queued — 1 waiting".to_owned(),
-        n => format!("Queued — {n} waiting"),
-    }
-}
-
-/// The status line once the worker reports that a sync delivered `count`
-/// articles: "Queued — 1 waiting" is no longer true then.
-pub fn sent_status(count: usize) -> String {
-    match count {
-        1 => "Sent — 1 delivered".to_owned(),
-        n => format!("Sent — {n} delivered"),
+    fn from_plain<V: Value>(value: &V) -> Result<Self, String> {
+        Ok(Queued {
+            seq: value
+                .field("seq")
+                .map(|_| number(value, "seq"))
+                .transpose()?,
+            article: nested(value, "article")?,
+            queued_at: number(value, "queued_at")?,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::js_codec::shapes::round_trip;
 
     fn article(n: usize, headline_len: usize) -> NewArticle {
         NewArticle {
@@ -236,19 +234,31 @@ mod tests {
         };
         assert!(!expired(&entry, 1_000.0 + 7.0 * day));
         assert!(expired(&entry, 1_000.0 + 7.0 * day + 1.0));
-        assert_eq!(
-            dropped_notification(2),
-            "2 articles could not be sent within 7 days and were dropped"
-        );
     }
 
     #[test]
-    fn texts_read_well_in_singular_and_plural() {
-        assert_eq!(added_notification(1), "Added 1 new article");
-        assert_eq!(added_notification(3), "Added 3 new articles");
-        assert_eq!(queued_status(1), "Queued — 1 waiting");
-        assert_eq!(queued_status(2), "Queued — 2 waiting");
-        assert_eq!(sent_status(1), "Sent — 1 delivered");
-        assert_eq!(sent_status(3), "Sent — 3 delivered");
+    fn outbox_entries_have_the_shape_the_harness_writes() {
+        let stored = Queued {
+            seq: Some(7.0),
+            article: article(1, 1),
+            queued_at: 1_700_000_000_000.0,
+        };
+        let plain_article = || article(1, 1).to_plain::<serde_json::Value>();
+        round_trip(
+            stored.clone(),
+            json!({"seq": 7, "article": plain_article(), "queued_at": 1_700_000_000_000_i64}),
+        );
+        // Before IndexedDB has given it a key.
+        round_trip(
+            Queued {
+                seq: None,
+                ..stored
+            },
+            json!({"article": plain_article(), "queued_at": 1_700_000_000_000_i64}),
+        );
+        assert_eq!(
+            Queued::from_plain(&json!({"article": plain_article()})),
+            Err("`queued_at` is missing".to_owned())
+        );
     }
 }

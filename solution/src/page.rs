@@ -17,14 +17,15 @@ use web_sys::{
 };
 
 use crate::article::{Article, ArticleDraft, NewArticle};
-use crate::browser::{
+use crate::idb;
+use crate::message::{PageMessage, WorkerBroadcast, WorkerReply};
+use crate::outbox::Queued;
+use crate::push_subscription;
+use crate::status_text::{queued_status, sent_status};
+use crate::web_api::{
     JsResult, describe, fetch, from_js, json_request, next_event, random_uuid, response_json,
     show_app_badge, sleep, to_js,
 };
-use crate::idb;
-use crate::message::{PageMessage, WorkerBroadcast, WorkerReply};
-use crate::outbox::{Queued, queued_status, sent_status};
-use crate::push_subscription;
 
 /// What the page shows, kept to re-render after a star or a sync.
 #[derive(Default)]

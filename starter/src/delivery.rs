@@ -29,12 +29,12 @@ use web_sys::{
 };
 
 use crate::article::{Article, NewArticle};
-use crate::browser::{
+use crate::idb;
+use crate::outbox::{self, Delivery, Queued};
+use crate::web_api::{
     JsResult, api_error, describe, fetch, from_js, json_request, response_json, response_value,
     show_app_badge, to_js, to_json,
 };
-use crate::idb;
-use crate::outbox::{self, Delivery, Queued};
 
 const ARTICLES_URL: &str = "/api/v1/articles";
 

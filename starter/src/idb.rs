@@ -11,7 +11,7 @@ use web_sys::{
     IdbDatabase, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction,
 };
 
-use crate::browser::{JsResult, indexed_db, next_event};
+use crate::web_api::{JsResult, indexed_db, next_event};
 
 const NAME: &str = "offline-news";
 const VERSION: u32 = 1;

@@ -21,14 +21,15 @@ use web_sys::{
 };
 
 use crate::article::{Article, ArticleDraft, NewArticle};
-use crate::browser::{
+use crate::idb;
+use crate::message::{PageMessage, WorkerBroadcast, WorkerReply};
+use crate::outbox::Queued;
+use crate::push_subscription;
+use crate::status_text::{queued_status, sent_status};
+use crate::web_api::{
     JsResult, api_error, describe, fetch, from_js, json_request, next_event, random_uuid,
     response_json, response_value, show_app_badge, sleep, to_js, to_json,
 };
-use crate::idb;
-use crate::message::{PageMessage, WorkerBroadcast, WorkerReply};
-use crate::outbox::{Queued, queued_status, sent_status};
-use crate::push_subscription;
 
 /// What the page shows, kept to re-render after a star or a sync.
 #[derive(Default)]

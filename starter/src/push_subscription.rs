@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::{PushManager, PushSubscription, ServiceWorkerRegistration};
 
-use crate::browser::{JsResult, api_error, fetch, json_request, response_value, sleep};
+use crate::web_api::{JsResult, api_error, fetch, json_request, response_value, sleep};
 
 const PUBLIC_KEY_URL: &str = "/api/v1/push/public-key";
 const SUBSCRIPTIONS_URL: &str = "/api/v1/push/subscriptions";
@@ -72,7 +72,7 @@ pub async fn unsubscribe(subscription: &PushSubscription) -> JsResult<()> {
         web_sys::console::warn_1(
             &format!(
                 "the server was not told: {}",
-                crate::browser::describe(&error)
+                crate::web_api::describe(&error)
             )
             .into(),
         );

@@ -24,11 +24,12 @@ use web_sys::{
 };
 
 use crate::article::NewArticle;
-use crate::browser::{JsResult, describe, fetch, from_js, random_uuid, to_js};
 use crate::delivery::{self, Flushed, SyncEvent};
 use crate::message::{PageMessage, SYNC_TAG, WorkerBroadcast, WorkerReply};
-use crate::outbox::{self, Queued};
-use crate::push::PushPayload;
+use crate::outbox::Queued;
+use crate::push_payload::PushPayload;
+use crate::status_text;
+use crate::web_api::{JsResult, describe, fetch, from_js, random_uuid, to_js};
 
 /// Files the page needs to start with no network: precached at install.
 /// (The worker's own wasm and glue are inside `sw.js`, which the browser
@@ -301,7 +302,7 @@ async fn deliver_and_report() -> JsResult<()> {
             .iter()
             .map(|a| a.headline.as_str())
             .collect();
-        let title = outbox::added_notification(headlines.len());
+        let title = status_text::added_notification(headlines.len());
         // A notification that fails to show must not fail the sync: the
         // browser would retry it, and the retry would find nothing to send.
         if let Err(error) = notify("articles-added", &title, &headlines.join("\n"), "/").await {

@@ -2,6 +2,13 @@
 //! and, with `--live-reload`, the hook that `cargo xtask serve --watch` uses.
 //!
 //! Run it through `cargo xtask serve`, which builds the wasm site first.
+//!
+//! Its modules, from the bottom up; each uses only those below it:
+//! `shared` (this stage's library: articles, messages, the push payload),
+//! `store.rs` (SQLite), `push/` (Web Push: keys, checking a subscription,
+//! sending; no HTTP server in it), `api/` (the JSON routes), and here, the
+//! one router. `origin.rs` (the public origin) and `dev.rs` (live reload)
+//! need nothing of the others.
 
 mod api;
 mod dev;
@@ -153,18 +160,18 @@ fn app(state: api::AppState, site: &Path, live_reload: bool) -> Router {
     let api = Router::new()
         .route(
             "/api/v1/articles",
-            get(api::list_articles)
-                .post(api::create_articles)
+            get(api::articles::list_articles)
+                .post(api::articles::create_articles)
                 .fallback(api::method_not_allowed),
         )
         .route(
             "/api/v1/push/public-key",
-            get(push::public_key).fallback(api::method_not_allowed),
+            get(api::push::public_key).fallback(api::method_not_allowed),
         )
         .route(
             "/api/v1/push/subscriptions",
-            post(push::subscribe)
-                .delete(push::unsubscribe)
+            post(api::push::subscribe)
+                .delete(api::push::unsubscribe)
                 .fallback(api::method_not_allowed),
         )
         .route("/api/{*rest}", any(api::no_such_route))

@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::api::decode_json;
-use crate::push::subscription::{self, EndpointPolicy};
+use crate::api::articles::decode_json;
+use crate::push::EndpointPolicy;
+use crate::push::subscription::SubscriptionDraft;
 use crate::shared::article::is_uuid;
 
 /// The prefixes every refusal starts with: a field, or an array index.
@@ -115,7 +116,9 @@ proptest! {
         } else {
             json!({ "endpoint": endpoint, "keys": { "p256dh": p256dh, "auth": auth } })
         };
-        if let Err(message) = subscription::parse(value, EndpointPolicy::PublicHttpsOnly) {
+        let checked = SubscriptionDraft::from_value(value)
+            .and_then(|draft| draft.check(EndpointPolicy::PublicHttpsOnly));
+        if let Err(message) = checked {
             prop_assert!(
                 ["endpoint:", "keys:", "keys.p256dh:", "keys.auth:", "body:"]
                     .iter()

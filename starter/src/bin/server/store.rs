@@ -1,17 +1,17 @@
-//! The articles, kept in an embedded SQLite file so that a restart loses
-//! nothing.
+//! The server's data — the articles and the push subscriptions — kept in an
+//! embedded SQLite file so that a restart loses nothing.
 //!
-//! SQLite calls block, so every call here runs on tokio's blocking pool (see
-//! `api.rs`), never on the async worker threads that serve requests.
+//! This is the bottom of the server: it knows the rows it stores and nothing
+//! of HTTP or of Web Push. SQLite calls block, so the async code above calls
+//! them through [`with_store`], which runs them on tokio's blocking pool,
+//! never on the worker threads that serve requests.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::shared::article::{Article, NewArticle};
 use axum::body::Bytes;
 use rusqlite::{Connection, params};
-
-use crate::push::Subscription;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,6 +31,21 @@ pub enum StoreError {
     Poisoned,
     #[error("cannot serialize the articles: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("database task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// A browser's push subscription, as stored (`push::subscription` checks one
+/// before it gets here). The keys stay base64url (no padding), the form the
+/// web-push crate reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub endpoint: String,
+    /// The browser's public key for this subscription: the payload is
+    /// encrypted to it (ECDH, RFC 8291).
+    pub p256dh: String,
+    /// A secret shared with the browser, mixed into the encryption key.
+    pub auth: String,
 }
 
 /// The original lesson's front page, so a new database is not empty.
@@ -255,6 +270,15 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Runs a blocking database call on tokio's blocking pool.
+pub async fn with_store<T: Send + 'static>(
+    store: &Arc<Store>,
+    call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || call(&store)).await?
 }
 
 fn list(conn: &Connection) -> Result<Vec<Article>, StoreError> {

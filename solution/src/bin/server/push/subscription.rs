@@ -13,20 +13,10 @@ use ct_codecs::{Base64UrlSafeNoPadding, Decoder};
 use reqwest::Url;
 use serde::Deserialize;
 
+use crate::store::Subscription;
+
 /// Longest endpoint accepted. Real ones are 100 to 500 characters.
 const MAX_ENDPOINT_CHARS: usize = 2048;
-
-/// A checked subscription, as stored. The keys stay base64url (no padding),
-/// the form the web-push crate reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscription {
-    pub endpoint: String,
-    /// The browser's public key for this subscription: the payload is
-    /// encrypted to it (ECDH, RFC 8291).
-    pub p256dh: String,
-    /// A secret shared with the browser, mixed into the encryption key.
-    pub auth: String,
-}
 
 /// Which endpoints may be stored and sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +28,10 @@ pub enum EndpointPolicy {
     AllowLocal,
 }
 
+/// A `PushSubscription` as the page sends it, each field of the right type
+/// (or absent) but not yet checked.
 #[derive(Deserialize)]
-struct SubscriptionDraft {
+pub struct SubscriptionDraft {
     endpoint: Option<String>,
     keys: Option<KeysDraft>,
 }
@@ -50,47 +42,52 @@ struct KeysDraft {
     auth: Option<String>,
 }
 
-/// Checks the form of a subscription: every field there and well made.
-/// Errors start with the field at fault, like the articles API's.
-pub fn parse(
-    value: serde_json::Value,
-    policy: EndpointPolicy,
-) -> Result<(Subscription, Url), String> {
-    let draft: SubscriptionDraft = match value {
-        serde_json::Value::Object(_) => {
-            serde_path_to_error::deserialize(value).map_err(|e| e.to_string())?
+impl SubscriptionDraft {
+    /// Reads the JSON: an object, whose fields have the right types. Errors
+    /// start with the field at fault, like the articles API's.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, String> {
+        match value {
+            serde_json::Value::Object(_) => {
+                serde_path_to_error::deserialize(value).map_err(|e| e.to_string())
+            }
+            _ => Err("body: expected a PushSubscription object".into()),
         }
-        _ => return Err("body: expected a PushSubscription object".into()),
-    };
-    let endpoint = draft.endpoint.ok_or("endpoint: is missing")?;
-    let url = parse_endpoint(&endpoint, policy)?;
-    let keys = draft.keys.ok_or("keys: is missing")?;
-    let p256dh = keys.p256dh.ok_or("keys.p256dh: is missing")?;
-    let p256dh_bytes = decode_base64url("keys.p256dh", &p256dh)?;
-    if p256dh_bytes.len() != 65 || p256dh_bytes[0] != 0x04 {
-        return Err(format!(
-            "keys.p256dh: must be an uncompressed P-256 point (65 bytes starting with 0x04), got {} bytes",
-            p256dh_bytes.len()
-        ));
     }
-    // 65 bytes of the right shape may still not be a point on the curve; the
-    // encryption would fail on every push.
-    jwt_simple::prelude::P256PublicKey::from_bytes(&p256dh_bytes)
-        .map_err(|_| "keys.p256dh: is not a point on the P-256 curve".to_owned())?;
-    let auth = keys.auth.ok_or("keys.auth: is missing")?;
-    let auth_bytes = decode_base64url("keys.auth", &auth)?;
-    if auth_bytes.len() != 16 {
-        return Err(format!(
-            "keys.auth: must be 16 bytes, got {}",
-            auth_bytes.len()
-        ));
+
+    /// Checks the form of a subscription: every field there and well made.
+    /// Errors start with the field at fault. Where the endpoint leads is
+    /// [`check_destination`]'s to check.
+    pub fn check(self, policy: EndpointPolicy) -> Result<(Subscription, Url), String> {
+        let endpoint = self.endpoint.ok_or("endpoint: is missing")?;
+        let url = parse_endpoint(&endpoint, policy)?;
+        let keys = self.keys.ok_or("keys: is missing")?;
+        let p256dh = keys.p256dh.ok_or("keys.p256dh: is missing")?;
+        let p256dh_bytes = decode_base64url("keys.p256dh", &p256dh)?;
+        if p256dh_bytes.len() != 65 || p256dh_bytes[0] != 0x04 {
+            return Err(format!(
+                "keys.p256dh: must be an uncompressed P-256 point (65 bytes starting with 0x04), got {} bytes",
+                p256dh_bytes.len()
+            ));
+        }
+        // 65 bytes of the right shape may still not be a point on the
+        // curve; the encryption would fail on every push.
+        jwt_simple::prelude::P256PublicKey::from_bytes(&p256dh_bytes)
+            .map_err(|_| "keys.p256dh: is not a point on the P-256 curve".to_owned())?;
+        let auth = keys.auth.ok_or("keys.auth: is missing")?;
+        let auth_bytes = decode_base64url("keys.auth", &auth)?;
+        if auth_bytes.len() != 16 {
+            return Err(format!(
+                "keys.auth: must be 16 bytes, got {}",
+                auth_bytes.len()
+            ));
+        }
+        let subscription = Subscription {
+            endpoint,
+            p256dh: p256dh.trim_end_matches('=').to_owned(),
+            auth: auth.trim_end_matches('=').to_owned(),
+        };
+        Ok((subscription, url))
     }
-    let subscription = Subscription {
-        endpoint,
-        p256dh: p256dh.trim_end_matches('=').to_owned(),
-        auth: auth.trim_end_matches('=').to_owned(),
-    };
-    Ok((subscription, url))
 }
 
 /// base64url, with or without `=` padding (browsers send none).

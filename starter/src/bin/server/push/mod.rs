@@ -1,13 +1,17 @@
 //! Web Push: the server tells every subscribed browser about new articles,
 //! even when no page of the app is open.
 //!
-//! - `GET /api/v1/push/public-key`: the VAPID public key the page subscribes
-//!   with (`keys.rs`);
-//! - `POST` / `DELETE /api/v1/push/subscriptions`: a browser's
-//!   `PushSubscription`, checked (`subscription.rs`) and kept in SQLite;
-//! - after an article POST commits something new, [`Push::announce`] sends
-//!   every subscription an encrypted message (`send.rs`), in the background:
-//!   the POST's answer never waits for a push service.
+//! - `keys.rs`: the VAPID key pair the page subscribes with, and the signed
+//!   tokens that prove a push comes from this server;
+//! - `subscription.rs`: a browser's `PushSubscription`, checked before
+//!   `store` keeps it, and where an endpoint may lead;
+//! - `send.rs`: one message to one push service, and what its answer means;
+//! - here, [`Push`]: after an article POST commits something new,
+//!   [`Push::announce`] encrypts and sends every subscription a message, in
+//!   the background: the POST's answer never waits for a push service.
+//!
+//! Nothing here speaks HTTP to browsers: the routes that hand out the public
+//! key and store subscriptions are in `api/push.rs`.
 
 pub mod keys;
 pub mod send;
@@ -17,20 +21,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::origin::PublicOrigin;
-use crate::shared::push::{NEW_ARTICLES_PATH, PushPayload};
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use crate::shared::push_payload::{NEW_ARTICLES_PATH, PushPayload};
 use web_push::{ContentEncoding, SubscriptionInfo, Urgency, WebPushMessageBuilder};
 
-use crate::api::{ApiError, unprocessable, with_store};
-use crate::store::Store;
+use crate::store::{Store, Subscription, with_store};
 use keys::{KeyError, Signer, VapidKeys};
 use send::{Outcome, SendConfig, SendError, Sender};
-pub use subscription::{EndpointPolicy, Subscription};
+pub use subscription::EndpointPolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
@@ -85,7 +82,8 @@ impl Push {
         self.signer.keys()
     }
 
-    fn policy(&self) -> EndpointPolicy {
+    /// Which endpoints may be stored and sent to.
+    pub fn policy(&self) -> EndpointPolicy {
         self.sender.config().policy
     }
 
@@ -123,8 +121,8 @@ impl Push {
         let mut fan_out = FanOut::default();
         let subscriptions = match with_store(store, Store::subscriptions).await {
             Ok(subscriptions) => subscriptions,
-            Err(_) => {
-                // `with_store` has logged the cause.
+            Err(error) => {
+                tracing::error!("push: cannot read the subscriptions: {error}");
                 return fan_out;
             }
         };
@@ -166,7 +164,12 @@ impl Push {
                     let gone = endpoint.clone();
                     match with_store(store, move |s| s.delete_subscription(&gone)).await {
                         Ok(_) => fan_out.removed += 1,
-                        Err(_) => fan_out.failed += 1,
+                        Err(error) => {
+                            tracing::error!(
+                                "push: cannot delete {endpoint}, which is gone: {error}"
+                            );
+                            fan_out.failed += 1;
+                        }
                     }
                 }
                 Outcome::Failed(reason) => {
@@ -258,91 +261,3 @@ pub struct FanOut {
     pub removed: usize,
     pub failed: usize,
 }
-
-// ---------------------------------------------------------------------------
-// Routes
-// ---------------------------------------------------------------------------
-
-/// `GET /api/v1/push/public-key`: `{"public_key": "<base64url>"}`.
-pub async fn public_key(State(push): State<Arc<Push>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "public_key": push.keys().public_key_base64() }))
-}
-
-// ANCHOR: subscribe
-/// `POST /api/v1/push/subscriptions`: stores a browser's subscription.
-/// `201` when it is new, `200` when that endpoint was already stored (its
-/// keys are updated: a browser may renew them).
-pub async fn subscribe(
-    State(push): State<Arc<Push>>,
-    State(store): State<Arc<Store>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let value = json_body(&headers, body)?;
-    let (subscription, url) = subscription::parse(value, push.policy()).map_err(unprocessable)?;
-    subscription::check_destination(&url, push.policy())
-        .await
-        .map_err(unprocessable)?;
-    let endpoint = subscription.endpoint.clone();
-    let added = with_store(&store, move |s| s.save_subscription(&subscription)).await?;
-    let status = if added {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(serde_json::json!({ "endpoint": endpoint }))).into_response())
-}
-// ANCHOR_END: subscribe
-
-/// `DELETE /api/v1/push/subscriptions` with `{"endpoint": "…"}`: forgets a
-/// subscription. `204` whether or not it was stored: either way, the server
-/// will not push to it.
-pub async fn unsubscribe(
-    State(store): State<Arc<Store>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<StatusCode, ApiError> {
-    let value = json_body(&headers, body)?;
-    let endpoint = match value.get("endpoint") {
-        Some(serde_json::Value::String(endpoint)) if !endpoint.is_empty() => endpoint.clone(),
-        Some(_) => return Err(unprocessable("endpoint: must be a non-empty string".into())),
-        None => return Err(unprocessable("endpoint: is missing".into())),
-    };
-    with_store(&store, move |s| s.delete_subscription(&endpoint)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// A JSON request body, with the same refusals as the articles API.
-fn json_body(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<serde_json::Value, ApiError> {
-    match crate::api::media_type(headers).as_deref() {
-        Some("application/json") => {}
-        other => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "content-type: expected application/json, got {}",
-                    other.unwrap_or("none")
-                ),
-            ));
-        }
-    }
-    // Reading fails only past the router's body limit (64 KiB).
-    let body = body.map_err(|rejection| {
-        ApiError::new(
-            rejection.status(),
-            format!("body: {}", rejection.body_text()),
-        )
-    })?;
-    serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("body: not valid JSON: {e}"),
-        )
-    })
-}
-
-#[cfg(test)]
-mod tests;

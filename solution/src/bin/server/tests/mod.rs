@@ -9,18 +9,21 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use super::app;
 use crate::api::AppState;
+use crate::app;
 use crate::push::send::SendConfig;
 use crate::push::{EndpointPolicy, Push};
 use crate::store::Store;
 
-/// The app on an in-memory database, with a site and a VAPID key in
-/// temporary directories. (The push tests in `push/tests.rs` use it too.)
+// The push routes and sending, against a push service of the test's own.
+mod push;
+
 /// The public origin test servers are configured with: the link in their
 /// pushes.
 pub(crate) const APP_ORIGIN: &str = "https://news.example";
 
+/// The app on an in-memory database, with a site and a VAPID key in
+/// temporary directories. (The push tests in `tests/push.rs` use it too.)
 pub(crate) struct TestServer {
     pub(crate) store: Arc<Store>,
     pub(crate) push: Arc<Push>,
@@ -481,13 +484,13 @@ async fn live_reload_answers_when_the_build_changes() {
 fn a_public_origin_that_is_not_an_origin_is_refused_by_name() {
     use clap::Parser;
     let args =
-        super::Args::try_parse_from(["server", "--public-origin", "https://news.example"]).unwrap();
+        crate::Args::try_parse_from(["server", "--public-origin", "https://news.example"]).unwrap();
     assert_eq!(
         args.public_origin.map(|o| o.to_string()),
         Some("https://news.example".into())
     );
     let error =
-        super::Args::try_parse_from(["server", "--public-origin", "https://news.example/app"])
+        crate::Args::try_parse_from(["server", "--public-origin", "https://news.example/app"])
             .unwrap_err()
             .to_string();
     assert!(

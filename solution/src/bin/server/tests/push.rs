@@ -20,11 +20,12 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::mpsc;
 
-use super::keys::{KEY_FILE, VapidKeys};
-use super::send::SendConfig;
-use super::{EndpointPolicy, FanOut};
-use crate::shared::push::{DeclarativePush, PushPayload};
-use crate::tests::{APP_ORIGIN, TestServer, article};
+use super::{APP_ORIGIN, TestServer, article};
+use crate::push::keys::{KEY_FILE, VapidKeys};
+use crate::push::send::SendConfig;
+use crate::push::subscription::SubscriptionDraft;
+use crate::push::{EndpointPolicy, FanOut};
+use crate::shared::push_payload::{DeclarativePush, PushPayload};
 
 // ---------------------------------------------------------------------------
 // A browser's side of a subscription
@@ -575,7 +576,7 @@ async fn a_new_article_is_pushed_signed_and_encrypted_without_delaying_the_post(
     // announcement replaces this one while it waits.
     assert_eq!(push.headers["ttl"], "86400");
     assert_eq!(push.headers["urgency"], "normal");
-    assert_eq!(push.headers["topic"], super::TOPIC);
+    assert_eq!(push.headers["topic"], crate::push::TOPIC);
     // The payload is a declarative push message.
     let payload: Value = serde_json::from_slice(&browser.decrypt(&push.body)).unwrap();
     let link = format!("{APP_ORIGIN}/#latest-headlines");
@@ -797,7 +798,7 @@ async fn a_message_too_large_for_the_push_service_is_not_retried() {
 
 #[tokio::test]
 async fn a_413_is_reported_with_the_size_it_refused() {
-    use super::send::{Outcome, Sender};
+    use crate::push::send::{Outcome, Sender};
     let service = PushService::start().await;
     service.answer_next(StatusCode::PAYLOAD_TOO_LARGE, None);
     let sender = Sender::new(SendConfig {
@@ -828,8 +829,9 @@ async fn without_the_test_flag_no_push_goes_to_a_local_address() {
     });
     let mut service = PushService::start().await;
     let browser = Subscriber::new(service.endpoint("local"));
-    let (subscription, _) =
-        super::subscription::parse(browser.json(), EndpointPolicy::AllowLocal).unwrap();
+    let (subscription, _) = SubscriptionDraft::from_value(browser.json())
+        .and_then(|draft| draft.check(EndpointPolicy::AllowLocal))
+        .unwrap();
     server.store.save_subscription(&subscription).unwrap();
     let fan_out = send_fallback(&server).await;
     assert_eq!(fan_out.failed, 1);

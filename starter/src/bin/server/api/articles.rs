@@ -1,8 +1,7 @@
-//! The JSON API: `GET` and `POST /api/v1/articles`.
+//! The article routes: `GET` and `POST /api/v1/articles`.
 //!
-//! Every refusal is a 4xx with a JSON body `{"error": "..."}` whose message
-//! starts with the field at fault, and a refused request stores nothing: a
-//! batch is checked whole before the first article is written.
+//! A refused POST stores nothing: a batch is checked whole before the first
+//! article is written.
 
 use std::sync::Arc;
 
@@ -10,94 +9,14 @@ use crate::shared::article::{ArticleDraft, NewArticle};
 use crate::shared::outbox::MAX_BATCH_ARTICLES;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::error::{ApiError, unprocessable};
+use super::json::{FromJson, media_type, parse_json};
 use crate::push::Push;
-use crate::store::{Store, StoreError};
-
-/// What the routes share. Each handler asks only for the part it uses
-/// (`State<Arc<Store>>`, `State<Arc<Push>>`); `FromRef` hands it over.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<Store>,
-    pub push: Arc<Push>,
-}
-
-impl FromRef<AppState> for Arc<Store> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.store)
-    }
-}
-
-impl FromRef<AppState> for Arc<Push> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.push)
-    }
-}
-
-/// An error as the client sees it: a status and a sentence.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    #[cfg(test)]
-    pub(crate) fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = Json(serde_json::json!({ "error": self.message }));
-        (self.status, body).into_response()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        // The details go to the log, not to the client.
-        tracing::error!("{error}");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the database failed; try again",
-        )
-    }
-}
-
-/// Runs a blocking database call on tokio's blocking pool.
-pub(crate) async fn with_store<T: Send + 'static>(
-    store: &Arc<Store>,
-    call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || call(&store))
-        .await
-        .map_err(|join| {
-            tracing::error!("database task failed: {join}");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the database failed; try again",
-            )
-        })?
-        .map_err(ApiError::from)
-}
+use crate::store::{Store, with_store};
 
 // ANCHOR: list
 /// `GET /api/v1/articles`: every article, oldest first.
@@ -147,7 +66,9 @@ pub async fn create_articles(
 }
 // ANCHOR_END: create
 
-/// The checked articles of a POST body, JSON or urlencoded.
+/// The checked articles of a POST body, JSON or urlencoded: an extractor of
+/// its own rather than a [`super::json::JsonBody`], since a browser without
+/// JavaScript posts the page's form.
 pub struct Submission {
     articles: Vec<NewArticle>,
     /// A browser without JavaScript posted the page's form: answer with a
@@ -198,13 +119,6 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
     }
 }
 
-/// `application/json; charset=utf-8` → `application/json`.
-pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    Some(essence.to_ascii_lowercase())
-}
-
 fn accepts_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -212,45 +126,35 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-pub(crate) fn unprocessable(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
-}
-
 /// Decodes and checks a JSON body: one article object, or an array of them.
 pub fn decode_json(body: &[u8]) -> Result<Vec<NewArticle>, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("body: not valid JSON: {e}"),
-        )
-    })?;
-    match value {
-        serde_json::Value::Array(items) => {
-            if items.is_empty() {
-                return Err(unprocessable(
-                    "body: the array is empty; send at least one article".into(),
-                ));
+    Vec::<NewArticle>::from_json(parse_json(body)?).map_err(unprocessable)
+}
+
+/// One article object, or an array of at most [`MAX_BATCH_ARTICLES`], each
+/// checked; an article's error says which one it is (`[2].headline: …`).
+impl FromJson for Vec<NewArticle> {
+    fn from_json(value: serde_json::Value) -> Result<Self, String> {
+        match value {
+            serde_json::Value::Array(items) => {
+                if items.is_empty() {
+                    return Err("body: the array is empty; send at least one article".into());
+                }
+                if items.len() > MAX_BATCH_ARTICLES {
+                    return Err(format!(
+                        "body: {} articles in one request; at most {MAX_BATCH_ARTICLES} are accepted",
+                        items.len()
+                    ));
+                }
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, item)| decode_article(item).map_err(|e| format!("[{index}].{e}")))
+                    .collect()
             }
-            if items.len() > MAX_BATCH_ARTICLES {
-                return Err(unprocessable(format!(
-                    "body: {} articles in one request; at most {MAX_BATCH_ARTICLES} are accepted",
-                    items.len()
-                )));
-            }
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(index, item)| {
-                    decode_article(item).map_err(|e| unprocessable(format!("[{index}].{e}")))
-                })
-                .collect()
+            item @ serde_json::Value::Object(_) => Ok(vec![decode_article(item)?]),
+            _ => Err("body: expected an article object or an array of articles".into()),
         }
-        item @ serde_json::Value::Object(_) => {
-            Ok(vec![decode_article(item).map_err(unprocessable)?])
-        }
-        _ => Err(unprocessable(
-            "body: expected an article object or an array of articles".into(),
-        )),
     }
 }
 
@@ -275,20 +179,4 @@ fn decode_form(body: &[u8]) -> Result<NewArticle, ApiError> {
         draft.id = Some(uuid::Uuid::new_v4().to_string());
     }
     draft.validate().map_err(|e| unprocessable(e.to_string()))
-}
-
-/// Any path under `/api/` that is not a route.
-pub async fn no_such_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        format!("path: no route for {method} {}", uri.path()),
-    )
-}
-
-/// A route that exists, asked with a method it does not take.
-pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("method: {} does not take {method}", uri.path()),
-    )
 }

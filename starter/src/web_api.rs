@@ -1,4 +1,8 @@
-//! Small helpers over the browser's APIs that the page and the worker share.
+//! Small wrappers over the browser's Web APIs, shared by the page and the
+//! worker: `fetch` and JSON requests to our API, `crypto.randomUUID`, timers
+//! ([`sleep`]), the app badge, events as futures ([`next_event`]), a readable
+//! sentence for whatever a browser API threw ([`describe`]), and [`to_js`] /
+//! [`from_js`], our types to and from plain JS objects (`js_codec.rs`).
 //!
 //! Most browser APIs come in two shapes: Promises, which `JsFuture` turns into
 //! Rust futures, and older event-based ones (IndexedDB requests, message
@@ -9,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Event, EventTarget, Request, Response};
 
-use crate::plain::Plain;
+use crate::js_codec::Plain;
 
 pub type JsResult<T> = Result<T, JsValue>;
 

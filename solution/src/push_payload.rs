@@ -1,7 +1,7 @@
-//! What a Web Push carries: the server encrypts this JSON for each browser,
-//! the browser's push service delivers it, and the service worker decrypts
-//! nothing — the browser has already done that — but parses it and shows it
-//! as a notification.
+//! The push message's payload, [`PushPayload`]: what a Web Push carries. The
+//! server encrypts this JSON for each browser, the browser's push service
+//! delivers it, and the service worker decrypts nothing — the browser has
+//! already done that — but parses it and shows it as a notification.
 //!
 //! The server sends a *declarative* push message (the Push API's Declarative
 //! Web Push, first in Safari 18.4): JSON that names the notification itself,
@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plain::{Plain, Value};
+use crate::js_codec::{Plain, Value, text};
 
 /// The title of every push about new articles.
 pub const NEW_ARTICLES_TITLE: &str = "New on Offline News";
@@ -162,9 +162,28 @@ pub struct DeclarativeNotification {
 }
 // ANCHOR_END: declarative
 
+impl Plain for PushPayload {
+    fn to_plain<V: Value>(&self) -> V {
+        V::object(vec![
+            ("title", V::text(&self.title)),
+            ("body", V::text(&self.body)),
+            ("url", V::text(&self.url)),
+        ])
+    }
+
+    fn from_plain<V: Value>(value: &V) -> Result<Self, String> {
+        Ok(PushPayload {
+            title: text(value, "title")?,
+            body: text(value, "body")?,
+            url: text(value, "url")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::js_codec::shapes::{agrees_with_serde, any_text};
 
     /// The link the server puts in its pushes, at an example public origin.
     fn link() -> String {
@@ -318,5 +337,22 @@ mod tests {
         let sent = PushPayload::new_articles(&["Hi".into()], link());
         let text = serde_json::to_string(&sent.declarative()).unwrap();
         assert_eq!(PushPayload::parse_or_fallback(parse(&text)), sent);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_plain_form_has_the_servers_shape(
+            title in any_text(), body in any_text(), url in any_text()
+        ) {
+            agrees_with_serde(&PushPayload { title, body, url });
+        }
+    }
+
+    #[test]
+    fn a_plain_form_that_is_not_an_object_names_the_missing_field() {
+        assert_eq!(
+            PushPayload::from_plain(&serde_json::json!("a string")),
+            Err("`title` is missing".to_owned())
+        );
     }
 }
