@@ -179,8 +179,7 @@ fn copy_workspace(root: &Path, copy: &Path) -> anyhow::Result<()> {
     for tool in TOOLS {
         let name = format!("{tool}{}", std::env::consts::EXE_SUFFIX);
         let from = target_dir().join("debug").join(&name);
-        fs::copy(&from, debug.join(&name))
-            .with_context(|| format!("cannot copy {}", from.display()))?;
+        link_or_copy(&from, &debug.join(&name))?;
     }
     let file = copy.join(lesson::workspace::CHECKPOINTS);
     let text =
@@ -200,6 +199,18 @@ fn copy_workspace(root: &Path, copy: &Path) -> anyhow::Result<()> {
     ensure!(marked, "{} has no `title = \"…\"` line", file.display());
     let marked = lines.join("\n") + "\n";
     fs::write(&file, marked).with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// Puts the binary `from` at `to`: a hard link where both are on one disk,
+/// so that the copy costs no room (a debug build of the harness is hundreds
+/// of megabytes, and a CI disk may be nearly full), else a copy.
+fn link_or_copy(from: &Path, to: &Path) -> anyhow::Result<()> {
+    if fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(from, to)
+        .map(drop)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
 }
 
 /// Copies every file under `from` to `to`, but not under `skip`.
