@@ -126,20 +126,7 @@ impl CheckArgs {
     }
 }
 
-/// The harness, which drives the browsers, does not build on Windows yet
-/// (it uses Unix signals and process groups to stop what it starts): until
-/// it does, a command that needs it says so in one line and points to WSL2,
-/// where it runs as on Linux.
-pub fn harness_runs_here() -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !cfg!(windows),
-        "the browser checks do not run natively on Windows yet: run this command in WSL2 (the book's set-up page, \"Windows with WSL2\", says how)"
-    );
-    Ok(())
-}
-
 pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
-    harness_runs_here()?;
     if !args.watch {
         return check_once(args);
     }
@@ -403,7 +390,6 @@ pub fn selftest() -> anyhow::Result<()> {
 /// it through the lesson's story in headless Chromium, writing the book's
 /// pictures to `book/src/screenshots/` (commit them with the chapters).
 pub fn screenshots() -> anyhow::Result<()> {
-    harness_runs_here()?;
     let site = build_site(Stage::Solution)?;
     let server = stage_server(Stage::Solution)?;
     let mut harness = harness();
@@ -447,7 +433,6 @@ impl Default for ChaosArgs {
 }
 
 pub fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
-    harness_runs_here()?;
     let site = build_site(Stage::Solution)?;
     let server = stage_server(Stage::Solution)?;
     let mut harness = harness();
