@@ -33,19 +33,25 @@ impl Drop for Background {
     }
 }
 
-/// A fresh directory under the system's temp dir, removed on drop.
+/// A fresh directory (by default under the system's temp dir), removed on
+/// drop.
 pub struct TempDir {
     path: PathBuf,
 }
 
 impl TempDir {
     pub fn new(prefix: &str) -> Result<Self> {
+        Self::new_in(&std::env::temp_dir(), prefix)
+    }
+
+    /// A fresh directory in `parent` (made if missing), removed on drop.
+    pub fn new_in(parent: &Path, prefix: &str) -> Result<Self> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!(
+        let path = parent.join(format!(
             "{prefix}-{}-{}-{nanos}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -135,18 +141,6 @@ pub fn kill_tree(pid: u32) {
         .status();
 }
 
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 /// The last `n` lines of a text file (for a failure report).
 pub fn tail_file(path: &Path, n: usize) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -155,89 +149,6 @@ pub fn tail_file(path: &Path, n: usize) -> Vec<String> {
         .iter()
         .map(|l| l.to_string())
         .collect()
-}
-
-/// A browser the checks need: where to look for it and, as root on Debian
-/// or Ubuntu (CI), which package installs it. Never a silent skip: found,
-/// installed (and said so), or one line saying how to install it.
-pub struct Installable {
-    pub product: &'static str,
-    /// An environment variable naming the executable, which wins.
-    pub env: &'static str,
-    /// Executable names to look for on `PATH`, best first.
-    pub names: &'static [&'static str],
-    pub debian_package: &'static str,
-    pub how_to_install: &'static str,
-}
-
-impl Installable {
-    pub fn find_or_install(&self) -> anyhow::Result<std::path::PathBuf> {
-        use std::path::{Path, PathBuf};
-        use std::process::Command;
-
-        let Installable {
-            product,
-            env,
-            debian_package: package,
-            ..
-        } = *self;
-        if let Some(path) = std::env::var_os(env).filter(|p| !p.is_empty()) {
-            let path = PathBuf::from(path);
-            return which(&path).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{env} is set to {}, which is not an executable",
-                    path.display()
-                )
-            });
-        }
-        if let Some(found) = self.on_path() {
-            return Ok(found);
-        }
-        if is_root() && Path::new("/etc/debian_version").exists() {
-            println!(
-                "harness: no {product} found; installing the Debian package `{package}` with apt-get (as root)…"
-            );
-            let install = || {
-                Command::new("apt-get")
-                    .args(["install", "-y", package])
-                    .env("DEBIAN_FRONTEND", "noninteractive")
-                    .status()
-                    .is_ok_and(|s| s.success())
-            };
-            if !install() {
-                // A fresh machine may never have read the package lists.
-                let _ = Command::new("apt-get").arg("update").status();
-                anyhow::ensure!(
-                    install(),
-                    "`apt-get install -y {package}` failed; install {product} and run again (or set {env})"
-                );
-            }
-            return self.on_path().ok_or_else(|| {
-                anyhow::anyhow!("installed `{package}`, but it is still not on PATH")
-            });
-        }
-        anyhow::bail!(
-            "no {product} found: install it ({}) or set {env} to its executable",
-            self.how_to_install
-        )
-    }
-
-    fn on_path(&self) -> Option<std::path::PathBuf> {
-        self.names
-            .iter()
-            .find_map(|name| which(std::path::Path::new(name)))
-    }
-}
-
-/// `program` if it is a path to a file, else the first file of that name in
-/// a directory of `PATH`.
-fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
-    if program.components().count() > 1 {
-        return program.is_file().then(|| program.to_owned());
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }
 
 /// A stage's server binary in the dev build under `target` (cargo names it
