@@ -117,12 +117,12 @@ fn reveal_shows_the_same_code_from_a_crlf_checkout() {
 fn the_trails_steps_give_the_same_files_in_a_crlf_checkout() {
     let root = project_root();
     let copy = crlf_copy();
-    // The repository's own starter files (the steps touch only the lesson
-    // files), as the trail copies them.
+    // The starter's lesson files (the only ones the steps touch) with LF
+    // line endings, as the repository has them, whatever this checkout has.
     let lf_trail = TempDir::new();
     for file in super::lesson_files().lesson_files {
         let text = fs::read_to_string(root.join("starter").join(&file)).unwrap();
-        lf_trail.write(&file, &text);
+        lf_trail.write(&file, &text.replace("\r\n", "\n"));
     }
     let lesson: Vec<Entry> = checkpoints_in(&root)
         .iter()
