@@ -126,20 +126,7 @@ impl CheckArgs {
     }
 }
 
-/// The harness, which drives the browsers, does not build on Windows yet
-/// (it uses Unix signals and process groups to stop what it starts): until
-/// it does, a command that needs it says so in one line and points to WSL2,
-/// where it runs as on Linux.
-pub fn harness_runs_here() -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !cfg!(windows),
-        "the browser checks do not run natively on Windows yet: run this command in WSL2 (the book's set-up page, \"Windows with WSL2\", says how)"
-    );
-    Ok(())
-}
-
 pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
-    harness_runs_here()?;
     if !args.watch {
         return check_once(args);
     }
@@ -165,7 +152,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
 }
 
 fn check_once(args: &CheckArgs) -> anyhow::Result<()> {
-    announce_browser(&Machine::this(), args.browser.family())?;
+    browser_first(&Machine::this(), args.browser.family())?;
     let site = build_site(args.stage)?;
     let server = stage_server(args.stage)?;
     // The harness writes each checkpoint's result here; a stale file from an
@@ -317,57 +304,27 @@ pub fn run_harness(
     })
 }
 
-/// Says which browser the check drives and its version, before anything is
-/// built: in one line when it is older than the checks can drive, and when
-/// there is none, the one line that installs one on this system. (As root
-/// on Debian, as in CI, a missing one is left to the harness, which
-/// installs it.)
-fn announce_browser(machine: &Machine, family: Family) -> anyhow::Result<()> {
-    let found = match browsers::find(machine, family) {
-        Ok(found) => found,
-        Err(NotFound::BadVariable { variable, value }) => anyhow::bail!(
-            "{variable} is set to {value}, which is not a program: unset it, or set it to the browser's executable"
-        ),
-        Err(NotFound::Nowhere) if platform::tools::apt_get_allowed(machine) => return Ok(()),
-        Err(NotFound::Nowhere) => anyhow::bail!(
-            "no {} found: install one ({}), or set {} to its executable",
-            family.name(),
-            browsers::install_line(machine, family),
-            family.env()
-        ),
-    };
-    let at = found.path.display();
-    match browsers::version(machine, &found) {
-        Ok(version) if version.major < family.oldest_major() => println!(
-            "warning: {} {} ({at}) is older than the checks can drive ({} or newer): update it, or {}",
-            found.name(),
-            version.text,
-            family.oldest_major(),
-            browsers::install_line(machine, family)
-        ),
-        Ok(version) => println!("==> browser: {} {} ({at})", found.name(), version.text),
-        Err(_) => println!("==> browser: {} ({at})", found.name()),
+/// Before anything is built: a check with no browser to drive stops here,
+/// with the one line that installs one on this system (as root on Debian,
+/// as in CI, the harness installs it). The harness itself names the
+/// browser it drives, with its version.
+fn browser_first(machine: &Machine, family: Family) -> anyhow::Result<()> {
+    match browsers::find(machine, family) {
+        Ok(_) => Ok(()),
+        Err(NotFound::Nowhere)
+            if browsers::apt_package(machine, family).is_some()
+                && platform::tools::apt_get_allowed(machine) =>
+        {
+            Ok(())
+        }
+        Err(not_found) => anyhow::bail!(not_found.message(machine, family)),
     }
-    Ok(())
 }
 
 /// `cargo run -p harness --`, quietly: its report is what the user reads.
-///
-/// The harness looks for a browser on `PATH` (or in `CHROME` / `FIREFOX`);
-/// the ones the `platform` crate finds in each system's own places (a
-/// macOS app bundle, a snap, a flatpak, `/opt`) are passed on in those
-/// variables, unless the user set them.
 pub(crate) fn harness() -> Command {
     let mut command = cargo();
     command.args(["run", "-q", "-p", "harness", "--"]);
-    let machine = Machine::this();
-    for family in [Family::Chromium, Family::Firefox] {
-        if machine.var(family.env()).is_none()
-            && let Ok(found) = browsers::find(&machine, family)
-        {
-            command.env(family.env(), found.path);
-        }
-    }
     command
 }
 
@@ -403,7 +360,6 @@ pub fn selftest() -> anyhow::Result<()> {
 /// it through the lesson's story in headless Chromium, writing the book's
 /// pictures to `book/src/screenshots/` (commit them with the chapters).
 pub fn screenshots() -> anyhow::Result<()> {
-    harness_runs_here()?;
     let site = build_site(Stage::Solution)?;
     let server = stage_server(Stage::Solution)?;
     let mut harness = harness();
@@ -447,7 +403,6 @@ impl Default for ChaosArgs {
 }
 
 pub fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
-    harness_runs_here()?;
     let site = build_site(Stage::Solution)?;
     let server = stage_server(Stage::Solution)?;
     let mut harness = harness();
@@ -487,7 +442,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_browser_is_named_with_this_systems_install_line() {
+    fn a_missing_browser_stops_the_check_with_this_systems_install_line() {
         let dir = std::env::temp_dir().join(format!("announce-test-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let mut mac = Machine {
@@ -495,7 +450,7 @@ mod tests {
             root: dir.clone(),
             env: Vec::new(),
         };
-        let error = announce_browser(&mac, Family::Chromium)
+        let error = browser_first(&mac, Family::Chromium)
             .unwrap_err()
             .to_string();
         assert_eq!(
@@ -503,15 +458,15 @@ mod tests {
             "no Chromium-family browser found: install one (brew install --cask google-chrome), or set CHROME to its executable"
         );
         mac.env.push(("FIREFOX".into(), dir.join("nothing").into()));
-        let error = announce_browser(&mac, Family::Firefox)
+        let error = browser_first(&mac, Family::Firefox)
             .unwrap_err()
             .to_string();
         assert!(error.starts_with("FIREFOX is set to "), "{error}");
-        // Found: said, and the check goes on.
+        // Found: the check goes on (the harness names it).
         let app = dir.join("Applications/Google Chrome.app/Contents/MacOS");
         fs::create_dir_all(&app).unwrap();
         fs::write(app.join("Google Chrome"), "").unwrap();
-        let found = announce_browser(&mac, Family::Chromium);
+        let found = browser_first(&mac, Family::Chromium);
         fs::remove_dir_all(&dir).unwrap();
         found.unwrap();
     }

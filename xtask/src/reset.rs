@@ -41,11 +41,10 @@ pub fn run(args: &ResetArgs) -> anyhow::Result<()> {
     let starter = Stage::Starter.name();
     let mut changed = Vec::new();
     for file in files {
-        let original = git(&root, &["show", &format!("{rev}:./{starter}/{file}")])
-            .with_context(|| format!("cannot read {starter}/{file} as it is in git ({rev})"))?;
+        let original = original(&root, &rev, &format!("{starter}/{file}"))?;
         let path = root.join(starter).join(&file);
         let current = fs::read_to_string(&path).unwrap_or_default();
-        if current == original {
+        if same_text(&current, &original) {
             println!("{starter}/{file} is as the starter has it: nothing to reset");
         } else {
             changed.push((file, original));
@@ -144,6 +143,22 @@ fn base_revision(root: &Path) -> anyhow::Result<String> {
             Ok(head.trim().to_owned())
         }
     }
+}
+
+/// `file` (relative to `root`) as git checks it out from `rev`: with the
+/// line endings this checkout's attributes and settings give it (the
+/// repository's `.gitattributes` asks for LF; a checkout made otherwise may
+/// have CRLF), not as the repository stores it.
+fn original(root: &Path, rev: &str, file: &str) -> anyhow::Result<String> {
+    git(root, &["cat-file", "--filters", &format!("{rev}:./{file}")])
+        .with_context(|| format!("cannot read {file} as it is in git ({rev})"))
+}
+
+/// Whether two versions of a file say the same, whatever their line
+/// endings: an editor that saved the starter's file with CRLF changed
+/// nothing a reset would put back.
+fn same_text(a: &str, b: &str) -> bool {
+    a.replace("\r\n", "\n") == b.replace("\r\n", "\n")
 }
 
 /// Runs git in `root` and returns what it printed; its error message when
@@ -275,10 +290,53 @@ mod tests {
             return;
         }
         let rev = base_revision(&root).unwrap();
-        let text = git(&root, &["show", &format!("{rev}:./starter/src/worker.rs")]).unwrap();
+        let text = original(&root, &rev, "starter/src/worker.rs").unwrap();
         assert!(
             text.contains("TODO("),
             "the starter's worker.rs has its TODOs"
         );
+    }
+
+    /// A checkout whose attributes ask for CRLF (as Git for Windows' own
+    /// default would, without the repository's `.gitattributes`) gets its
+    /// originals back with CRLF, as git itself would check them out; and a
+    /// file that differs only in its line endings needs no reset.
+    #[test]
+    fn the_original_has_the_checkouts_line_endings() {
+        let dir = crate::build::tests::TempDir::new();
+        let root = &dir.0;
+        let run = |args: &[&str]| {
+            git(root, args).unwrap_or_else(|e| panic!("{e:#}"));
+        };
+        if git(root, &["--version"]).is_err() {
+            println!("skipped: no git");
+            return;
+        }
+        run(&["init", "-q"]);
+        dir.write(".gitattributes", "*.rs text eol=crlf\n");
+        dir.write(
+            "starter/src/worker.rs",
+            "fn on_sync() {\n    // TODO(sync)\n}\n",
+        );
+        run(&["add", "."]);
+        run(&[
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-q",
+            "-m",
+            "starter",
+        ]);
+        let text = original(root, "HEAD", "starter/src/worker.rs").unwrap();
+        assert_eq!(text, "fn on_sync() {\r\n    // TODO(sync)\r\n}\r\n");
+        assert!(same_text(&text, "fn on_sync() {\n    // TODO(sync)\n}\n"));
+        assert!(!same_text(
+            &text,
+            "fn on_sync() {\r\n    deliver();\r\n}\r\n"
+        ));
     }
 }

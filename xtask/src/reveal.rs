@@ -72,7 +72,7 @@ fn remember(progress: &mut Progress, id: &str) {
 /// The checkpoint's hunks of the solution, each headed by where it is
 /// (`solution/src/worker.rs:198 (on_message)`); `None` for a pre-lesson
 /// checkpoint. `read` reads a file of the solution crate.
-fn hunks(
+pub(crate) fn hunks(
     checkpoint: &Entry,
     read: impl Fn(&str) -> anyhow::Result<String>,
 ) -> anyhow::Result<Option<Vec<String>>> {

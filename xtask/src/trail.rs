@@ -166,7 +166,7 @@ fn check_copy(
 
 /// Puts the solution's regions that `checkpoint` reveals into the copy, in
 /// place of the starter's regions of the same names.
-fn apply(solution: &Path, copy: &Path, checkpoint: &Entry) -> anyhow::Result<()> {
+pub(crate) fn apply(solution: &Path, copy: &Path, checkpoint: &Entry) -> anyhow::Result<()> {
     anyhow::ensure!(
         !checkpoint.reveal.is_empty(),
         "`{}` has no `reveal` in lessons/background-sync/checkpoints.toml",

@@ -158,8 +158,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // On Ctrl-C or SIGTERM the work future is dropped, and with it every
-    // guard: the browser, the proxy and the server are stopped.
+    // When interrupted (Ctrl-C, SIGTERM) the work future is dropped, and
+    // with it every guard: the browser, the proxy and the server are
+    // stopped.
     let outcome = tokio::select! {
         outcome = run(cli.command) => outcome,
         () = interrupted() => {
@@ -260,11 +261,35 @@ async fn run(command: Command) -> Result<bool> {
     }
 }
 
+/// When the harness is asked to stop: Ctrl-C on every system; on Unix also
+/// SIGTERM (what `kill` and CI send); on Windows also Ctrl-Break and the
+/// console window being closed (which leaves a few seconds to clean up).
 async fn interrupted() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let terminated = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(windows)]
+    let terminated = async {
+        use tokio::signal::windows::{ctrl_break, ctrl_close};
+        match (ctrl_break(), ctrl_close()) {
+            (Ok(mut ctrl_break), Ok(mut close)) => {
+                tokio::select! {
+                    _ = ctrl_break.recv() => {}
+                    _ = close.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    };
     tokio::select! {
-        _ = ctrl_c => {}
-        _ = async { match &mut term { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminated => {}
     }
 }

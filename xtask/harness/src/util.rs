@@ -1,5 +1,6 @@
 //! Small pieces every part of the harness needs: temporary directories that
-//! clean up after themselves, free ports, killing what we started.
+//! clean up after themselves, free ports, starting and killing process
+//! trees.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -32,19 +33,25 @@ impl Drop for Background {
     }
 }
 
-/// A fresh directory under the system's temp dir, removed on drop.
+/// A fresh directory (by default under the system's temp dir), removed on
+/// drop.
 pub struct TempDir {
     path: PathBuf,
 }
 
 impl TempDir {
     pub fn new(prefix: &str) -> Result<Self> {
+        Self::new_in(&std::env::temp_dir(), prefix)
+    }
+
+    /// A fresh directory in `parent` (made if missing), removed on drop.
+    pub fn new_in(parent: &Path, prefix: &str) -> Result<Self> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!(
+        let path = parent.join(format!(
             "{prefix}-{}-{}-{nanos}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -79,27 +86,59 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Sends SIGKILL to the process group `pgid` (a process we started with
-/// `process_group(0)`, so its id is its group's id), and so to every child it
-/// started.
-pub fn kill_process_group(pgid: u32) {
-    let _ = std::process::Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
+/// Makes `command` start a process tree of its own: the process it starts
+/// and everything that one starts, apart from ours. Two things follow, on
+/// every system. Ctrl-C in the terminal reaches only the harness, which
+/// then stops what it started in order (the browser, then the server)
+/// instead of every process dying at once. And [`kill_tree`] can stop the
+/// whole tree: a browser is a dozen processes, `cargo xtask serve` starts a
+/// server.
+///
+/// - **Unix:** a process group of its own, whose id is the process's id.
+///   The terminal sends its SIGINT to its foreground group only.
+/// - **Windows:** a process group of its own too
+///   (`CREATE_NEW_PROCESS_GROUP`), which Windows leaves out when a console
+///   sends Ctrl-C to the processes attached to it.
+pub fn own_tree(command: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    #[cfg(unix)]
+    command.process_group(0);
+    #[cfg(windows)]
+    {
+        // From the Windows SDK's WinBase.h.
+        const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+        command.creation_flags(CREATE_NEW_PROCESS_GROUP);
+    }
+    command
+}
+
+/// Kills the process `pid`, started by [`own_tree`], and every process
+/// below it. Call it while the caller still holds the process's `Child`
+/// (running or not yet waited for), so that `pid` cannot name another
+/// process by then.
+///
+/// - **Unix:** SIGKILL to its process group (`kill -KILL -- -pid`), which
+///   reaches the children even when the process itself has exited.
+/// - **Windows:** `taskkill /T /F`, which ends the process and its
+///   descendants, found by their parent's id: so this must come before the
+///   process itself is killed, not after.
+pub fn kill_tree(pid: u32) {
+    #[cfg(unix)]
+    let mut kill = {
+        let mut kill = std::process::Command::new("kill");
+        kill.args(["-KILL", "--", &format!("-{pid}")]);
+        kill
+    };
+    #[cfg(windows)]
+    let mut kill = {
+        let mut kill = std::process::Command::new("taskkill");
+        kill.args(["/T", "/F", "/PID", &pid.to_string()]);
+        kill
+    };
+    let _ = kill
+        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status();
-}
-
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 /// The last `n` lines of a text file (for a failure report).
@@ -112,89 +151,6 @@ pub fn tail_file(path: &Path, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// A browser the checks need: where to look for it and, as root on Debian
-/// or Ubuntu (CI), which package installs it. Never a silent skip: found,
-/// installed (and said so), or one line saying how to install it.
-pub struct Installable {
-    pub product: &'static str,
-    /// An environment variable naming the executable, which wins.
-    pub env: &'static str,
-    /// Executable names to look for on `PATH`, best first.
-    pub names: &'static [&'static str],
-    pub debian_package: &'static str,
-    pub how_to_install: &'static str,
-}
-
-impl Installable {
-    pub fn find_or_install(&self) -> anyhow::Result<std::path::PathBuf> {
-        use std::path::{Path, PathBuf};
-        use std::process::Command;
-
-        let Installable {
-            product,
-            env,
-            debian_package: package,
-            ..
-        } = *self;
-        if let Some(path) = std::env::var_os(env).filter(|p| !p.is_empty()) {
-            let path = PathBuf::from(path);
-            return which(&path).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{env} is set to {}, which is not an executable",
-                    path.display()
-                )
-            });
-        }
-        if let Some(found) = self.on_path() {
-            return Ok(found);
-        }
-        if is_root() && Path::new("/etc/debian_version").exists() {
-            println!(
-                "harness: no {product} found; installing the Debian package `{package}` with apt-get (as root)…"
-            );
-            let install = || {
-                Command::new("apt-get")
-                    .args(["install", "-y", package])
-                    .env("DEBIAN_FRONTEND", "noninteractive")
-                    .status()
-                    .is_ok_and(|s| s.success())
-            };
-            if !install() {
-                // A fresh machine may never have read the package lists.
-                let _ = Command::new("apt-get").arg("update").status();
-                anyhow::ensure!(
-                    install(),
-                    "`apt-get install -y {package}` failed; install {product} and run again (or set {env})"
-                );
-            }
-            return self.on_path().ok_or_else(|| {
-                anyhow::anyhow!("installed `{package}`, but it is still not on PATH")
-            });
-        }
-        anyhow::bail!(
-            "no {product} found: install it ({}) or set {env} to its executable",
-            self.how_to_install
-        )
-    }
-
-    fn on_path(&self) -> Option<std::path::PathBuf> {
-        self.names
-            .iter()
-            .find_map(|name| which(std::path::Path::new(name)))
-    }
-}
-
-/// `program` if it is a path to a file, else the first file of that name in
-/// a directory of `PATH`.
-fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
-    if program.components().count() > 1 {
-        return program.is_file().then(|| program.to_owned());
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
 /// A stage's server binary in the dev build under `target` (cargo names it
 /// after the stage's package). `cargo xtask` always passes `--server-bin`;
 /// this is for running the harness by hand.
@@ -204,4 +160,50 @@ pub fn server_of(target: &Path, stage: Stage) -> PathBuf {
         stage.binary(),
         std::env::consts::EXE_SUFFIX
     ))
+}
+
+// Unix only: `sh`, and `kill -0` to ask whether a process is still there.
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A tree of a shell and the `sleep` it started in the background: the
+    /// tree's kill ends the `sleep` too, which a kill of the shell alone
+    /// would leave running.
+    #[tokio::test]
+    async fn killing_a_tree_kills_what_its_root_started() {
+        use tokio::io::AsyncBufReadExt;
+
+        let mut shell = tokio::process::Command::new("sh");
+        own_tree(&mut shell)
+            .args(["-c", "sleep 60 & echo $!; wait"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = shell.spawn().unwrap();
+        let root = child.id().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let sleep: u32 = lines.next_line().await.unwrap().unwrap().parse().unwrap();
+        let alive = |pid: u32| {
+            std::process::Command::new("kill")
+                .args(["-0", &pid.to_string()])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap()
+                .success()
+        };
+        assert!(alive(sleep));
+        kill_tree(root);
+        child.wait().await.unwrap();
+        // The `sleep` was the shell's child, not ours: once killed, init
+        // reaps it, and `kill -0` fails.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while alive(sleep) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the shell's `sleep` ({sleep}) outlived the tree's kill"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }

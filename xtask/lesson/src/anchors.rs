@@ -115,6 +115,10 @@ pub fn region(text: &str, name: &str) -> Result<(usize, String), AnchorError> {
 /// inside the region of the same name in `from`, markers of nested regions
 /// included (a later step may replace one of those); the two `name` marker
 /// lines of `into` stay as they are.
+///
+/// The text keeps `into`'s line endings: a file a student's editor (or Git
+/// for Windows) wrote with CRLF stays CRLF throughout, the lines that came
+/// from `from` too, whichever `from` had.
 pub fn replace(into: &str, from: &str, name: &str) -> Result<String, AnchorError> {
     let replacing = |side| {
         move |cause| AnchorError::Replacing {
@@ -130,9 +134,10 @@ pub fn replace(into: &str, from: &str, name: &str) -> Result<String, AnchorError
     out.extend_from_slice(&into_lines[..=start]);
     out.extend_from_slice(&from_lines[from_start + 1..from_end]);
     out.extend_from_slice(&into_lines[end..]);
-    let mut text = out.join("\n");
+    let newline = if into.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut text = out.join(newline);
     if into.ends_with('\n') {
-        text.push('\n');
+        text.push_str(newline);
     }
     Ok(text)
 }
@@ -227,6 +232,28 @@ fn after() {}
             "use x;\n// ANCHOR: outer\nfn outer() {\n    // ANCHOR: inner\n    inner();\n    // ANCHOR_END: inner\n}\n// ANCHOR_END: outer\nfn after() {}\n"
         );
         assert_eq!(replace(&replaced, SOLUTION, "inner").unwrap(), replaced);
+    }
+
+    #[test]
+    fn a_crlf_file_reads_as_an_lf_one_and_stays_crlf() {
+        let crlf = |text: &str| text.replace('\n', "\r\n");
+        // Regions are found, and shown, the same.
+        assert_eq!(
+            region(&crlf(SOLUTION), "outer").unwrap(),
+            region(SOLUTION, "outer").unwrap()
+        );
+        let starter =
+            "use x;\n// ANCHOR: inner\n// TODO(inner)\n// ANCHOR_END: inner\nfn after() {}\n";
+        let expected =
+            "use x;\n// ANCHOR: inner\n    inner();\n// ANCHOR_END: inner\nfn after() {}\n";
+        // From either kind of source, into a CRLF file: CRLF only.
+        for from in [SOLUTION.to_owned(), crlf(SOLUTION)] {
+            assert_eq!(
+                replace(&crlf(starter), &from, "inner").unwrap(),
+                crlf(expected)
+            );
+            assert_eq!(replace(starter, &from, "inner").unwrap(), expected);
+        }
     }
 
     #[test]

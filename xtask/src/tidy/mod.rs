@@ -2,12 +2,14 @@
 //! rust-analyzer's `tidy` does): promises the project makes in prose or in
 //! CI configuration that would otherwise drift out of date unnoticed.
 
+mod crlf;
 mod cycles;
 mod modules;
 mod rust;
 mod sizes;
 
 use std::fs;
+use std::path::Path;
 
 use crate::workspace::project_root;
 
@@ -69,14 +71,26 @@ struct LessonFiles {
 }
 
 fn lesson_files() -> LessonFiles {
-    toml::from_str(&read("lessons/background-sync/lesson.toml"))
-        .unwrap_or_else(|e| panic!("lessons/background-sync/lesson.toml: {e}"))
+    lesson_files_in(&project_root())
+}
+
+/// The lesson's file list in the workspace at `root`.
+fn lesson_files_in(root: &Path) -> LessonFiles {
+    let path = root.join("lessons/background-sync/lesson.toml");
+    let text =
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The lesson's checkpoints, read by the `lesson` crate as every tool reads
 /// them.
 fn checkpoints() -> Vec<lesson::checkpoints::Checkpoint> {
-    let path = project_root().join(lesson::workspace::CHECKPOINTS);
+    checkpoints_in(&project_root())
+}
+
+/// The checkpoints of the workspace at `root`.
+fn checkpoints_in(root: &Path) -> Vec<lesson::checkpoints::Checkpoint> {
+    let path = root.join(lesson::workspace::CHECKPOINTS);
     lesson::checkpoints::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -122,14 +136,24 @@ fn the_book_has_no_notes_left_to_its_writers() {
 /// drift).
 #[test]
 fn the_stages_differ_only_in_the_lesson() {
-    let root = project_root();
-    let listed = lesson_files();
+    let drifted = stage_drift(&project_root());
+    assert!(
+        drifted.is_empty(),
+        "starter/ and solution/ drifted (see lessons/background-sync/lesson.toml):\n{}",
+        drifted.join("\n")
+    );
+}
+
+/// What breaks that promise in the workspace at `root`, one line each.
+fn stage_drift(root: &Path) -> Vec<String> {
+    let listed = lesson_files_in(root);
     let starter = files_under(&root.join("starter"));
     let solution = files_under(&root.join("solution"));
-    assert_eq!(
-        starter, solution,
-        "starter/ and solution/ should hold the same files"
-    );
+    if starter != solution {
+        return vec![format!(
+            "starter/ and solution/ should hold the same files:\n  starter: {starter:?}\n  solution: {solution:?}"
+        )];
+    }
     let mut drifted = Vec::new();
     for file in &starter {
         let same = fs::read(root.join("starter").join(file)).unwrap()
@@ -147,11 +171,7 @@ fn the_stages_differ_only_in_the_lesson() {
             ));
         }
     }
-    assert!(
-        drifted.is_empty(),
-        "starter/ and solution/ drifted (see lessons/background-sync/lesson.toml):\n{}",
-        drifted.join("\n")
-    );
+    drifted
 }
 
 /// The student's trail: each lesson checkpoint's hint names a `TODO(..)`
@@ -208,9 +228,19 @@ fn every_lesson_checkpoint_has_its_todo_in_the_starter() {
 /// region of the same name).
 #[test]
 fn every_lesson_checkpoint_reveals_regions_both_stages_have() {
-    let checkpoints = checkpoints();
+    let wrong = missing_regions(&project_root());
+    assert!(
+        wrong.is_empty(),
+        "checkpoints.toml's `reveal` names regions that are not there:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The `reveal` entries of the workspace at `root` whose region is not
+/// there, in either stage, one line each.
+fn missing_regions(root: &Path) -> Vec<String> {
     let mut wrong = Vec::new();
-    for checkpoint in &checkpoints {
+    for checkpoint in &checkpoints_in(root) {
         if checkpoint.pre_lesson {
             if !checkpoint.reveal.is_empty() {
                 wrong.push(format!(
@@ -232,7 +262,7 @@ fn every_lesson_checkpoint_reveals_regions_both_stages_have() {
                 }
             };
             for stage in ["solution", "starter"] {
-                let path = project_root().join(stage).join(file);
+                let path = root.join(stage).join(file);
                 let found = fs::read_to_string(&path)
                     .map_err(anyhow::Error::from)
                     .and_then(|text| Ok(lesson::anchors::region(&text, anchor)?));
@@ -242,11 +272,7 @@ fn every_lesson_checkpoint_reveals_regions_both_stages_have() {
             }
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "checkpoints.toml's `reveal` names regions that are not there:\n{}",
-        wrong.join("\n")
-    );
+    wrong
 }
 
 /// The tools find the workspace at run time (`lesson::workspace`), never

@@ -13,7 +13,7 @@ use tokio::process::Command;
 use super::report::{Baseline, Better, Goal, Load, Row, Sample, Section};
 use super::setup::Setup;
 use crate::standins::proxy::http_get;
-use crate::util::{TempDir, free_port, kill_process_group, tail_file};
+use crate::util::{TempDir, free_port, kill_tree, own_tree, tail_file};
 
 /// The file saved: the page's code, in the starter's library but compiled only
 /// for the page's `.wasm` (not the worker's, not the native server's).
@@ -203,7 +203,7 @@ async fn first_serve(setup: &Setup) -> Result<(f64, Option<f64>)> {
     loop {
         if let Ok((200, _)) = http_get(port, "/").await {
             let s = started.elapsed().as_secs_f64();
-            let cpu = cpu_seconds(serving.pgid);
+            let cpu = cpu_seconds(serving.pid);
             println!("bench: first serve: {s:.1} s (CPU {cpu:.1?} s)");
             return Ok((s, cpu));
         }
@@ -257,19 +257,18 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 
 /// Starts `serve` (an `xtask serve` command) on `port`, with its database and
 /// its output in `dir`; it and the server it starts are killed on drop.
-fn start_serving(mut serve: Command, port: u16, dir: &Path) -> Result<Group> {
-    let child = serve
+fn start_serving(mut serve: Command, port: u16, dir: &Path) -> Result<Tree> {
+    let child = own_tree(&mut serve)
         .args(["--port", &port.to_string()])
         .arg("--db")
         .arg(dir.join("articles.sqlite3"))
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(dir.join("serve.log"))?)
         .stderr(std::fs::File::create(dir.join("serve.err"))?)
-        .process_group(0)
         .kill_on_drop(true)
         .spawn()?;
-    Ok(Group {
-        pgid: child.id().context("it exited at once")?,
+    Ok(Tree {
+        pid: child.id().context("it exited at once")?,
         _child: child,
     })
 }
@@ -314,23 +313,23 @@ impl Drop for Restore {
 }
 
 /// `xtask serve` and everything it started (the server), killed on drop.
-struct Group {
-    pgid: u32,
-    /// Held so that it lives as long as the group (it is `kill_on_drop`).
+struct Tree {
+    pid: u32,
+    /// Held so that it lives as long as the tree (it is `kill_on_drop`).
     _child: tokio::process::Child,
 }
 
-impl Drop for Group {
+impl Drop for Tree {
     fn drop(&mut self) {
-        kill_process_group(self.pgid);
+        kill_tree(self.pid);
     }
 }
 
-#[cfg(test)]
+// Linux's `/proc` only: elsewhere the figures it gives are left out.
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn cpu_time_counts_this_process_and_a_finished_child() {
         let before = cpu_seconds(std::process::id()).expect("/proc/self/stat");

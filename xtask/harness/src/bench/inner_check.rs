@@ -17,7 +17,7 @@ use tokio::process::Command;
 
 use super::report::{Better, Goal, Load, Row, Sample, Section, median};
 use super::setup::Setup;
-use crate::util::kill_process_group;
+use crate::util::{kill_tree, own_tree};
 
 /// The file edited: only the worker's `.wasm` is built from it (natively
 /// and in the page's build it is `cfg`'d out), as in most of the lesson.
@@ -245,15 +245,14 @@ impl Phases {
 /// output as it comes.
 async fn check(root: &Path) -> Result<Run> {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command
+    // A tree of its own, so that on a timeout the server and the browser it
+    // started go too.
+    own_tree(&mut command)
         .args(["xtask", "check", "starter"])
         .current_dir(root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // Its own group, so that on a timeout the server and the browser it
-        // started go too.
-        .process_group(0)
         .kill_on_drop(true);
     let started = Instant::now();
     let mut child = command.spawn().context("cannot run `cargo xtask check`")?;
@@ -281,7 +280,7 @@ async fn check(root: &Path) -> Result<Run> {
     let status = match tokio::time::timeout(Duration::from_secs(1800), child.wait()).await {
         Ok(status) => status.context("cannot wait for `cargo xtask check`")?,
         Err(_) => {
-            kill_process_group(group);
+            kill_tree(group);
             bail!("`cargo xtask check starter` took over 30 minutes");
         }
     };

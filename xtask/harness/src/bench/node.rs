@@ -63,7 +63,9 @@ async fn install(setup: &Setup) -> Result<PathBuf, String> {
         "bench: npm install (express, web-push) in {}",
         dir.display()
     );
-    let mut npm = Command::new("npm");
+    // On Windows npm is a batch file, `npm.cmd`, which a program is started
+    // by its full name (only `.exe` is added by itself).
+    let mut npm = Command::new(if cfg!(windows) { "npm.cmd" } else { "npm" });
     npm.args([
         "install",
         "--no-audit",

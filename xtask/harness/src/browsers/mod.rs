@@ -3,7 +3,8 @@
 //! (`chromium/`), Firefox over WebDriver BiDi (`firefox/`, with Marionette
 //! beside it for Firefox's own windows), both over the same websocket
 //! connection (`protocol/rpc.rs`), each in a process run the same way
-//! (`process.rs`):
+//! (`process.rs`), each found (or installed) the same way and started on a
+//! profile where it can read it (`installed.rs`):
 //!
 //! | here | Chromium (CDP) | Firefox (BiDi) |
 //! | --- | --- | --- |
@@ -20,6 +21,7 @@
 
 pub mod chromium;
 pub mod firefox;
+mod installed;
 mod process;
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
-//! A browser's process, as both browsers are run: in a process group of its
-//! own (so that dropping it kills every child it started), its output read
+//! A browser's process, as both browsers are run: as a process tree of its
+//! own (so that dropping it kills every child it started, on every system), its output read
 //! all the time (a full pipe would block the browser) into short tails for
 //! failure reports, and the line where it names its endpoint handed over.
 
@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
-use crate::util::kill_process_group;
+use crate::util::{kill_tree, own_tree};
 
 /// The last lines of one of the process's streams.
 pub type Tail = Arc<Mutex<VecDeque<String>>>;
@@ -30,8 +30,10 @@ pub struct Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
+        // The tree first: on Windows its children are found through the
+        // browser's own process, which must still be there.
+        kill_tree(self.pid);
         let _ = self.child.start_kill();
-        kill_process_group(self.pid);
     }
 }
 
@@ -46,7 +48,7 @@ impl Process {
         endpoint: fn(&str) -> Option<String>,
         stdout: Option<Tail>,
     ) -> Result<(Self, oneshot::Receiver<String>)> {
-        let mut child = command
+        let mut child = own_tree(&mut command)
             .stdin(Stdio::null())
             .stdout(if stdout.is_some() {
                 Stdio::piped()
@@ -54,7 +56,6 @@ impl Process {
                 Stdio::null()
             })
             .stderr(Stdio::piped())
-            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {}", exe.display()))?;

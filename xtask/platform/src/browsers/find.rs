@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::family::{Family, Product};
+use super::install::install_line;
 use super::places::{Base, Location, places};
 use crate::Machine;
 
@@ -37,6 +38,24 @@ pub enum NotFound {
     },
     /// Nothing in any of the system's places.
     Nowhere,
+}
+
+impl NotFound {
+    /// What is wrong, in one line that ends with how to fix it on this
+    /// machine.
+    pub fn message(&self, machine: &Machine, family: Family) -> String {
+        match self {
+            NotFound::BadVariable { variable, value } => format!(
+                "{variable} is set to {value}, which is not a program: unset it, or set it to the browser's executable"
+            ),
+            NotFound::Nowhere => format!(
+                "no {} found: install one ({}), or set {} to its executable",
+                family.name(),
+                install_line(machine, family),
+                family.env()
+            ),
+        }
+    }
 }
 
 /// The browser of `family` on this machine: the one `CHROME` / `FIREFOX`
@@ -366,6 +385,27 @@ mod tests {
                 variable: "CHROME",
                 value: "/nowhere/chrome".to_owned()
             })
+        );
+        assert_eq!(
+            find(&machine, Family::Chromium)
+                .unwrap_err()
+                .message(&machine, Family::Chromium),
+            "CHROME is set to /nowhere/chrome, which is not a program: unset it, or set it to the browser's executable"
+        );
+    }
+
+    #[test]
+    fn nowhere_says_how_this_system_installs_one() {
+        let root = Root::new();
+        let mac = layout(&root, Os::MacOs);
+        assert_eq!(
+            NotFound::Nowhere.message(&mac, Family::Chromium),
+            "no Chromium-family browser found: install one (brew install --cask google-chrome), or set CHROME to its executable"
+        );
+        let windows = layout(&root, Os::Windows);
+        assert_eq!(
+            NotFound::Nowhere.message(&windows, Family::Firefox),
+            "no Firefox found: install one (winget install --exact --id Mozilla.Firefox), or set FIREFOX to its executable"
         );
     }
 }

@@ -15,15 +15,11 @@ pub fn install_line(machine: &Machine, family: Family) -> String {
         (Os::MacOs, Family::Chromium) => "brew install --cask google-chrome".to_owned(),
         (Os::MacOs, Family::Firefox) => "brew install --cask firefox".to_owned(),
         (Os::Linux, family) => {
-            let distro = Distro::of(machine);
-            let manager = distro.as_ref().and_then(Distro::browser_manager);
-            // Debian itself has only the ESR; Ubuntu's derivatives (Linux
-            // Mint, say) ship `firefox`.
-            let esr = distro.as_ref().is_some_and(|distro| !distro.is("ubuntu"));
+            if let Some(package) = apt_package(machine, family) {
+                return PackageManager::Apt.install(package);
+            }
+            let manager = Distro::of(machine).and_then(|distro| distro.browser_manager());
             match (manager, family) {
-                (Some(manager @ PackageManager::Apt), Family::Firefox) if esr => {
-                    manager.install("firefox-esr")
-                }
                 (Some(manager @ PackageManager::Zypper), Family::Firefox) => {
                     manager.install("MozillaFirefox")
                 }
@@ -34,6 +30,28 @@ pub fn install_line(machine: &Machine, family: Family) -> String {
             }
         }
     }
+}
+
+/// The Debian package that installs a real browser of `family` here with
+/// `apt-get`, where that is how this Linux gets its browsers: what the
+/// harness installs as root on Debian (as in CI). `None` elsewhere, and on
+/// Ubuntu, whose `chromium-browser` and `firefox` packages only install the
+/// snap (which a container without snapd cannot run).
+pub fn apt_package(machine: &Machine, family: Family) -> Option<&'static str> {
+    if machine.os != Os::Linux {
+        return None;
+    }
+    let distro = Distro::of(machine)?;
+    if distro.browser_manager()? != PackageManager::Apt {
+        return None;
+    }
+    Some(match family {
+        Family::Chromium => "chromium",
+        // Debian itself has only the ESR; Ubuntu's derivatives (Linux Mint,
+        // say) ship `firefox`.
+        Family::Firefox if distro.is("ubuntu") => "firefox",
+        Family::Firefox => "firefox-esr",
+    })
 }
 
 #[cfg(test)]
@@ -100,6 +118,39 @@ mod tests {
             root.file("etc/os-release", os_release);
             assert_eq!(line(Os::Linux, Family::Chromium), chromium, "{os_release}");
             assert_eq!(line(Os::Linux, Family::Firefox), firefox, "{os_release}");
+        }
+    }
+
+    #[test]
+    fn apt_installs_browsers_only_where_the_distribution_packages_them() {
+        let root = Root::new();
+        let package = |os, family| apt_package(&root.machine(os, &[]), family);
+        let distros = [
+            ("ID=debian", Some("chromium"), Some("firefox-esr")),
+            (
+                "ID=raspbian\nID_LIKE=debian",
+                Some("chromium"),
+                Some("firefox-esr"),
+            ),
+            (
+                "ID=linuxmint\nID_LIKE=\"ubuntu debian\"",
+                Some("chromium"),
+                Some("firefox"),
+            ),
+            // Ubuntu's packages of both only install the snap.
+            ("ID=ubuntu\nID_LIKE=debian", None, None),
+            ("ID=fedora", None, None),
+        ];
+        for (os_release, chromium, firefox) in distros {
+            root.file("etc/os-release", os_release);
+            assert_eq!(
+                package(Os::Linux, Family::Chromium),
+                chromium,
+                "{os_release}"
+            );
+            assert_eq!(package(Os::Linux, Family::Firefox), firefox, "{os_release}");
+            assert_eq!(package(Os::Windows, Family::Chromium), None);
+            assert_eq!(package(Os::MacOs, Family::Firefox), None);
         }
     }
 }

@@ -23,18 +23,21 @@
 //! `places.rs`, the tables of where each system keeps them; in `find.rs`,
 //! the search, `CHROME` / `FIREFOX` first; in `version.rs`, which version a
 //! browser found is, read without opening a window; in `install.rs`, the
-//! line that installs one.
+//! line that installs one (and the Debian package, for CI); in `sandbox.rs`,
+//! whether one is a snap or a flatpak, and where its profiles must go then.
 
 mod family;
 mod find;
 mod install;
 mod places;
+mod sandbox;
 mod version;
 
 pub use family::{Family, Product};
 pub use find::{Found, NotFound, find};
-pub use install::install_line;
+pub use install::{apt_package, install_line};
 pub use places::{Base, Location, Place, places};
+pub use sandbox::{Sandbox, sandbox};
 pub use version::{Version, version};
 
 #[cfg(test)]

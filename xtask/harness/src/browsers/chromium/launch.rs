@@ -5,33 +5,19 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use platform::browsers::Family;
 use tokio::process::Command;
 
+use crate::browsers::installed;
 use crate::browsers::process::Process;
-use crate::util::Installable;
 
 /// The longest Chromium may take to start listening.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where to find Chromium, and how to get it.
-const CHROMIUM: Installable = Installable {
-    product: "Chromium",
-    env: "CHROME",
-    names: &[
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ],
-    debian_package: "chromium",
-    how_to_install: "Debian/Ubuntu: `sudo apt-get install chromium`; macOS: `brew install --cask chromium`",
-};
-
-/// `CHROME`, else chromium / chromium-browser / google-chrome on `PATH`;
-/// else, as root on Debian or Ubuntu, installs the `chromium` package (and
-/// says so); else one line saying how to install it.
+/// The Chromium-family browser of this machine, found (or installed) and
+/// named with its version by `browsers/installed.rs`.
 pub fn find_or_install() -> Result<PathBuf> {
-    CHROMIUM.find_or_install()
+    installed::find_or_install(Family::Chromium)
 }
 
 /// Starts Chromium on `profile`; the process and its DevTools endpoint.

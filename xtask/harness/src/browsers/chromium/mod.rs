@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 
+use crate::browsers::installed::profile_dir;
 use crate::browsers::process::Process;
 use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
 use crate::protocol::cdp::{Cdp, Event};
@@ -61,7 +62,7 @@ impl Chromium {
         let mut browser = Self {
             cdp: None,
             process: None,
-            profile: TempDir::new("harness-chromium-profile")?,
+            profile: profile_dir(&exe, "harness-chromium-profile")?,
             exe,
             origin: origin.trim_end_matches('/').to_owned(),
             pages: Vec::new(),

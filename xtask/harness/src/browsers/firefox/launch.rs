@@ -5,28 +5,19 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use platform::browsers::Family;
 use tokio::process::Command;
 
+use crate::browsers::installed;
 use crate::browsers::process::{Process, Tail};
-use crate::util::Installable;
 
 /// The longest Firefox may take to start listening.
 pub(super) const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where to find Firefox, and how to get it.
-const FIREFOX: Installable = Installable {
-    product: "Firefox ESR",
-    env: "FIREFOX",
-    names: &["firefox-esr", "firefox"],
-    debian_package: "firefox-esr",
-    how_to_install: "Debian: `sudo apt-get install firefox-esr`; macOS: `brew install --cask firefox@esr`",
-};
-
-/// `FIREFOX`, else firefox-esr / firefox on `PATH`; else, as root on Debian
-/// or Ubuntu, installs the `firefox-esr` package (and says so); else one line
-/// saying how to install it.
+/// The Firefox (ESR or release) of this machine, found (or installed) and
+/// named with its version by `browsers/installed.rs`.
 pub fn find_or_install() -> Result<PathBuf> {
-    FIREFOX.find_or_install()
+    installed::find_or_install(Family::Firefox)
 }
 
 /// The endpoint in Firefox's `WebDriver BiDi listening on ws://…` line.

@@ -47,6 +47,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::browsers::installed::profile_dir;
 use crate::browsers::process::{Process, Tail};
 use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
 use crate::protocol::bidi::{self, Bidi};
@@ -115,7 +116,7 @@ impl Firefox {
     /// notification permission; `push_server` is its push service's
     /// `ws://` URL, kept across restarts.
     pub async fn launch(exe: PathBuf, origin: &str, push_server: Option<&str>) -> Result<Self> {
-        let profile = TempDir::new("harness-firefox-profile")?;
+        let profile = profile_dir(&exe, "harness-firefox-profile")?;
         std::fs::write(
             profile.path().join("user.js"),
             format!("{USER_JS}{}", push_prefs(push_server)),
