@@ -29,6 +29,37 @@
     return section;
   }
 
+  // The speaker view shows a slide as the audience sees it on a 1280×720
+  // screen (the size the slides are tested at), scaled down to its pane:
+  // smaller, never cut off.
+  const STAGE_WIDTH = 1280;
+  const STAGE_HEIGHT = 720;
+
+  function miniature(index) {
+    const fit = document.createElement('div');
+    fit.className = 'fit';
+    const frame = document.createElement('div');
+    frame.className = 'frame';
+    const stage = document.createElement('div');
+    stage.className = 'stage slide-stage';
+    stage.appendChild(clone(index));
+    frame.appendChild(stage);
+    fit.appendChild(frame);
+    return fit;
+  }
+
+  function fitMiniatures() {
+    if (!overlay) { return; }
+    for (const fit of overlay.querySelectorAll('.fit')) {
+      const scale = Math.min(fit.clientWidth / STAGE_WIDTH, fit.clientHeight / STAGE_HEIGHT);
+      const frame = fit.firstChild;
+      frame.style.width = (STAGE_WIDTH * scale) + 'px';
+      frame.style.height = (STAGE_HEIGHT * scale) + 'px';
+      frame.firstChild.style.transform = 'scale(' + scale + ')';
+    }
+  }
+  window.addEventListener('resize', fitMiniatures);
+
   function notesOf(index) {
     const box = document.createElement('div');
     for (const node of slides[index] || []) {
@@ -70,10 +101,11 @@
       };
       overlay.append(
         bar,
-        pane('current', 'Now', clone(current)),
-        pane('next', 'Next', current < last ? clone(current + 1) : document.createTextNode('(end)')),
+        pane('current', 'Now', miniature(current)),
+        pane('next', 'Next', current < last ? miniature(current + 1) : document.createTextNode('(end)')),
         pane('speaker-notes', 'Notes', notesOf(current))
       );
+      fitMiniatures();
       tick();
     }
     history.replaceState(null, '', '#' + (view === 'speaker' ? 'speaker-' : 'slide-') + (current + 1));
@@ -99,7 +131,7 @@
     view = as;
     started = Date.now();
     overlay = document.createElement('div');
-    overlay.className = as === 'speaker' ? 'slides-speaker' : 'slides-overlay';
+    overlay.className = as === 'speaker' ? 'slides-speaker' : 'slides-overlay slide-stage';
     overlay.addEventListener('click', function (event) {
       if (view === 'audience' && !event.target.closest('a')) {
         go(current + (event.clientX > window.innerWidth / 3 ? 1 : -1));
