@@ -64,8 +64,29 @@ pub fn run(stage: Stage) -> anyhow::Result<()> {
 /// Makes sure rustup has the standard library for the wasm target, adding it
 /// if it is missing, so that a fresh Rust install needs no set-up step.
 pub fn ensure_wasm_target() -> anyhow::Result<()> {
+    ensure_target(WASM_TARGET)
+}
+
+/// Makes sure rustup has the standard library for `target`, adding it if it
+/// is missing (the wasm target for every build; the Windows and macOS ones
+/// for `cargo xtask test`'s cross-target checks).
+pub fn ensure_target(target: &str) -> anyhow::Result<()> {
+    if target_installed(target)? {
+        return Ok(());
+    }
+    println!("==> the {target} target is not installed; adding it with rustup");
+    run_command(Command::new("rustup").args(["target", "add", target])).with_context(|| {
+        format!("could not add the {target} target (are you online?); try `rustup target add {target}` yourself")
+    })
+}
+
+/// Whether the active toolchain has the standard library for `target`:
+/// rustup's list of installed targets, or, for a toolchain that rustup does
+/// not manage (a Linux distribution's, say), its sysroot; an error when
+/// neither can say and rustup is needed to add it.
+pub fn target_installed(target: &str) -> anyhow::Result<bool> {
     let how_to = format!(
-        "install Rust with rustup (https://rustup.rs), then run `rustup target add {WASM_TARGET}`"
+        "install Rust with rustup (https://rustup.rs), then run `rustup target add {target}`"
     );
     let output = match Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -75,10 +96,10 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
         // Without rustup the toolchain came from somewhere else (a Linux
         // distribution, say), which may still ship the target.
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            if sysroot_has_wasm_target() {
-                return Ok(());
+            if sysroot_has_target(target) {
+                return Ok(true);
             }
-            bail!("rustup is not installed, so the {WASM_TARGET} target cannot be added: {how_to}");
+            bail!("rustup is not installed, so the {target} target cannot be added: {how_to}");
         }
         Err(error) => {
             return Err(error).context("cannot run `rustup target list --installed`");
@@ -91,18 +112,12 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
         String::from_utf8_lossy(&output.stderr).trim()
     );
     let installed = String::from_utf8_lossy(&output.stdout);
-    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
-        return Ok(());
-    }
-    println!("==> the {WASM_TARGET} target is not installed; adding it with rustup");
-    run_command(Command::new("rustup").args(["target", "add", WASM_TARGET])).with_context(|| {
-        format!("could not add the {WASM_TARGET} target (are you online?); try `rustup target add {WASM_TARGET}` yourself")
-    })
+    Ok(installed.lines().any(|line| line.trim() == target))
 }
 
-/// Whether the active toolchain has the wasm standard library, found by
+/// Whether the active toolchain has `target`'s standard library, found by
 /// looking in its sysroot: the check for toolchains rustup does not manage.
-fn sysroot_has_wasm_target() -> bool {
+fn sysroot_has_target(target: &str) -> bool {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let Ok(output) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
         return false;
@@ -110,7 +125,7 @@ fn sysroot_has_wasm_target() -> bool {
     let sysroot = String::from_utf8_lossy(&output.stdout);
     Path::new(sysroot.trim())
         .join("lib/rustlib")
-        .join(WASM_TARGET)
+        .join(target)
         .is_dir()
 }
 

@@ -14,6 +14,9 @@
 //!   optionally rebuilding and reloading on every change (`--watch`).
 //! - [`check`]: `cargo xtask check` — build a stage and run the lesson's
 //!   checkpoints in a headless browser (the `harness` crate).
+//! - [`doctor`]: `cargo xtask doctor` — is this machine ready for the
+//!   workshop? One line per thing it needs, ✓ or ✗ with the fix for this
+//!   system (the checks are the `platform` crate's).
 //! - [`hint`], [`reveal`], [`reset`]: `cargo xtask hint [--more]
 //!   [checkpoint]`, `cargo xtask reveal <checkpoint>`, `cargo xtask reset
 //!   [file]` — a checkpoint's hint again (or, with `--more`, the solution's
@@ -41,6 +44,9 @@ mod anchors;
 mod bench;
 mod build;
 mod check;
+#[cfg(test)]
+mod counts;
+mod doctor;
 mod hint;
 #[cfg(test)]
 mod no_code_in_hints;
@@ -62,6 +68,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use platform::openssl;
 
 use crate::stage::Stage;
 
@@ -74,6 +81,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Check that this machine has everything the workshop needs (Rust,
+    /// the wasm target, a C compiler, OpenSSL, a browser, port 3000): one
+    /// line each, with the fix. Run it first.
+    Doctor(doctor::DoctorArgs),
     /// Build a stage's site (wasm, JS bindings, static files) into
     /// `target/site/<stage>/`.
     Build {
@@ -133,6 +144,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Cmd::Doctor(args) => doctor::run(&args),
         Cmd::Build { stage } => build::run(stage),
         Cmd::Serve(args) => serve::run(&args),
         Cmd::Check(args) => check::run(&args),
@@ -239,34 +251,55 @@ fn show(command: &Command) -> String {
         .join(" ")
 }
 
-/// `--features <package>/vendored-openssl` for each package, when this
-/// machine has no OpenSSL to link, else nothing.
-///
-/// The server's Web Push encryption (the `ece` crate) links OpenSSL. Most
-/// machines have it; where `pkg-config` cannot find it (and `OPENSSL_DIR`
-/// does not point at one), the stages' `vendored-openssl` feature builds it
-/// from source instead — slower the first time, but nothing to install.
-fn openssl_features(packages: &[&str]) -> Vec<String> {
-    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let found = *FOUND.get_or_init(|| {
-        let found = env::var_os("OPENSSL_DIR").is_some()
-            || Command::new("pkg-config")
-                .args(["--exists", "openssl"])
-                .status()
-                .is_ok_and(|status| status.success());
-        if !found {
-            println!("==> no OpenSSL found by pkg-config: building it from source (feature `vendored-openssl`)");
+/// The cargo arguments that give the servers their OpenSSL (the `ece` crate
+/// under `web-push` links it): none where one is installed; otherwise the
+/// stages' `vendored-openssl` feature, which builds it from source; an
+/// error that names the fix where it cannot be built. `platform::openssl`
+/// says what each system has and needs.
+fn openssl_features(packages: &[&str]) -> anyhow::Result<Vec<String>> {
+    static SOURCE: std::sync::OnceLock<openssl::Source> = std::sync::OnceLock::new();
+    let source = SOURCE.get_or_init(|| {
+        let source = openssl::source(&platform::Machine::this());
+        if let openssl::Source::FromSource { perl, .. } = &source {
+            println!(
+                "==> no OpenSSL installed: building it from source (feature `vendored-openssl`, with {})",
+                perl.display()
+            );
         }
-        found
+        source
     });
-    if found {
-        return Vec::new();
+    openssl_arguments(source, packages)
+}
+
+fn openssl_arguments(source: &openssl::Source, packages: &[&str]) -> anyhow::Result<Vec<String>> {
+    match source {
+        openssl::Source::Installed(_) => Ok(Vec::new()),
+        openssl::Source::Missing { why, fix } => anyhow::bail!(
+            "the server needs OpenSSL (for Web Push), and this machine has {why}; fix: {fix} (`cargo xtask doctor` checks everything the workshop needs)"
+        ),
+        openssl::Source::FromSource { perl, name_perl } => {
+            let features: Vec<String> = packages
+                .iter()
+                .map(|package| format!("{package}/vendored-openssl"))
+                .collect();
+            let mut arguments = vec!["--features".to_owned(), features.join(",")];
+            if *name_perl {
+                // `openssl-src` runs the perl `OPENSSL_SRC_PERL` names;
+                // cargo's `[env]` sets it for the build scripts alone.
+                arguments.push("--config".to_owned());
+                arguments.push(format!(
+                    "env.OPENSSL_SRC_PERL={}",
+                    toml_string(&perl.to_string_lossy())
+                ));
+            }
+            Ok(arguments)
+        }
     }
-    let features: Vec<String> = packages
-        .iter()
-        .map(|package| format!("{package}/vendored-openssl"))
-        .collect();
-    vec!["--features".to_owned(), features.join(",")]
+}
+
+/// `text` as a TOML basic string, for a `--config` value.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// One step of a command: prints its progress line, runs it, and if it
@@ -387,6 +420,89 @@ mod tests {
             parse(&["xtask", "trail"]),
             Ok(Cmd::Trail { steps: false })
         ));
+    }
+
+    #[test]
+    fn openssl_is_built_from_source_only_where_none_is_installed() {
+        let installed = openssl::Source::Installed("found by pkg-config".to_owned());
+        assert!(
+            openssl_arguments(&installed, &["a", "b"])
+                .unwrap()
+                .is_empty()
+        );
+
+        let unix = openssl::Source::FromSource {
+            perl: PathBuf::from("/usr/bin/perl"),
+            name_perl: false,
+        };
+        assert_eq!(
+            openssl_arguments(&unix, &["a", "b"]).unwrap(),
+            ["--features", "a/vendored-openssl,b/vendored-openssl"]
+        );
+
+        // Windows, in a shell whose first perl is MSYS's: Strawberry's is
+        // named to openssl-src.
+        let windows = openssl::Source::FromSource {
+            perl: PathBuf::from(r"C:\Strawberry\perl\bin\perl.exe"),
+            name_perl: true,
+        };
+        assert_eq!(
+            openssl_arguments(&windows, &["a"]).unwrap(),
+            [
+                "--features",
+                "a/vendored-openssl",
+                "--config",
+                r#"env.OPENSSL_SRC_PERL="C:\\Strawberry\\perl\\bin\\perl.exe""#
+            ]
+        );
+
+        let missing = openssl::Source::Missing {
+            why: "no perl".to_owned(),
+            fix: "winget install StrawberryPerl".to_owned(),
+        };
+        let error = openssl_arguments(&missing, &["a"]).unwrap_err().to_string();
+        assert!(
+            error.contains("no perl; fix: winget install StrawberryPerl"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn doctor_sends_to_a_room_only_with_all_three() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
+        assert!(matches!(
+            parse(&["xtask", "doctor"]),
+            Ok(Cmd::Doctor(doctor::DoctorArgs { room: None, .. }))
+        ));
+        assert!(matches!(
+            parse(&[
+                "xtask",
+                "doctor",
+                "--room",
+                "http://h:3030",
+                "--name",
+                "Ada",
+                "--code",
+                "K7"
+            ]),
+            Ok(Cmd::Doctor(doctor::DoctorArgs {
+                room: Some(_),
+                name: Some(_),
+                code: Some(_)
+            }))
+        ));
+        assert!(
+            parse(&[
+                "xtask",
+                "doctor",
+                "--room",
+                "http://h:3030",
+                "--name",
+                "Ada"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["xtask", "doctor", "--name", "Ada"]).is_err());
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //!   {"starter/chromium": {"stage": "starter", "browser": "chromium",
 //!     "build_id": "…", "checked_at": 1796285000,
 //!     "checkpoints": [{"id": "app-loads", "result": "pass"}, …],
-//!     "hints_seen": ["page-worker"], "hint_levels": {"page-worker": 2}}}
+//!     "hints_seen": ["page-worker"], "hint_levels": {"page-worker": 2},
+//!     "failure": {"id": "page-worker", "expected": "…", "seen": "…"}}}
 //!   ```
 //!
 //!   `result` is `pass`, `fail`, `not-run` (after the first failure, without
@@ -25,7 +26,9 @@
 //!   `hint_levels` is the most help each checkpoint's student has had: 1
 //!   its hint (`check`, `hint`), 2 the solution's steps (`hint --more`), 3
 //!   its code (`reveal`). A hint shown before any check leaves an entry
-//!   with `checked_at` 0, `build_id` "" and no checkpoints.
+//!   with `checked_at` 0, `build_id` "" and no checkpoints. `failure` is the
+//!   first failing checkpoint's lines as the harness printed them (absent
+//!   when everything passed): what the room shows beside the student's name.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -171,6 +174,18 @@ pub struct Report {
     pub stage: String,
     pub browser: String,
     pub checkpoints: Vec<Entry>,
+    /// The first failure (results only).
+    #[serde(default)]
+    pub failure: Option<Failure>,
+}
+
+/// The first failing checkpoint's lines, as the harness printed them under
+/// its title: what was expected and what was seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub id: String,
+    pub expected: String,
+    pub seen: String,
 }
 
 impl Report {
@@ -259,6 +274,9 @@ pub struct Run {
     /// --more`, 3 `reveal`. (Absent from files written before levels.)
     #[serde(default)]
     pub hint_levels: BTreeMap<String, u8>,
+    /// The first failure of this run; `None` when everything passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
 }
 
 impl Run {
@@ -486,6 +504,7 @@ pub fn record(progress: &mut Progress, report: &Report, build_id: &str, at: u64)
     let run = progress.entry(&report.stage, &report.browser);
     run.build_id = build_id.to_owned();
     run.checked_at = at;
+    run.failure = report.failure.clone();
     run.checkpoints = report
         .checkpoints
         .iter()
@@ -531,6 +550,7 @@ pub(crate) mod tests {
                     result,
                 })
                 .collect(),
+            failure: None,
         }
     }
 
@@ -680,6 +700,7 @@ pub(crate) mod tests {
         assert_eq!(run["checkpoints"][1]["result"], "not-applicable");
         assert_eq!(run["hints_seen"][1], "c");
         assert_eq!(run["hint_levels"]["c"], 1);
+        assert!(run.get("failure").is_none(), "{run}");
     }
 
     #[test]
@@ -730,6 +751,25 @@ pub(crate) mod tests {
         let before = catalogue.find("app-loads").unwrap().hint_more_lines("");
         assert!(before.contains("passes before the lesson"), "{before}");
         assert!(!before.contains("reveal"), "{before}");
+    }
+
+    #[test]
+    fn the_first_failure_is_remembered_as_the_harness_printed_it() {
+        let json = r#"{"stage":"starter","browser":"chromium","checkpoints":[
+            {"id":"a","title":"T","pre_lesson":true,"hint":"H","book":"b.md","applies":true,"result":"fail"}],
+            "failure": {"id": "a", "expected": "the page", "seen": "a 404"}}"#;
+        let failing: Report = serde_json::from_str(json).unwrap();
+        let mut progress = Progress::default();
+        record(&mut progress, &failing, "b", 1);
+        let json = serde_json::to_value(&progress).unwrap();
+        assert_eq!(
+            json["starter/chromium"]["failure"],
+            serde_json::json!({"id": "a", "expected": "the page", "seen": "a 404"})
+        );
+        // A run where everything passes forgets the earlier failure.
+        let passing = report(&[("a", true, true, Some(Pass))]);
+        record(&mut progress, &passing, "b", 2);
+        assert_eq!(progress.get("starter", "chromium").unwrap().failure, None);
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub(crate) fn build_server(stage: Stage) -> anyhow::Result<()> {
         run_command(
             cargo()
                 .args(["build", "-p", stage.package(), "--bin", stage.package()])
-                .args(openssl_features(&[stage.package()])),
+                .args(openssl_features(&[stage.package()])?),
         )
     })
 }

@@ -235,7 +235,7 @@ fn build_copy(name: &str, workspace: &Path, copy: &Path) -> anyhow::Result<(Path
                 .arg(&manifest)
                 .env("CARGO_TARGET_DIR", target_dir())
                 .args(["-p", PACKAGE, "--bin", PACKAGE])
-                .args(openssl_features(&[PACKAGE])),
+                .args(openssl_features(&[PACKAGE])?),
         )
     })?;
     // Named after the package, as in the stages: `make_workspace`'s rename of

@@ -8,6 +8,10 @@
 //!   caption, or, until the browser harness has made it, a marked placeholder.
 //! - `{{#slides}}`: marks a chapter as a slide deck (see `theme/slides.js`)
 //!   and puts the "Present" button on it.
+//! - `{{#timing}}`: the instructor guide's timing table, rendered from the
+//!   `[timing]` of the lesson's `lesson.toml` (see `timing.rs`), which
+//!   must add up to the session; `{{#timing session}}`: that session in
+//!   words ("two hours").
 //!
 //! mdBook's own `{{#include}}` runs before this, so these work in included
 //! files too. A `\` before `{{#` leaves a directive as it is written.
@@ -21,18 +25,22 @@ use mdbook_driver::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
 use crate::checkpoints::{self, Checkpoint};
+use crate::timing::{self, Timing};
 
 /// The stage a student works in; hints name it where they say `{stage}`.
 const STUDENT_STAGE: &str = "starter";
 
 pub struct Lesson {
     checkpoints: PathBuf,
+    /// `lesson.toml`, for its `[timing]`.
+    plan: PathBuf,
 }
 
 impl Lesson {
-    pub fn new(checkpoints: &Path) -> Lesson {
+    pub fn new(checkpoints: &Path, plan: &Path) -> Lesson {
         Lesson {
             checkpoints: checkpoints.to_owned(),
+            plan: plan.to_owned(),
         }
     }
 }
@@ -44,6 +52,12 @@ impl Preprocessor for Lesson {
 
     fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> anyhow::Result<Book> {
         let checkpoints = checkpoints::load(&self.checkpoints)?;
+        // Only a book that uses `{{#timing}}` needs the plan.
+        let timing = if self.plan.is_file() {
+            timing::load(&self.plan)?
+        } else {
+            None
+        };
         let src = ctx.root.join(&ctx.config.book.src);
         let chapters: HashMap<PathBuf, Chapter> = book
             .iter()
@@ -68,6 +82,7 @@ impl Preprocessor for Lesson {
                 src: &src,
                 checkpoints: &checkpoints,
                 chapters: &chapters,
+                timing: timing.as_ref(),
             };
             match expand(&chapter.content, &page) {
                 Ok(content) => chapter.content = content,
@@ -86,6 +101,7 @@ struct Page<'a> {
     src: &'a Path,
     checkpoints: &'a [Checkpoint],
     chapters: &'a HashMap<PathBuf, Chapter>,
+    timing: Option<&'a Timing>,
 }
 
 /// What a checkpoint's link needs to know about the chapter it points to.
@@ -183,6 +199,7 @@ fn expand(content: &str, page: &Page<'_>) -> anyhow::Result<String> {
             "checkpoints" => checkpoints_directive(directive.args, page),
             "screenshot" => screenshot(directive.args, page),
             "slides" => Ok(slides_marker()),
+            "timing" => timing_directive(directive.args, page),
             _ => continue,
         }
         .with_context(|| format!("in {}", &content[directive.start..directive.end]))?;
@@ -352,6 +369,20 @@ fn screenshot(args: &str, page: &Page<'_>) -> anyhow::Result<String> {
     })
 }
 
+fn timing_directive(args: &str, page: &Page<'_>) -> anyhow::Result<String> {
+    let timing = page
+        .timing
+        .context("the lesson's lesson.toml has no [timing] to render")?;
+    match args {
+        "" => timing.table(page.checkpoints, &page.to_root()),
+        "session" => {
+            timing.check(page.checkpoints)?;
+            Ok(timing.session_words())
+        }
+        other => bail!("`{{{{#timing}}}}` takes nothing or `session`, not `{other}`"),
+    }
+}
+
 fn slides_marker() -> String {
     "<div class=\"slide-deck\"><button type=\"button\" class=\"present-button\">▶ Present</button> \
      <span class=\"slide-deck-help\">or press <kbd>P</kbd>. While presenting: <kbd>→</kbd> / <kbd>←</kbd> \
@@ -403,6 +434,7 @@ browsers = ["chromium"]
             src: Path::new("/nonexistent"),
             checkpoints: &checkpoints,
             chapters: &chapters,
+            timing: None,
         })
     }
 
@@ -462,6 +494,7 @@ browsers = ["chromium"]
             src: Path::new("/nonexistent"),
             checkpoints: &checkpoints,
             chapters: &chapters,
+            timing: None,
         };
         let error = format!("{:#}", expand("{{#checkpoints}}", &page).unwrap_err());
         assert!(error.contains("`one` points to `ch/a.md#first`"), "{error}");

@@ -5,8 +5,9 @@
 //!
 //! - [`lesson`]: a preprocessor for the directives this book adds to
 //!   Markdown — `{{#checkpoints}}` (the table rendered from the same
-//!   `checkpoints.toml` that `cargo xtask check` runs), `{{#screenshot}}`
-//!   and `{{#slides}}`.
+//!   `checkpoints.toml` that `cargo xtask check` runs), `{{#screenshot}}`,
+//!   `{{#slides}}` and `{{#timing}}` (the instructor guide's timing table,
+//!   from the lesson plan in `lesson.toml`).
 //! - [`render`]: one build, with everything mdBook logs caught.
 //! - [`verify`]: what mdBook lets through — a missing include, a missing or
 //!   empty anchor, a broken link or `#fragment` — found in the sources and
@@ -21,6 +22,7 @@ mod lesson;
 mod offline;
 mod render;
 mod serve;
+mod timing;
 mod verify;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -98,6 +100,9 @@ pub struct Paths {
     pub book: PathBuf,
     /// The checkpoints that the table is rendered from.
     pub checkpoints: PathBuf,
+    /// The lesson's `lesson.toml`, whose `[timing]` the instructor guide's
+    /// timing table is rendered from.
+    pub plan: PathBuf,
 }
 
 impl Paths {
@@ -117,6 +122,7 @@ impl Paths {
             workspace: workspace.to_owned(),
             book: workspace.join("book"),
             checkpoints: workspace.join("lessons/background-sync/checkpoints.toml"),
+            plan: workspace.join("lessons/background-sync/lesson.toml"),
         }
     }
 

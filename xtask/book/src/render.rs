@@ -53,7 +53,7 @@ pub fn build(paths: &Paths, dest: &Path) -> anyhow::Result<Vec<String>> {
         let mut book = MDBook::load(&paths.book)
             .with_context(|| format!("cannot load the book in {}", paths.book.display()))?;
         book.config.build.build_dir = dest.to_owned();
-        book.with_preprocessor(Lesson::new(&paths.checkpoints));
+        book.with_preprocessor(Lesson::new(&paths.checkpoints, &paths.plan));
         book.build().context("mdBook could not build the book")
     });
     problems.extend(
@@ -202,6 +202,7 @@ mod tests {
             workspace: root.path().to_owned(),
             book,
             checkpoints,
+            plan: root.path().join("lesson.toml"),
         };
         let dest = root.path().join("out");
         let problems = build(&paths, &dest).unwrap().join("\n");

@@ -83,6 +83,19 @@ pub struct Report {
     pub stage: String,
     pub browser: String,
     pub checkpoints: Vec<Reported>,
+    /// The first failure, as the report printed it (`check --results`
+    /// only; the room shows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+/// The first failing checkpoint's lines: what was expected and what was
+/// seen, exactly as printed under its title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub id: String,
+    pub expected: String,
+    pub seen: String,
 }
 
 impl Checkpoint {

@@ -151,8 +151,8 @@ enum Command {
     },
     /// Run the benchmarks (`cargo xtask bench`) and write a Markdown report.
     Bench {
-        /// One benchmark only: replay, server, push, worker, inner or
-        /// inner-check.
+        /// One benchmark only: replay, server, push, worker, inner,
+        /// inner-check or room.
         name: Option<String>,
         /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
         #[arg(long)]
@@ -167,6 +167,10 @@ enum Command {
         /// it, that benchmark is not measured).
         #[arg(long)]
         xtask_bin: Option<PathBuf>,
+        /// The room's binary, for the room's benchmark [default: built now
+        /// with `cargo build -p room`].
+        #[arg(long)]
+        room_bin: Option<PathBuf>,
         /// The report [default: target/bench/report.md].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -253,6 +257,7 @@ async fn main() -> ExitCode {
                             .into_iter()
                             .map(|c| c.in_browser(browser).reported(&stage, browser, None))
                             .collect(),
+                        failure: None,
                     };
                     println!("{}", serde_json::to_string_pretty(&report)?);
                     return Ok(true);
@@ -291,6 +296,7 @@ async fn main() -> ExitCode {
                 site,
                 server_bin,
                 xtask_bin,
+                room_bin,
                 out,
             } => {
                 let root = workspace();
@@ -299,6 +305,7 @@ async fn main() -> ExitCode {
                     server_bin: server_bin.unwrap_or_else(|| server_of(&root, "solution")),
                     xtask_bin,
                     node_dir: root.join("target/bench/node"),
+                    room_bin,
                     quick,
                     root: root.clone(),
                 };
@@ -359,6 +366,21 @@ async fn interrupted() {
     }
 }
 
+/// What a failed checkpoint expected and what was seen: the app's
+/// [`Failed`], or, when the check itself could not finish (the harness's
+/// or the machine's trouble), that, and the error.
+fn expected_and_seen(checkpoint: &Checkpoint, error: &anyhow::Error) -> catalogue::Failure {
+    let (expected, seen) = match error.downcast_ref::<Failed>() {
+        Some(f) => (f.expected.clone(), f.seen.clone()),
+        None => ("the check to finish".to_owned(), format!("{error:#}")),
+    };
+    catalogue::Failure {
+        id: checkpoint.id.clone(),
+        expected,
+        seen,
+    }
+}
+
 /// The first failure's lines under its title: what was expected and what
 /// was seen, then, with `hint`, the hint and the book section (without it,
 /// the caller prints those once, after this report).
@@ -368,12 +390,13 @@ fn failure_details(
     stage: &str,
     hint: bool,
 ) -> Vec<String> {
+    let failure = expected_and_seen(checkpoint, error);
     let mut lines = match error.downcast_ref::<Failed>() {
-        Some(f) => vec![
-            format!("  expected: {}", f.expected),
-            format!("  seen:     {}", f.seen),
+        Some(_) => vec![
+            format!("  expected: {}", failure.expected),
+            format!("  seen:     {}", failure.seen),
         ],
-        None => vec![format!("  the check could not finish: {error:#}")],
+        None => vec![format!("  the check could not finish: {}", failure.seen)],
     };
     if hint {
         lines.push(format!(
@@ -610,10 +633,17 @@ async fn run_checkpoints<B: Browser>(
         }
     }
     if let Some(path) = &results {
+        let failure = first_failure
+            .as_ref()
+            .and_then(|(index, _)| match &verdicts[*index] {
+                (checkpoint, Verdict::Failed(error)) => Some(expected_and_seen(checkpoint, error)),
+                _ => None,
+            });
         let report = catalogue::Report {
             stage: stage.to_owned(),
             browser: browser.to_owned(),
             checkpoints: reported,
+            failure,
         };
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("cannot write the results to {}", path.display()))?;
@@ -721,6 +751,37 @@ mod tests {
         assert_eq!(
             lines,
             ["  the check could not finish: the browser went away"]
+        );
+    }
+
+    #[test]
+    fn the_results_give_the_first_failure_as_it_was_printed() {
+        let checkpoint = page_worker();
+        let error: anyhow::Error = Failed {
+            expected: "the worker's answer".into(),
+            seen: "\"Added.\"".into(),
+        }
+        .into();
+        let failure = expected_and_seen(&checkpoint, &error);
+        let printed = failure_details(&checkpoint, &error, "starter", false);
+        assert_eq!(failure.id, "page-worker");
+        assert_eq!(printed[0], format!("  expected: {}", failure.expected));
+        assert_eq!(printed[1], format!("  seen:     {}", failure.seen));
+        let json = serde_json::to_value(catalogue::Report {
+            stage: "starter".into(),
+            browser: "chromium".into(),
+            checkpoints: Vec::new(),
+            failure: Some(failure),
+        })
+        .unwrap();
+        assert_eq!(json["failure"]["seen"], "\"Added.\"");
+
+        let broken = anyhow::anyhow!("the browser went away");
+        let failure = expected_and_seen(&checkpoint, &broken);
+        assert_eq!(failure.seen, "the browser went away");
+        assert_eq!(
+            failure_details(&checkpoint, &broken, "starter", false),
+            [format!("  the check could not finish: {}", failure.seen)]
         );
     }
 }

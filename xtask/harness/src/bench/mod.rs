@@ -16,6 +16,7 @@ mod load;
 mod node;
 mod push;
 mod replay;
+mod room;
 mod worker;
 
 use std::fmt::Write as _;
@@ -29,7 +30,15 @@ use crate::chromium::{self, Chromium};
 use crate::server::Server;
 
 /// The benchmarks, in report order.
-pub const NAMES: [&str; 6] = ["replay", "server", "push", "worker", "inner", "inner-check"];
+pub const NAMES: [&str; 7] = [
+    "replay",
+    "server",
+    "push",
+    "worker",
+    "inner",
+    "inner-check",
+    "room",
+];
 
 /// What every benchmark gets.
 pub struct Setup {
@@ -40,6 +49,9 @@ pub struct Setup {
     pub xtask_bin: Option<PathBuf>,
     /// Where Node's packages are installed (`target/bench/node`).
     pub node_dir: PathBuf,
+    /// The room's binary, for the room's benchmark [default: built then
+    /// with `cargo build -p room`].
+    pub room_bin: Option<PathBuf>,
     pub quick: bool,
 }
 
@@ -349,6 +361,7 @@ pub async fn run(setup: &Setup, only: Option<&str>, out: &Path) -> Result<bool> 
             "worker" => worker::run(setup).await,
             "inner" => inner::run(setup).await,
             "inner-check" => inner_check::run(setup).await,
+            "room" => room::run(setup).await,
             _ => unreachable!("checked above"),
         };
         match result {
