@@ -26,6 +26,9 @@
     const section = document.createElement('section');
     section.className = 'slide';
     for (const node of slides[index] || []) { section.appendChild(node.cloneNode(true)); }
+    // The page keeps the ids (its headings' anchors); a copy of them would
+    // be a second element with the same id.
+    for (const element of section.querySelectorAll('[id]')) { element.removeAttribute('id'); }
     return section;
   }
 
@@ -73,6 +76,7 @@
   }
 
   let overlay = null;
+  const madeInert = [];
   function render() {
     if (!overlay) { return; }
     overlay.textContent = '';
@@ -132,6 +136,13 @@
     started = Date.now();
     overlay = document.createElement('div');
     overlay.className = as === 'speaker' ? 'slides-speaker' : 'slides-overlay slide-stage';
+    // A landmark of its own, named, for screen readers; the page behind it
+    // is inert while it is shown (no tabbing, no reading behind the slides).
+    overlay.setAttribute('role', 'region');
+    overlay.setAttribute('aria-label', as === 'speaker' ? 'Speaker view' : 'Slides');
+    for (const child of document.body.children) {
+      if (!child.inert) { child.inert = true; madeInert.push(child); }
+    }
     overlay.addEventListener('click', function (event) {
       if (view === 'audience' && !event.target.closest('a')) {
         go(current + (event.clientX > window.innerWidth / 3 ? 1 : -1));
@@ -148,6 +159,7 @@
     view = null;
     overlay.remove();
     overlay = null;
+    for (const child of madeInert.splice(0)) { child.inert = false; }
     clearInterval(clock);
     document.documentElement.classList.remove('presenting');
     if (document.fullscreenElement) { document.exitFullscreen(); }
