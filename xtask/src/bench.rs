@@ -12,9 +12,10 @@
 //! that the other test steps have built already.
 
 use crate::build::build_site;
+use crate::command::{cargo, openssl_features, run as run_command, step};
 use crate::serve::{build_server, server_binary};
-use crate::stage::Stage;
-use crate::{cargo, openssl_features, run as run_command, step, target_dir};
+use crate::workspace::target_dir;
+use lesson::Stage;
 
 /// The cargo profile the benchmarked server (and the harness driving it)
 /// is built in; see the workspace's `Cargo.toml`.

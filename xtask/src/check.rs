@@ -27,12 +27,13 @@ use platform::Machine;
 use platform::browsers::{self, Family, NotFound};
 
 use crate::build::{BUILD_ID_FILE, build_site};
+use crate::command::{cargo, report, run as run_command, show, step};
 use crate::progress::{self, Progress};
 use crate::serve::{
     POLL, build_server, display_relative, first_difference, server_binary, settle, snapshot,
 };
-use crate::stage::Stage;
-use crate::{cargo, report, run as run_command, show, step, target_dir};
+use crate::workspace::target_dir;
+use lesson::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {

@@ -22,22 +22,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use serde::Deserialize;
+use lesson::checkpoints::Checkpoint;
 
-use crate::project_root;
-
-#[derive(Deserialize)]
-struct File {
-    checkpoint: Vec<Checkpoint>,
-}
-
-/// Only what the counts need; the other fields are ignored.
-#[derive(Deserialize)]
-struct Checkpoint {
-    pre_lesson: bool,
-    #[serde(default)]
-    browsers: Option<Vec<String>>,
-}
+use crate::workspace::project_root;
 
 const BROWSERS: [&str; 2] = ["chromium", "firefox"];
 
@@ -228,10 +215,9 @@ fn prose() -> Vec<String> {
 }
 
 fn counts() -> Counts {
-    let path = project_root().join("lessons/background-sync/checkpoints.toml");
-    let text = fs::read_to_string(&path).unwrap();
-    let file: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Counts::of(&file.checkpoint)
+    let path = project_root().join(lesson::workspace::CHECKPOINTS);
+    let checkpoints = lesson::checkpoints::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    Counts::of(&checkpoints)
 }
 
 /// Every count of checkpoints in the README, the book and the slides agrees
@@ -265,8 +251,17 @@ fn counts_in_the_prose_agree_with_the_checkpoints() {
 #[test]
 fn stale_counts_are_found_and_good_ones_pass() {
     let pre = |browsers: Option<Vec<&str>>| Checkpoint {
+        id: "c".into(),
+        title: "C".into(),
+        goal: 0,
         pre_lesson: true,
+        hint: "h".into(),
+        hint_more: None,
+        book: "b.html".into(),
         browsers: browsers.map(|b| b.into_iter().map(String::from).collect()),
+        elsewhere: None,
+        firefox: None,
+        reveal: Vec::new(),
     };
     let lesson = |browsers: Option<Vec<&str>>| Checkpoint {
         pre_lesson: false,

@@ -26,7 +26,8 @@ use platform::tools::{ANSWER_TIMEOUT, answer};
 use platform::{Line, Machine, openssl, tools};
 
 use crate::build::{WASM_TARGET, target_installed};
-use crate::{cargo, project_root, show, target_dir};
+use crate::command::{cargo, show};
+use crate::workspace::{project_root, target_dir};
 
 /// The port `cargo xtask serve` listens on unless told otherwise.
 const SERVE_PORT: u16 = 3000;

@@ -11,7 +11,7 @@
 
 use crate::check::Browser;
 use crate::progress::{self, Entry, Progress, Report};
-use crate::stage::Stage;
+use lesson::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct HintArgs {

@@ -40,10 +40,11 @@
 //!
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
-mod anchors;
 mod bench;
 mod build;
 mod check;
+mod command;
+mod copied;
 #[cfg(test)]
 mod counts;
 mod doctor;
@@ -55,22 +56,18 @@ mod reset;
 mod reveal;
 mod room;
 mod serve;
-mod stage;
 mod test;
 #[cfg(test)]
 mod tidy;
 mod trail;
+mod workspace;
 
-use std::env;
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
-use platform::openssl;
+use lesson::Stage;
 
-use crate::stage::Stage;
+use crate::command::{cargo, report, run, step};
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Build, serve and test Offline News")]
@@ -116,6 +113,10 @@ enum Cmd {
         #[arg(long)]
         steps: bool,
     },
+    /// Check that a copy of the workspace, with its target/, writes only
+    /// into itself (one step of `test`).
+    #[command(hide = true)]
+    Copied,
     /// Build the lesson's book into `target/book/` (and check it).
     Book {
         /// Serve it on http://127.0.0.1:3001/, rebuilding on every change.
@@ -143,6 +144,10 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(error) = lesson::workspace::discover() {
+        report(&error.into());
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Cmd::Doctor(args) => doctor::run(&args),
         Cmd::Build { stage } => build::run(stage),
@@ -154,6 +159,7 @@ fn main() -> ExitCode {
         Cmd::Reset(args) => reset::run(&args),
         Cmd::Trail { steps: false } => trail::run(),
         Cmd::Trail { steps: true } => trail::steps(),
+        Cmd::Copied => copied::run(),
         Cmd::Book { serve, open } => book(serve, open),
         Cmd::Screenshots => check::screenshots(),
         Cmd::Chaos(args) => check::chaos(&args),
@@ -180,137 +186,10 @@ fn book(serve: bool, open: bool) -> anyhow::Result<()> {
     step("building the book", || run(&mut command))
 }
 
-/// Prints an error and what caused it, one line each: the outermost line
-/// says which step failed, the inner ones why and how to fix it.
-fn report(error: &anyhow::Error) {
-    eprintln!("error: {error}");
-    for cause in error.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
-    }
-}
-
-/// The workspace root: the directory above this crate.
-///
-/// `cargo run` sets `CARGO_MANIFEST_DIR` at run time too; the compile-time
-/// value is the fallback for running the binary directly.
-fn project_root() -> PathBuf {
-    let dir = env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    dir.parent()
-        .expect("xtask lives in a directory of the workspace")
-        .to_owned()
-}
-
-/// Where cargo puts what it builds: `target/`, unless the user moved it
-/// with `CARGO_TARGET_DIR` (a relative path there is relative to where
-/// cargo runs, which for us is always the workspace root).
-fn target_dir() -> PathBuf {
-    match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => project_root().join(dir),
-        None => project_root().join("target"),
-    }
-}
-
-/// A `cargo` command run from the workspace root.
-///
-/// `cargo xtask` runs us through cargo, which tells us in `CARGO` which cargo
-/// binary that was: using it (rather than whatever `cargo` is first on the
-/// `PATH`) keeps every build on the same toolchain.
-fn cargo() -> Command {
-    let program = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(program);
-    command.current_dir(project_root());
-    command
-}
-
-/// Runs a command with our stdin, stdout and stderr, so its output (a
-/// compiler error, say) goes straight to the user; fails unless it exits
-/// successfully.
-fn run(command: &mut Command) -> anyhow::Result<()> {
-    let shown = show(command);
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run `{shown}`"))?;
-    anyhow::ensure!(
-        status.success(),
-        "`{shown}` failed ({status}); its output is above"
-    );
-    Ok(())
-}
-
-/// A command as a user would type it: `cargo build ...` rather than the
-/// full path of the toolchain's cargo binary.
-fn show(command: &Command) -> String {
-    let program = Path::new(command.get_program());
-    let program = program.file_stem().unwrap_or(program.as_os_str());
-    std::iter::once(program)
-        .chain(command.get_args())
-        .map(OsStr::to_string_lossy)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The cargo arguments that give the servers their OpenSSL (the `ece` crate
-/// under `web-push` links it): none where one is installed; otherwise the
-/// stages' `vendored-openssl` feature, which builds it from source; an
-/// error that names the fix where it cannot be built. `platform::openssl`
-/// says what each system has and needs.
-fn openssl_features(packages: &[&str]) -> anyhow::Result<Vec<String>> {
-    static SOURCE: std::sync::OnceLock<openssl::Source> = std::sync::OnceLock::new();
-    let source = SOURCE.get_or_init(|| {
-        let source = openssl::source(&platform::Machine::this());
-        if let openssl::Source::FromSource { perl, .. } = &source {
-            println!(
-                "==> no OpenSSL installed: building it from source (feature `vendored-openssl`, with {})",
-                perl.display()
-            );
-        }
-        source
-    });
-    openssl_arguments(source, packages)
-}
-
-fn openssl_arguments(source: &openssl::Source, packages: &[&str]) -> anyhow::Result<Vec<String>> {
-    match source {
-        openssl::Source::Installed(_) => Ok(Vec::new()),
-        openssl::Source::Missing { why, fix } => anyhow::bail!(
-            "the server needs OpenSSL (for Web Push), and this machine has {why}; fix: {fix} (`cargo xtask doctor` checks everything the workshop needs)"
-        ),
-        openssl::Source::FromSource { perl, name_perl } => {
-            let features: Vec<String> = packages
-                .iter()
-                .map(|package| format!("{package}/vendored-openssl"))
-                .collect();
-            let mut arguments = vec!["--features".to_owned(), features.join(",")];
-            if *name_perl {
-                // `openssl-src` runs the perl `OPENSSL_SRC_PERL` names;
-                // cargo's `[env]` sets it for the build scripts alone.
-                arguments.push("--config".to_owned());
-                arguments.push(format!(
-                    "env.OPENSSL_SRC_PERL={}",
-                    toml_string(&perl.to_string_lossy())
-                ));
-            }
-            Ok(arguments)
-        }
-    }
-}
-
-/// `text` as a TOML basic string, for a `--config` value.
-fn toml_string(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// One step of a command: prints its progress line, runs it, and if it
-/// fails, says which step that was (above the reason why).
-fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    println!("==> {what}");
-    f().with_context(|| format!("failed: {what}"))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use clap::CommandFactory;
 
     use super::*;
@@ -423,51 +302,6 @@ mod tests {
     }
 
     #[test]
-    fn openssl_is_built_from_source_only_where_none_is_installed() {
-        let installed = openssl::Source::Installed("found by pkg-config".to_owned());
-        assert!(
-            openssl_arguments(&installed, &["a", "b"])
-                .unwrap()
-                .is_empty()
-        );
-
-        let unix = openssl::Source::FromSource {
-            perl: PathBuf::from("/usr/bin/perl"),
-            name_perl: false,
-        };
-        assert_eq!(
-            openssl_arguments(&unix, &["a", "b"]).unwrap(),
-            ["--features", "a/vendored-openssl,b/vendored-openssl"]
-        );
-
-        // Windows, in a shell whose first perl is MSYS's: Strawberry's is
-        // named to openssl-src.
-        let windows = openssl::Source::FromSource {
-            perl: PathBuf::from(r"C:\Strawberry\perl\bin\perl.exe"),
-            name_perl: true,
-        };
-        assert_eq!(
-            openssl_arguments(&windows, &["a"]).unwrap(),
-            [
-                "--features",
-                "a/vendored-openssl",
-                "--config",
-                r#"env.OPENSSL_SRC_PERL="C:\\Strawberry\\perl\\bin\\perl.exe""#
-            ]
-        );
-
-        let missing = openssl::Source::Missing {
-            why: "no perl".to_owned(),
-            fix: "winget install StrawberryPerl".to_owned(),
-        };
-        let error = openssl_arguments(&missing, &["a"]).unwrap_err().to_string();
-        assert!(
-            error.contains("no perl; fix: winget install StrawberryPerl"),
-            "{error}"
-        );
-    }
-
-    #[test]
     fn doctor_sends_to_a_room_only_with_all_three() {
         let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
         assert!(matches!(
@@ -503,12 +337,5 @@ mod tests {
             .is_err()
         );
         assert!(parse(&["xtask", "doctor", "--name", "Ada"]).is_err());
-    }
-
-    #[test]
-    fn commands_are_shown_without_the_toolchain_path() {
-        let mut command = Command::new("/home/me/.rustup/toolchains/stable/bin/cargo");
-        command.args(["build", "-p", "xtask"]);
-        assert_eq!(show(&command), "cargo build -p xtask");
     }
 }

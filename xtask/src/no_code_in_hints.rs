@@ -31,8 +31,10 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use crate::anchors;
-use crate::project_root;
+use lesson::anchors;
+use lesson::checkpoints::Checkpoint;
+
+use crate::workspace::project_root;
 
 /// The shortest run of shared tokens counted as code (characters of its
 /// tokens, whitespace aside).
@@ -41,32 +43,6 @@ const MIN_RUN: usize = 12;
 fn read(relative: &str) -> String {
     let path = project_root().join(relative);
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
-#[derive(serde::Deserialize)]
-struct File {
-    checkpoint: Vec<Checkpoint>,
-}
-
-#[derive(serde::Deserialize)]
-struct Checkpoint {
-    id: String,
-    pre_lesson: bool,
-    hint: String,
-    #[serde(default)]
-    hint_more: Option<String>,
-    #[serde(default)]
-    reveal: Vec<String>,
-    #[serde(default)]
-    firefox: Option<Variant>,
-}
-
-#[derive(serde::Deserialize)]
-struct Variant {
-    #[serde(default)]
-    hint: Option<String>,
-    #[serde(default)]
-    hint_more: Option<String>,
 }
 
 /// A text a student reads before `reveal`, and where it is.
@@ -82,9 +58,8 @@ struct Code {
 }
 
 fn checkpoints() -> Vec<Checkpoint> {
-    let file: File = toml::from_str(&read("lessons/background-sync/checkpoints.toml"))
-        .unwrap_or_else(|e| panic!("checkpoints.toml: {e}"));
-    file.checkpoint
+    let path = project_root().join(lesson::workspace::CHECKPOINTS);
+    lesson::checkpoints::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Every lesson checkpoint's `reveal` regions of the solution, tokenized

@@ -11,9 +11,9 @@ use std::fs;
 
 use anyhow::Context;
 
-use crate::anchors;
 use crate::progress::{self, Entry, Progress};
-use crate::stage::Stage;
+use lesson::Stage;
+use lesson::anchors;
 
 /// The level of help `reveal` is (1 `hint`, 2 `hint --more`).
 const LEVEL: u8 = 3;
@@ -28,7 +28,9 @@ pub fn run(args: &RevealArgs) -> anyhow::Result<()> {
     let catalogue = progress::catalogue(Stage::Solution.name(), "chromium")?;
     let checkpoint = catalogue.find(&args.checkpoint)?;
     let hunks = hunks(checkpoint, |file| {
-        let path = Stage::Solution.dir().join(file);
+        let path = Stage::Solution
+            .dir(&crate::workspace::project_root())
+            .join(file);
         fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
     })?;
     match hunks {

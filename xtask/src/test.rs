@@ -13,12 +13,11 @@ use platform::{Machine, Os};
 use crate::bench;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
+use crate::command::{cargo, openssl_features, run as run_command};
+use crate::copied;
 use crate::room;
-use crate::stage::Stage;
 use crate::trail;
-use crate::{cargo, openssl_features, run as run_command};
-
-const STAGE_PACKAGES: [&str; 2] = ["after-sync-lesson", "before-sync-lesson"];
+use lesson::Stage;
 
 /// One step of the test suite.
 struct Step {
@@ -43,11 +42,11 @@ impl Step {
     }
 
     /// A step that runs cargo with these arguments.
-    fn cargo(what: &str, fix: &'static str, args: &'static [&'static str]) -> Step {
+    fn cargo(what: &str, fix: &'static str, args: Vec<&'static str>) -> Step {
         Step::new(
             format!("{what}: cargo {}", args.join(" ")),
             fix,
-            move || run_command(cargo().args(args)),
+            move || run_command(cargo().args(&args)),
         )
     }
 
@@ -61,14 +60,25 @@ impl Step {
         Step::new(
             format!("{what}: cargo {}", args.join(" ")),
             fix,
-            move || run_command(cargo().args(args).args(openssl_features(&STAGE_PACKAGES)?)),
+            move || {
+                let packages = Stage::ALL.map(Stage::package);
+                run_command(cargo().args(args).args(openssl_features(&packages)?))
+            },
         )
     }
 }
 
 /// The test suite. A new kind of test (the browser checks, building the
-/// book) is one more entry in this list.
+/// book) is one more entry in one of these lists.
 fn steps() -> Vec<Step> {
+    let mut steps = code_checks();
+    steps.extend(browser_checks());
+    steps
+}
+
+/// What needs no browser: formatting, lints, the unit tests, the
+/// workspace's copy and both sites built.
+fn code_checks() -> Vec<Step> {
     let mut steps = vec![
         Step::new(
             format!("checking the {WASM_TARGET} target"),
@@ -78,7 +88,7 @@ fn steps() -> Vec<Step> {
         Step::cargo(
             "checking formatting",
             "run `cargo fmt --all` (and if cargo has no `fmt`: `rustup component add rustfmt`)",
-            &["fmt", "--all", "--check"],
+            vec!["fmt", "--all", "--check"],
         ),
         Step::cargo_building_servers(
             "linting the native code",
@@ -95,24 +105,28 @@ fn steps() -> Vec<Step> {
         Step::cargo(
             "linting the wasm code",
             "fix the warnings above",
-            &[
-                "clippy",
-                "--target",
-                WASM_TARGET,
-                "-p",
-                "after-sync-lesson",
-                "-p",
-                "before-sync-lesson",
-                "--lib",
-                "--",
-                "-D",
-                "warnings",
-            ],
+            [
+                vec!["clippy", "--target", WASM_TARGET],
+                Stage::ALL
+                    .into_iter()
+                    .flat_map(|stage| ["-p", stage.package()])
+                    .collect(),
+                vec!["--lib", "--", "-D", "warnings"],
+            ]
+            .concat(),
         ),
         Step::cargo_building_servers(
             "running the unit tests",
             "fix the failing tests above",
             &["test", "--workspace"],
+        ),
+        // The tools find the workspace at run time, never where they were
+        // compiled: an instructor's copy of a prepared workspace keeps its
+        // book and its room to itself.
+        Step::new(
+            "a copied workspace (with its target/) writes only into itself: the book, the room and the harness run in a copy",
+            "see the error above: a tool took its workspace from somewhere else than `lesson::workspace` (`cargo xtask copied` reruns this step)",
+            copied::run,
         ),
     ];
     // The students' other systems, compiled for from this one (each is
@@ -147,9 +161,14 @@ fn steps() -> Vec<Step> {
             move || build::build_site(stage).map(drop),
         ));
     }
-    // The browser checks. The harness first proves itself on a tiny app of
-    // its own; then the solution must pass every checkpoint, and the starter
-    // exactly the pre-lesson ones — never solved, never broken.
+    steps
+}
+
+/// The browser checks. The harness first proves itself on a tiny app of its
+/// own; then the solution must pass every checkpoint, and the starter
+/// exactly the pre-lesson ones — never solved, never broken.
+fn browser_checks() -> Vec<Step> {
+    let mut steps = Vec::new();
     steps.push(Step::new(
         "checking the browser harness itself",
         "see the report above",

@@ -24,8 +24,8 @@ use anyhow::{Context, bail, ensure};
 use mdbook_driver::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
-use crate::checkpoints::{self, Checkpoint};
-use crate::timing::{self, Timing};
+use crate::timing::{self, Guide, Timing};
+use ::lesson::checkpoints::{self, Checkpoint};
 
 /// The stage a student works in; hints name it where they say `{stage}`.
 const STUDENT_STAGE: &str = "starter";
@@ -414,6 +414,7 @@ book = "ch/a.html#first"
 id = "two"
 title = "Second"
 goal = 2
+pre_lesson = false
 hint = "Look at {stage}/src/worker.rs."
 book = "ch/a.html#the-first-one"
 hint_more = "First `a()`, then <b>."
@@ -421,7 +422,7 @@ browsers = ["chromium"]
 "#;
 
     fn with_page<T>(path: &str, f: impl FnOnce(&Page<'_>) -> T) -> T {
-        let checkpoints = checkpoints::parse(CHECKPOINTS).unwrap();
+        let checkpoints = checkpoints::parse(CHECKPOINTS, Path::new("checkpoints.toml")).unwrap();
         let chapters = HashMap::from([(
             PathBuf::from("ch/a.md"),
             Chapter {
@@ -480,8 +481,11 @@ browsers = ["chromium"]
 
     #[test]
     fn a_checkpoint_links_the_rendered_page() {
-        let checkpoints =
-            checkpoints::parse(&CHECKPOINTS.replace("ch/a.html#first", "ch/a.md#first")).unwrap();
+        let checkpoints = checkpoints::parse(
+            &CHECKPOINTS.replace("ch/a.html#first", "ch/a.md#first"),
+            Path::new("checkpoints.toml"),
+        )
+        .unwrap();
         let chapters = HashMap::from([(
             PathBuf::from("ch/a.md"),
             Chapter {

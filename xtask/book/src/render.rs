@@ -16,8 +16,8 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Subscriber;
 use tracing::{Event, Level, Metadata};
 
-use crate::Paths;
 use crate::lesson::Lesson;
+use crate::paths::Paths;
 use crate::{offline, verify};
 
 /// Builds the book into `dest`, prints what went wrong, and fails if
@@ -147,7 +147,7 @@ mod tests {
         let problems = build(&paths, dest.path()).unwrap();
         assert!(problems.is_empty(), "{}", problems.join("\n"));
         let table = fs::read_to_string(dest.path().join("checkpoints.html")).unwrap();
-        let checkpoints = crate::checkpoints::load(&paths.checkpoints).unwrap();
+        let checkpoints = ::lesson::checkpoints::load(&paths.checkpoints).unwrap();
         for checkpoint in checkpoints {
             let id = format!("<code>{}</code>", checkpoint.id);
             assert!(table.contains(&id), "{} is not in the table", checkpoint.id);
@@ -195,7 +195,7 @@ mod tests {
         let checkpoints = root.path().join("checkpoints.toml");
         fs::write(
             &checkpoints,
-            "[[checkpoint]]\nid = \"c\"\ntitle = \"C\"\ngoal = 1\nhint = \"h\"\nbook = \"part/two.html#gone\"\n",
+            "[[checkpoint]]\nid = \"c\"\ntitle = \"C\"\ngoal = 1\npre_lesson = false\nhint = \"h\"\nbook = \"part/two.html#gone\"\n",
         )
         .unwrap();
         let paths = Paths {

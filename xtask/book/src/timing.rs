@@ -7,72 +7,44 @@
 //! session, and every checkpoint must be turned green in exactly one
 //! section, so that the table can neither promise a session it overruns nor
 //! leave out a checkpoint that was added since. The instructor's room reads
-//! the same sections (`xtask/room/src/timing.rs`) for when a student is
-//! stuck.
+//! the same sections (through `lesson::plan`, where the plan is read) for
+//! when a student is stuck.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, bail, ensure};
-use serde::Deserialize;
+use anyhow::{bail, ensure};
 
-use crate::checkpoints::Checkpoint;
+use ::lesson::checkpoints::Checkpoint;
 
 /// The browser `cargo xtask check` uses unless told otherwise: the counts
 /// in the table are its.
 const DEFAULT_BROWSER: &str = "chromium";
 const OTHER_BROWSER: &str = "firefox";
 
-#[derive(Debug, Deserialize)]
-struct File {
-    timing: Option<Timing>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Timing {
-    /// What the instructor guide promises.
-    pub session_minutes: u32,
-    pub section: Vec<Section>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Section {
-    /// Markdown.
-    pub title: String,
-    pub minutes: u32,
-    /// The chapter that teaches it, relative to the book's `src/`.
-    #[serde(default)]
-    pub book: Option<String>,
-    /// What the student writes in it (Markdown).
-    #[serde(default)]
-    pub writes: Option<String>,
-    /// The checkpoints it turns green.
-    #[serde(default)]
-    pub checkpoints: Vec<String>,
-    /// The slides, which a room that saw them in an earlier session skips.
-    #[serde(default)]
-    pub slides: bool,
-}
+pub use ::lesson::plan::Timing;
 
 /// The lesson file's `[timing]`, or `None` when it has none.
 pub fn load(path: &Path) -> anyhow::Result<Option<Timing>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file: File =
-        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
-    Ok(file.timing)
+    Ok(::lesson::plan::load(path)?)
 }
 
-impl Timing {
-    pub fn total(&self) -> u32 {
-        self.section.iter().map(|s| s.minutes).sum()
-    }
-
+/// What the book makes of the plan: it checks it against the checkpoints
+/// and renders it for the instructor guide.
+pub trait Guide {
     /// The plan against the checkpoints: it adds up to the session, and
     /// each checkpoint has exactly one section.
-    pub fn check(&self, checkpoints: &[Checkpoint]) -> anyhow::Result<()> {
+    fn check(&self, checkpoints: &[Checkpoint]) -> anyhow::Result<()>;
+    /// The session in words, as the guide promises it: "two hours".
+    fn session_words(&self) -> String;
+    /// The timing table, with the links relative to the chapter (`to_root`
+    /// is `../` once per directory it is below `src/`), then what it adds
+    /// up to.
+    fn table(&self, checkpoints: &[Checkpoint], to_root: &str) -> anyhow::Result<String>;
+}
+
+impl Guide for Timing {
+    fn check(&self, checkpoints: &[Checkpoint]) -> anyhow::Result<()> {
         ensure!(
             !self.section.is_empty(),
             "[timing] has no [[timing.section]]"
@@ -116,15 +88,11 @@ impl Timing {
         Ok(())
     }
 
-    /// The session in words, as the guide promises it: "two hours".
-    pub fn session_words(&self) -> String {
+    fn session_words(&self) -> String {
         in_words(self.session_minutes)
     }
 
-    /// The timing table, with the links relative to the chapter (`to_root`
-    /// is `../` once per directory it is below `src/`), then what it adds
-    /// up to.
-    pub fn table(&self, checkpoints: &[Checkpoint], to_root: &str) -> anyhow::Result<String> {
+    fn table(&self, checkpoints: &[Checkpoint], to_root: &str) -> anyhow::Result<String> {
         self.check(checkpoints)?;
         let applies = |c: &Checkpoint, browser: &str| {
             c.browsers
@@ -228,7 +196,7 @@ fn in_words(minutes: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoints;
+    use ::lesson::checkpoints;
 
     const CHECKPOINTS: &str = r#"
 [[checkpoint]]
@@ -243,6 +211,7 @@ book = "a.md"
 id = "sync"
 title = "Syncs"
 goal = 2
+pre_lesson = false
 hint = "h"
 book = "a.md"
 browsers = ["chromium"]
@@ -251,6 +220,7 @@ browsers = ["chromium"]
 id = "fallback"
 title = "Falls back"
 goal = 2
+pre_lesson = false
 hint = "h"
 book = "a.md"
 browsers = ["firefox"]
@@ -278,12 +248,14 @@ checkpoints = ["sync", "fallback"]
 "#,
             minutes[0], minutes[1], minutes[2]
         );
-        toml::from_str::<File>(&text).unwrap().timing.unwrap()
+        ::lesson::plan::parse(&text, Path::new("lesson.toml"))
+            .unwrap()
+            .unwrap()
     }
 
     #[test]
     fn the_table_counts_what_the_room_has_passed_after_each_section() {
-        let checkpoints = checkpoints::parse(CHECKPOINTS).unwrap();
+        let checkpoints = checkpoints::parse(CHECKPOINTS, Path::new("checkpoints.toml")).unwrap();
         let table = plan([10, 20, 30]).table(&checkpoints, "../").unwrap();
         assert!(table.contains("| Slides | 10 | — | — |"), "{table}");
         assert!(
@@ -309,7 +281,7 @@ checkpoints = ["sync", "fallback"]
 
     #[test]
     fn a_plan_that_overruns_the_session_or_misses_a_checkpoint_is_refused() {
-        let checkpoints = checkpoints::parse(CHECKPOINTS).unwrap();
+        let checkpoints = checkpoints::parse(CHECKPOINTS, Path::new("checkpoints.toml")).unwrap();
         let error = plan([10, 20, 40]).check(&checkpoints).unwrap_err();
         assert!(
             error

@@ -63,7 +63,7 @@ pub struct AppState {
 struct Shared {
     code: String,
     catalogue: Catalogue,
-    /// The lesson plan's minutes per checkpoint (see `timing.rs`).
+    /// The lesson plan's minutes per checkpoint (`lesson::plan`).
     minutes: BTreeMap<String, u32>,
     /// A room is a few dozen students reporting every few minutes (the
     /// load benchmark sends 200 every 10 s): one connection behind a mutex,

@@ -20,7 +20,6 @@ mod serve;
 mod store;
 #[cfg(test)]
 mod tests;
-mod timing;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -104,17 +103,17 @@ fn main() -> ExitCode {
                         .unwrap_or_else(|_| "room=info".into()),
                 )
                 .init();
-            let options = serve::Options {
-                host,
-                port,
-                db: db.unwrap_or_else(|| target_dir().join("room/room.sqlite")),
-                checkpoints: checkpoints.unwrap_or_else(|| {
-                    workspace().join("lessons/background-sync/checkpoints.toml")
-                }),
-                lesson: lesson
-                    .unwrap_or_else(|| workspace().join("lessons/background-sync/lesson.toml")),
-            };
-            match serve::run(options) {
+            match workspace().and_then(|root| {
+                let target = lesson::workspace::target_dir(&root);
+                serve::run(serve::Options {
+                    host,
+                    port,
+                    db: db.unwrap_or_else(|| target.join("room/room.sqlite")),
+                    checkpoints: checkpoints
+                        .unwrap_or_else(|| root.join(lesson::workspace::CHECKPOINTS)),
+                    lesson: lesson.unwrap_or_else(|| root.join(::lesson::workspace::LESSON_PLAN)),
+                })
+            }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("room: error: {error}");
@@ -134,7 +133,22 @@ fn main() -> ExitCode {
             browser,
             doctor,
         } => {
-            let progress = progress.unwrap_or_else(|| target_dir().join("xtask/progress.json"));
+            // `cargo xtask check` keeps it in the workspace's target directory.
+            let progress = progress.map_or_else(
+                || {
+                    workspace().map(|root| {
+                        ::lesson::workspace::target_dir(&root).join("xtask/progress.json")
+                    })
+                },
+                Ok,
+            );
+            let progress = match progress {
+                Ok(progress) => progress,
+                Err(error) => {
+                    eprintln!("room: not reported: {error:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
             // clap lets through `--stage` or `--doctor`, never both.
             let what = match stage {
                 Some(stage) if !doctor => send::What::Check { stage, browser },
@@ -160,20 +174,13 @@ fn send_and_say(url: &str, code: &str, name: &str, progress: &Path, what: &send:
     }
 }
 
-/// The workspace root (this crate is `xtask/room`).
-fn workspace() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // Shown to the instructor (where the room is kept): without the `..`.
-    std::fs::canonicalize(&path).unwrap_or(path)
-}
-
-/// `target/`, or where `CARGO_TARGET_DIR` moved it (relative to the
-/// workspace root, where cargo runs).
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => workspace().join(dir),
-        None => workspace().join("target"),
-    }
+/// The workspace root, found at run time (as `cargo xtask` says, or where
+/// cargo runs the room), never where this binary was compiled: a workspace
+/// copied with its `target/` keeps its room in its own `target/`.
+fn workspace() -> anyhow::Result<PathBuf> {
+    let path = lesson::workspace::workspace_root()?;
+    // Shown to the instructor (where the room is kept): without a `..`.
+    Ok(std::fs::canonicalize(&path).unwrap_or(path))
 }
 
 #[cfg(test)]

@@ -380,18 +380,12 @@ fn token(field: &'static str, value: &str) -> Result<(), ReportError> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use serde_json::json;
 
     use super::*;
 
     fn catalogue() -> Catalogue {
-        Catalogue::parse(
-            "[[checkpoint]]\nid = \"app-loads\"\ntitle = \"A\"\n[[checkpoint]]\nid = \"sync\"\ntitle = \"S\"\n",
-            Path::new("test.toml"),
-        )
-        .unwrap()
+        Catalogue::of(&[("app-loads", "A"), ("sync", "S")])
     }
 
     fn body() -> serde_json::Value {

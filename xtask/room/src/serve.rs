@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 use crate::app::{self, AppState};
 use crate::checkpoints::Catalogue;
 use crate::store::Store;
-use crate::timing;
 
 pub struct Options {
     pub host: IpAddr,
@@ -46,7 +45,11 @@ pub fn new_code() -> String {
 
 pub fn run(options: Options) -> Result<()> {
     let catalogue = Catalogue::load(&options.checkpoints)?;
-    let minutes = timing::load(&options.lesson)?;
+    // A lesson file without `[timing]` gives no minutes: the page then
+    // uses its own default threshold.
+    let minutes = lesson::plan::load(&options.lesson)?
+        .map(|timing| timing.minutes_by_checkpoint())
+        .unwrap_or_default();
     let store = Store::open(&options.db)
         .with_context(|| format!("cannot open the room's database {}", options.db.display()))?;
     let code = store.code(new_code)?;

@@ -3,7 +3,6 @@
 //! room goes on serving.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use axum::Router;
 use axum::body::Body;
@@ -22,12 +21,7 @@ const INSTRUCTOR: &str = "127.0.0.1:50000";
 const STUDENT: &str = "10.0.0.7:50000";
 
 fn state() -> AppState {
-    let catalogue = Catalogue::parse(
-        "[[checkpoint]]\nid = \"app-loads\"\ntitle = \"The app loads\"\n\
-         [[checkpoint]]\nid = \"sync\"\ntitle = \"It syncs\"\n",
-        Path::new("test.toml"),
-    )
-    .unwrap();
+    let catalogue = Catalogue::of(&[("app-loads", "The app loads"), ("sync", "It syncs")]);
     let minutes = [("app-loads".to_owned(), 5), ("sync".to_owned(), 15)].into();
     AppState::new(Store::in_memory().unwrap(), CODE.into(), catalogue, minutes)
 }
