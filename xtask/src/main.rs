@@ -24,9 +24,9 @@
 //!   as the starter had it (progress itself is kept by `check`, in
 //!   [`progress`]).
 //! - [`test`]: `cargo xtask test` — every check the project has, in order.
-//! - `book`: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
+//! - [`book`]: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
 //!   built by the `book` crate (its own crate, so that the mdBook libraries
-//!   are never compiled on the way to `serve`).
+//!   are never compiled on the way to `serve`), and its browser test.
 //! - `screenshots`: `cargo xtask screenshots` — the book's pictures of the
 //!   real app, taken by the harness in headless Chromium.
 //! - `chaos`: `cargo xtask chaos [--seed N]` — articles added from two tabs
@@ -41,6 +41,7 @@
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
 mod bench;
+mod book;
 mod build;
 mod check;
 mod command;
@@ -67,7 +68,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use lesson::Stage;
 
-use crate::command::{cargo, report, run, step};
+use crate::command::report;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Build, serve and test Offline News")]
@@ -160,7 +161,7 @@ fn main() -> ExitCode {
         Cmd::Trail { steps: false } => trail::run(),
         Cmd::Trail { steps: true } => trail::steps(),
         Cmd::Copied => copied::run(),
-        Cmd::Book { serve, open } => book(serve, open),
+        Cmd::Book { serve, open } => book::run(serve, open),
         Cmd::Screenshots => check::screenshots(),
         Cmd::Chaos(args) => check::chaos(&args),
         Cmd::Bench(args) => bench::run(&args),
@@ -173,17 +174,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Runs the `book` crate, which renders `book/` with the mdBook libraries.
-fn book(serve: bool, open: bool) -> anyhow::Result<()> {
-    let mut command = cargo();
-    command.args(["run", "-q", "-p", "book", "--"]);
-    command.arg(if serve { "serve" } else { "build" });
-    if open {
-        command.arg("--open");
-    }
-    step("building the book", || run(&mut command))
 }
 
 #[cfg(test)]

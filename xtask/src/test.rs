@@ -11,6 +11,7 @@ use platform::linux::{Distro, PackageManager};
 use platform::{Machine, Os};
 
 use crate::bench;
+use crate::book;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
 use crate::command::{cargo, openssl_features, run as run_command};
@@ -180,6 +181,14 @@ fn browser_checks() -> Vec<Step> {
         "the room: its page in headless Chromium while students report (harness room-test)",
         "see the report above; `cargo run -p harness -- room-test` reruns it",
         room::browser_test,
+    ));
+    // The book as readers and instructors use it: every slide fits the
+    // projector, the speaker view fits and follows, no accessibility
+    // violation of ours, and it reads offline after a first visit.
+    steps.push(Step::new(
+        "the book in headless Chromium: slides that fit, the speaker view, an accessibility audit, offline reading (harness book-test)",
+        "see the report above; `cargo xtask book && cargo run -p harness -- book-test` reruns it",
+        book::browser_test,
     ));
     steps.push(Step::new(
         "checking the solution in headless Chromium",

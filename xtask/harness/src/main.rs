@@ -14,11 +14,12 @@
 //! - [`browsers`]: the `Browser` trait and its Chromium and Firefox drivers,
 //!   over the clients of [`protocol`]; [`standins`]: the server, the proxy
 //!   and the push services the harness runs on 127.0.0.1;
-//! - [`bench`], [`chaos`], [`screenshots`], [`room`], [`selftest`]: the
-//!   other commands.
+//! - [`bench`], [`chaos`], [`screenshots`], [`room`], [`book`],
+//!   [`selftest`]: the other commands.
 
 mod app;
 mod bench;
+mod book;
 mod browsers;
 mod catalogue;
 mod chaos;
@@ -145,6 +146,18 @@ enum Command {
         #[arg(long)]
         room_bin: Option<PathBuf>,
     },
+    /// The built book in headless Chromium: every slide fits 1280×720 and
+    /// 1024×768, the speaker view fits 800×600 and follows the presented
+    /// slides, an accessibility audit of every page (axe-core, installed
+    /// with npm), and the book read offline after a first visit.
+    BookTest {
+        /// The built book [default: target/book].
+        #[arg(long)]
+        book: Option<PathBuf>,
+        /// Where axe-core is installed [default: target/audit/node].
+        #[arg(long)]
+        node_dir: Option<PathBuf>,
+    },
     /// Only the room page's picture for the book (`screenshots` takes it
     /// too).
     RoomScreenshot {
@@ -251,6 +264,11 @@ async fn run(command: Command) -> Result<bool> {
         Command::RoomTest { room_bin } => {
             let room_bin = room::room_bin(room_bin, &root)?;
             room::test(&room_bin).await.map(|()| true)
+        }
+        Command::BookTest { book, node_dir } => {
+            let book = book.unwrap_or_else(|| target.join("book"));
+            let node_dir = node_dir.unwrap_or_else(|| target.join("audit/node"));
+            book::run(&book, &node_dir, &root).await.map(|()| true)
         }
         Command::RoomScreenshot { room_bin, out } => {
             let room_bin = room::room_bin(room_bin, &root)?;
