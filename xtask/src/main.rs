@@ -29,6 +29,9 @@
 //!   are never compiled on the way to `serve`), and its browser test.
 //! - `screenshots`: `cargo xtask screenshots` — the book's pictures of the
 //!   real app, taken by the harness in headless Chromium.
+//! - [`demo`]: `cargo xtask demo [--browser firefox]` — the instructor
+//!   guide's demo script played and checked step by step; its pictures are
+//!   the guide's (a step of `test`, in both browsers).
 //! - `chaos`: `cargo xtask chaos [--seed N]` — articles added from two tabs
 //!   while faults happen at random; nothing may be lost or duplicated (one
 //!   step of `test`).
@@ -48,6 +51,7 @@ mod command;
 mod copied;
 #[cfg(test)]
 mod counts;
+mod demo;
 mod doctor;
 mod hint;
 #[cfg(test)]
@@ -130,6 +134,10 @@ enum Cmd {
     /// Drive the solution in headless Chromium and write the book's
     /// screenshots to `book/src/screenshots/`.
     Screenshots,
+    /// Play the instructor guide's demo script in a headless browser,
+    /// checking that each step shows what the guide says; the pictures
+    /// (Chromium) are the guide's.
+    Demo(demo::DemoArgs),
     /// Add articles to the solution from two tabs while faults happen at
     /// random (server killed, 503s, worker stopped or offline, browser
     /// restarted); check that nothing is lost or duplicated.
@@ -163,6 +171,7 @@ fn main() -> ExitCode {
         Cmd::Copied => copied::run(),
         Cmd::Book { serve, open } => book::run(serve, open),
         Cmd::Screenshots => check::screenshots(),
+        Cmd::Demo(args) => demo::run(&args),
         Cmd::Chaos(args) => check::chaos(&args),
         Cmd::Bench(args) => bench::run(&args),
         Cmd::Room(args) => room::run(&args),

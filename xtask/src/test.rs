@@ -16,6 +16,7 @@ use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
 use crate::command::{cargo, openssl_features, run as run_command};
 use crate::copied;
+use crate::demo;
 use crate::room;
 use crate::trail;
 use lesson::Stage;
@@ -195,6 +196,12 @@ fn browser_checks() -> Vec<Step> {
         "see the report above: the solution must pass every checkpoint",
         || check::run(&CheckArgs::new(Stage::Solution)),
     ));
+    // The instructor guide's demo script, step by step, as the guide says.
+    steps.push(Step::new(
+        "the instructor's demo script in headless Chromium (cargo xtask demo)",
+        "see the step that failed above: the app, or book/src/instructor-guide.md's demo script, is wrong",
+        || demo::test(Browser::Chromium),
+    ));
     // Faults at random while two tabs add articles; a new seed each run
     // (printed, to rerun it with `cargo xtask chaos --seed N`).
     steps.push(Step::new(
@@ -213,6 +220,11 @@ fn browser_checks() -> Vec<Step> {
                 ..CheckArgs::new(Stage::Solution)
             })
         },
+    ));
+    steps.push(Step::new(
+        "the instructor's demo script in headless Firefox (cargo xtask demo --browser firefox)",
+        "see the step that failed above: the app, or book/src/instructor-guide.md's demo script, is wrong",
+        || demo::test(Browser::Firefox),
     ));
     steps.push(Step::new(
         "checking that the starter's TODOs lead to the solution",
