@@ -26,8 +26,42 @@
     const section = document.createElement('section');
     section.className = 'slide';
     for (const node of slides[index] || []) { section.appendChild(node.cloneNode(true)); }
+    // The page keeps the ids (its headings' anchors); a copy of them would
+    // be a second element with the same id.
+    for (const element of section.querySelectorAll('[id]')) { element.removeAttribute('id'); }
     return section;
   }
+
+  // The speaker view shows a slide as the audience sees it on a 1280×720
+  // screen (the size the slides are tested at), scaled down to its pane:
+  // smaller, never cut off.
+  const STAGE_WIDTH = 1280;
+  const STAGE_HEIGHT = 720;
+
+  function miniature(index) {
+    const fit = document.createElement('div');
+    fit.className = 'fit';
+    const frame = document.createElement('div');
+    frame.className = 'frame';
+    const stage = document.createElement('div');
+    stage.className = 'stage slide-stage';
+    stage.appendChild(clone(index));
+    frame.appendChild(stage);
+    fit.appendChild(frame);
+    return fit;
+  }
+
+  function fitMiniatures() {
+    if (!overlay) { return; }
+    for (const fit of overlay.querySelectorAll('.fit')) {
+      const scale = Math.min(fit.clientWidth / STAGE_WIDTH, fit.clientHeight / STAGE_HEIGHT);
+      const frame = fit.firstChild;
+      frame.style.width = (STAGE_WIDTH * scale) + 'px';
+      frame.style.height = (STAGE_HEIGHT * scale) + 'px';
+      frame.firstChild.style.transform = 'scale(' + scale + ')';
+    }
+  }
+  window.addEventListener('resize', fitMiniatures);
 
   function notesOf(index) {
     const box = document.createElement('div');
@@ -42,6 +76,7 @@
   }
 
   let overlay = null;
+  const madeInert = [];
   function render() {
     if (!overlay) { return; }
     overlay.textContent = '';
@@ -70,10 +105,11 @@
       };
       overlay.append(
         bar,
-        pane('current', 'Now', clone(current)),
-        pane('next', 'Next', current < last ? clone(current + 1) : document.createTextNode('(end)')),
+        pane('current', 'Now', miniature(current)),
+        pane('next', 'Next', current < last ? miniature(current + 1) : document.createTextNode('(end)')),
         pane('speaker-notes', 'Notes', notesOf(current))
       );
+      fitMiniatures();
       tick();
     }
     history.replaceState(null, '', '#' + (view === 'speaker' ? 'speaker-' : 'slide-') + (current + 1));
@@ -99,7 +135,14 @@
     view = as;
     started = Date.now();
     overlay = document.createElement('div');
-    overlay.className = as === 'speaker' ? 'slides-speaker' : 'slides-overlay';
+    overlay.className = as === 'speaker' ? 'slides-speaker' : 'slides-overlay slide-stage';
+    // A landmark of its own, named, for screen readers; the page behind it
+    // is inert while it is shown (no tabbing, no reading behind the slides).
+    overlay.setAttribute('role', 'region');
+    overlay.setAttribute('aria-label', as === 'speaker' ? 'Speaker view' : 'Slides');
+    for (const child of document.body.children) {
+      if (!child.inert) { child.inert = true; madeInert.push(child); }
+    }
     overlay.addEventListener('click', function (event) {
       if (view === 'audience' && !event.target.closest('a')) {
         go(current + (event.clientX > window.innerWidth / 3 ? 1 : -1));
@@ -116,6 +159,7 @@
     view = null;
     overlay.remove();
     overlay = null;
+    for (const child of madeInert.splice(0)) { child.inert = false; }
     clearInterval(clock);
     document.documentElement.classList.remove('presenting');
     if (document.fullscreenElement) { document.exitFullscreen(); }

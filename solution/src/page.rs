@@ -662,8 +662,14 @@ async fn subscribe_push() -> JsResult<()> {
         let key = push_subscription::server_key().await?;
         options.set_application_server_key(&JsValue::from_str(&key));
         let asked = manager.subscribe_with_options(&options)?;
-        let waited =
-            push_subscription::with_timeout(asked, 20_000, "no answer from the push service");
+        // The push service is the browser vendor's, on the internet: with no
+        // route to it, `subscribe` may never settle. Say so, in the end.
+        let waited = push_subscription::with_timeout(
+            asked,
+            20_000,
+            "the browser's push service did not answer in 20 seconds \
+             (it is on the internet: is this computer online?)",
+        );
         let subscription: PushSubscription = waited.await?.unchecked_into();
         push_subscription::send_to_server(&subscription).await
     };

@@ -331,7 +331,7 @@ pub(crate) fn harness() -> Command {
 /// Builds the stage's server and returns a copy of it for this check to run:
 /// a rebuild of the stage while the check still runs the server (another
 /// check, a save) then never writes into the binary it is running.
-fn stage_server(stage: Stage) -> anyhow::Result<PathBuf> {
+pub(crate) fn stage_server(stage: Stage) -> anyhow::Result<PathBuf> {
     build_server(stage)?;
     let copy = target_dir().join("debug").join(format!(
         "{}-check{}",

@@ -24,11 +24,14 @@
 //!   as the starter had it (progress itself is kept by `check`, in
 //!   [`progress`]).
 //! - [`test`]: `cargo xtask test` — every check the project has, in order.
-//! - `book`: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
+//! - [`book`]: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
 //!   built by the `book` crate (its own crate, so that the mdBook libraries
-//!   are never compiled on the way to `serve`).
+//!   are never compiled on the way to `serve`), and its browser test.
 //! - `screenshots`: `cargo xtask screenshots` — the book's pictures of the
 //!   real app, taken by the harness in headless Chromium.
+//! - [`demo`]: `cargo xtask demo [--browser firefox]` — the instructor
+//!   guide's demo script played and checked step by step; its pictures are
+//!   the guide's (a step of `test`, in both browsers).
 //! - `chaos`: `cargo xtask chaos [--seed N]` — articles added from two tabs
 //!   while faults happen at random; nothing may be lost or duplicated (one
 //!   step of `test`).
@@ -41,12 +44,14 @@
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
 mod bench;
+mod book;
 mod build;
 mod check;
 mod command;
 mod copied;
 #[cfg(test)]
 mod counts;
+mod demo;
 mod doctor;
 mod hint;
 #[cfg(test)]
@@ -67,7 +72,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use lesson::Stage;
 
-use crate::command::{cargo, report, run, step};
+use crate::command::report;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Build, serve and test Offline News")]
@@ -129,6 +134,10 @@ enum Cmd {
     /// Drive the solution in headless Chromium and write the book's
     /// screenshots to `book/src/screenshots/`.
     Screenshots,
+    /// Play the instructor guide's demo script in a headless browser,
+    /// checking that each step shows what the guide says; the pictures
+    /// (Chromium) are the guide's.
+    Demo(demo::DemoArgs),
     /// Add articles to the solution from two tabs while faults happen at
     /// random (server killed, 503s, worker stopped or offline, browser
     /// restarted); check that nothing is lost or duplicated.
@@ -160,8 +169,9 @@ fn main() -> ExitCode {
         Cmd::Trail { steps: false } => trail::run(),
         Cmd::Trail { steps: true } => trail::steps(),
         Cmd::Copied => copied::run(),
-        Cmd::Book { serve, open } => book(serve, open),
+        Cmd::Book { serve, open } => book::run(serve, open),
         Cmd::Screenshots => check::screenshots(),
+        Cmd::Demo(args) => demo::run(&args),
         Cmd::Chaos(args) => check::chaos(&args),
         Cmd::Bench(args) => bench::run(&args),
         Cmd::Room(args) => room::run(&args),
@@ -173,17 +183,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Runs the `book` crate, which renders `book/` with the mdBook libraries.
-fn book(serve: bool, open: bool) -> anyhow::Result<()> {
-    let mut command = cargo();
-    command.args(["run", "-q", "-p", "book", "--"]);
-    command.arg(if serve { "serve" } else { "build" });
-    if open {
-        command.arg("--open");
-    }
-    step("building the book", || run(&mut command))
 }
 
 #[cfg(test)]

@@ -11,10 +11,12 @@ use platform::linux::{Distro, PackageManager};
 use platform::{Machine, Os};
 
 use crate::bench;
+use crate::book;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
 use crate::command::{cargo, openssl_features, run as run_command};
 use crate::copied;
+use crate::demo;
 use crate::room;
 use crate::trail;
 use lesson::Stage;
@@ -181,10 +183,24 @@ fn browser_checks() -> Vec<Step> {
         "see the report above; `cargo run -p harness -- room-test` reruns it",
         room::browser_test,
     ));
+    // The book as readers and instructors use it: every slide fits the
+    // projector, the speaker view fits and follows, no accessibility
+    // violation of ours, and it reads offline after a first visit.
+    steps.push(Step::new(
+        "the book in headless Chromium: slides that fit, the speaker view, an accessibility audit, offline reading (harness book-test)",
+        "see the report above; `cargo xtask book && cargo run -p harness -- book-test` reruns it",
+        book::browser_test,
+    ));
     steps.push(Step::new(
         "checking the solution in headless Chromium",
         "see the report above: the solution must pass every checkpoint",
         || check::run(&CheckArgs::new(Stage::Solution)),
+    ));
+    // The instructor guide's demo script, step by step, as the guide says.
+    steps.push(Step::new(
+        "the instructor's demo script in headless Chromium (cargo xtask demo)",
+        "see the step that failed above: the app, or book/src/instructor-guide.md's demo script, is wrong",
+        || demo::test(Browser::Chromium),
     ));
     // Faults at random while two tabs add articles; a new seed each run
     // (printed, to rerun it with `cargo xtask chaos --seed N`).
@@ -204,6 +220,11 @@ fn browser_checks() -> Vec<Step> {
                 ..CheckArgs::new(Stage::Solution)
             })
         },
+    ));
+    steps.push(Step::new(
+        "the instructor's demo script in headless Firefox (cargo xtask demo --browser firefox)",
+        "see the step that failed above: the app, or book/src/instructor-guide.md's demo script, is wrong",
+        || demo::test(Browser::Firefox),
     ));
     steps.push(Step::new(
         "checking that the starter's TODOs lead to the solution",

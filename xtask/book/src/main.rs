@@ -12,12 +12,15 @@
 //! - [`verify`]: what mdBook lets through — a missing include, a missing or
 //!   empty anchor, a broken link or `#fragment` — found in the sources and
 //!   in the output. A build with any problem fails.
+//! - [`offline`]: the book's service worker, written into each build with
+//!   the list of its files, so that the book reads offline.
 //! - [`serve`]: a small static server that rebuilds on change and reloads
 //!   the open pages.
 //! - [`paths`]: where the book's sources are and where it is built, in the
 //!   workspace found at run time.
 
 mod lesson;
+mod offline;
 mod paths;
 mod render;
 mod serve;

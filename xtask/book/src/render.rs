@@ -18,7 +18,7 @@ use tracing::{Event, Level, Metadata};
 
 use crate::lesson::Lesson;
 use crate::paths::Paths;
-use crate::verify;
+use crate::{offline, verify};
 
 /// Builds the book into `dest`, prints what went wrong, and fails if
 /// anything did.
@@ -63,6 +63,8 @@ pub fn build(paths: &Paths, dest: &Path) -> anyhow::Result<Vec<String>> {
             .map(|line| format!("mdBook: {line}")),
     );
     built?;
+    // Last, so that the worker lists every file the build wrote.
+    offline::write_worker(dest)?;
     problems.extend(verify::output(dest)?);
     Ok(problems)
 }

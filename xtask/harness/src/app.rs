@@ -29,6 +29,8 @@ pub const LIST_NOTE: &str = "#list-note";
 pub const STAR: &str = "button.star";
 /// The button that subscribes to pushes and unsubscribes.
 pub const PUSH_TOGGLE: &str = "#push-toggle";
+/// Where the page says what became of turning pushes on or off.
+pub const PUSH_STATUS: &str = "#push-status";
 
 // ---------------------------------------------------------------- the API
 

@@ -14,16 +14,18 @@
 //! - [`browsers`]: the `Browser` trait and its Chromium and Firefox drivers,
 //!   over the clients of [`protocol`]; [`standins`]: the server, the proxy
 //!   and the push services the harness runs on 127.0.0.1;
-//! - [`bench`], [`chaos`], [`screenshots`], [`room`], [`selftest`]: the
-//!   other commands.
+//! - [`bench`], [`chaos`], [`screenshots`], [`room`], [`book`], [`demo`],
+//!   [`selftest`]: the other commands.
 
 mod app;
 mod bench;
+mod book;
 mod browsers;
 mod catalogue;
 mod chaos;
 mod check;
 mod checkpoints;
+mod demo;
 mod protocol;
 mod report;
 mod room;
@@ -145,6 +147,36 @@ enum Command {
         #[arg(long)]
         room_bin: Option<PathBuf>,
     },
+    /// Play the instructor guide's demo script against the solution,
+    /// checking that each step shows what the guide says; the pictures go
+    /// to --out (Chromium only).
+    Demo {
+        /// The browser: Chromium plays the steps with DevTools' controls,
+        /// Firefox the fallback and the push.
+        #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
+        browser: BrowserKind,
+        /// The built site [default: target/site/solution].
+        #[arg(long)]
+        site: Option<PathBuf>,
+        /// The solution's server binary [default: target/debug/after-sync-lesson].
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+        /// Where the pictures go (`demo-*.png`); none are taken without it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The built book in headless Chromium: every slide fits 1280×720 and
+    /// 1024×768, the speaker view fits 800×600 and follows the presented
+    /// slides, an accessibility audit of every page (axe-core, installed
+    /// with npm), and the book read offline after a first visit.
+    BookTest {
+        /// The built book [default: target/book].
+        #[arg(long)]
+        book: Option<PathBuf>,
+        /// Where axe-core is installed [default: target/audit/node].
+        #[arg(long)]
+        node_dir: Option<PathBuf>,
+    },
     /// Only the room page's picture for the book (`screenshots` takes it
     /// too).
     RoomScreenshot {
@@ -252,6 +284,23 @@ async fn run(command: Command) -> Result<bool> {
         Command::RoomTest { room_bin } => {
             let room_bin = room::room_bin(room_bin, &root)?;
             room::test(&room_bin).await.map(|()| true)
+        }
+        Command::Demo {
+            browser,
+            site,
+            server_bin,
+            out,
+        } => {
+            let site = site.unwrap_or_else(solution_site);
+            let server_bin = server_bin.unwrap_or_else(solution_server);
+            demo::run(browser, &site, &server_bin, out.as_deref())
+                .await
+                .map(|()| true)
+        }
+        Command::BookTest { book, node_dir } => {
+            let book = book.unwrap_or_else(|| target.join("book"));
+            let node_dir = node_dir.unwrap_or_else(|| target.join("audit/node"));
+            book::run(&book, &node_dir, &root).await.map(|()| true)
         }
         Command::RoomScreenshot { room_bin, out } => {
             let room_bin = room::room_bin(room_bin, &root)?;

@@ -208,7 +208,11 @@ async fn two_pages(
             &b.screenshot(page, WIDTH / 2 - 12, HEIGHT - 40).await?,
         ));
     }
-    compose(b, canvas, &two_pages_html(&halves[0], &halves[1])).await?;
+    let captions = [
+        "Window 1: added the article while the server was down",
+        "Window 2: updated by the same sync",
+    ];
+    compose(b, canvas, &two_pages_html(&halves[0], &halves[1], captions)).await?;
     shots.take(b, canvas, "two-pages").await?;
     Ok(())
 }
@@ -279,7 +283,7 @@ async fn scroll_to<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> Result
 }
 
 /// Replaces the blank tab's document with `html`, and waits for its images.
-async fn compose<B: Browser>(b: &mut B, tab: PageId, html: &str) -> Result<()> {
+pub async fn compose<B: Browser>(b: &mut B, tab: PageId, html: &str) -> Result<()> {
     let js = format!(
         "(async () => {{ document.documentElement.innerHTML = {};
            await Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)));
@@ -321,8 +325,9 @@ fn notification_html(page_png: &str, notification: &Value, icon: &str) -> String
     )
 }
 
-/// Two windows side by side, each labelled.
-fn two_pages_html(left: &str, right: &str) -> String {
+/// Two windows side by side, each labelled with its caption.
+pub fn two_pages_html(left: &str, right: &str, captions: [&str; 2]) -> String {
+    let [left_caption, right_caption] = captions.map(escape);
     format!(
         r#"<head><style>
   body {{ margin: 0; padding: 8px; background: #c9ced6; font: 13px system-ui, sans-serif;
@@ -333,9 +338,9 @@ fn two_pages_html(left: &str, right: &str) -> String {
   img {{ display: block; }}
 </style></head>
 <body>
-<figure><figcaption>Window 1: added the article while the server was down</figcaption>
+<figure><figcaption>{left_caption}</figcaption>
 <img src="data:image/png;base64,{left}" alt=""></figure>
-<figure><figcaption>Window 2: updated by the same sync</figcaption>
+<figure><figcaption>{right_caption}</figcaption>
 <img src="data:image/png;base64,{right}" alt=""></figure>
 </body>"#
     )

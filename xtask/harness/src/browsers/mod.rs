@@ -162,6 +162,17 @@ pub trait Browser {
         bail!("the harness cannot close tabs in {}", self.name())
     }
 
+    /// Gives the tab a `width`×`height` viewport, as a window of that size
+    /// would have (Chromium: `Emulation.setDeviceMetricsOverride`); the page
+    /// hears a `resize`.
+    async fn set_viewport(&mut self, page: PageId, width: u32, height: u32) -> Result<()> {
+        let _ = (page, width, height);
+        bail!(
+            "the harness cannot size a tab's viewport in {}",
+            self.name()
+        )
+    }
+
     /// A PNG of what the tab shows, in a `width`×`height` viewport (for the
     /// book's screenshots; Chromium: `Page.captureScreenshot`).
     async fn screenshot(&mut self, page: PageId, width: u32, height: u32) -> Result<Vec<u8>> {

@@ -564,17 +564,23 @@ impl Browser for Chromium {
         .map(drop)
     }
 
-    async fn screenshot(&mut self, page: PageId, width: u32, height: u32) -> Result<Vec<u8>> {
+    async fn set_viewport(&mut self, page: PageId, width: u32, height: u32) -> Result<()> {
         let session = self.page(page)?;
-        // A tab in the background is not painted: its capture never comes.
-        self.call(Some(&session), "Page.bringToFront", json!({}))
-            .await?;
         self.call(
             Some(&session),
             "Emulation.setDeviceMetricsOverride",
             json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
         )
-        .await?;
+        .await
+        .map(drop)
+    }
+
+    async fn screenshot(&mut self, page: PageId, width: u32, height: u32) -> Result<Vec<u8>> {
+        let session = self.page(page)?;
+        // A tab in the background is not painted: its capture never comes.
+        self.call(Some(&session), "Page.bringToFront", json!({}))
+            .await?;
+        self.set_viewport(page, width, height).await?;
         let shot = self
             .call(
                 Some(&session),
