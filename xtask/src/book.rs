@@ -3,7 +3,7 @@
 //! compiled on the way to `serve`); and the book's browser test, one step
 //! of `cargo xtask test`.
 
-use crate::check::{harness, harness_runs_here};
+use crate::check::harness;
 use crate::command::{cargo, run as run_command, step};
 use crate::workspace::target_dir;
 
@@ -22,7 +22,6 @@ pub fn run(serve: bool, open: bool) -> anyhow::Result<()> {
 /// slides, audit its pages for accessibility and read it offline, in
 /// headless Chromium (`harness book-test`).
 pub fn browser_test() -> anyhow::Result<()> {
-    harness_runs_here()?;
     let book = target_dir().join("book");
     run_command(
         cargo()
