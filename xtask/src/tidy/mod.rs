@@ -2,6 +2,7 @@
 //! rust-analyzer's `tidy` does): promises the project makes in prose or in
 //! CI configuration that would otherwise drift out of date unnoticed.
 
+mod architecture;
 mod crlf;
 mod cycles;
 mod modules;
