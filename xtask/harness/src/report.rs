@@ -245,7 +245,10 @@ fn failure_details(
             "  hint:     {}",
             checkpoint.hint.replace("{stage}", stage)
         ));
-        lines.push(format!("  read:     the book, {}", checkpoint.book));
+        lines.push(format!(
+            "  read:     {}",
+            lesson::book::page_line(&checkpoint.book)
+        ));
     }
     lines
 }
@@ -280,7 +283,10 @@ mod tests {
         assert!(with.contains("  seen:     \"Added.\""), "{with}");
         assert!(with.contains("  hint:     starter/"), "{with}");
         assert!(
-            with.contains(&format!("  read:     the book, {}", checkpoint.book)),
+            with.contains(&format!(
+                "  read:     http://127.0.0.1:3001/{} (the book's page, with `cargo xtask book --serve` running)",
+                checkpoint.book
+            )),
             "{with}"
         );
 
