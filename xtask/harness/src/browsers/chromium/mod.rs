@@ -12,7 +12,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 
 use crate::browsers::process::Process;
-use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
+use crate::browsers::{
+    Browser, Feature, LogMark, Mark, PageId, Permission, PermissionState, ServiceEvent,
+};
 use crate::protocol::cdp::{Cdp, Event};
 use crate::util::TempDir;
 
@@ -28,7 +30,10 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------- the browser
 
 struct Page {
+    target: String,
     session: String,
+    /// The identifiers of the preload scripts added to this tab.
+    preloads: Vec<String>,
 }
 
 /// Chromium driven over one DevTools websocket.
@@ -46,7 +51,13 @@ pub struct Chromium {
     control: Option<String>,
     /// The service worker's target and our flat session to it.
     worker: Option<(String, String)>,
+    /// The active worker's target and a session to it, for
+    /// [`Browser::eval_worker`].
+    active_worker: Option<(String, String)>,
     offline: bool,
+    /// The preload scripts every tab gets (`add_preload_script`), as
+    /// sources.
+    preloads: Vec<String>,
     product: String,
     /// Background-service events seen, across restarts; and how far the
     /// current connection's event log has been read into it.
@@ -67,7 +78,9 @@ impl Chromium {
             pages: Vec::new(),
             control: None,
             worker: None,
+            active_worker: None,
             offline: false,
+            preloads: Vec::new(),
             product: String::new(),
             service_log: Mutex::new((Vec::new(), 0)),
             logs: Mutex::new((Vec::new(), 0)),
@@ -80,15 +93,7 @@ impl Chromium {
         let (process, url) = launch(&self.exe, self.profile.path()).await?;
         self.process = Some(process);
         let cdp = Cdp::connect(&url, COMMAND_TIMEOUT).await?;
-        // The grant list replaces every other grant: leave one out and it is
-        // denied.
-        cdp.call(
-            None,
-            "Browser.grantPermissions",
-            json!({ "origin": self.origin, "permissions": ["notifications", "backgroundSync"] }),
-            COMMAND_TIMEOUT,
-        )
-        .await?;
+        Self::grant(&cdp, &self.origin).await?;
         let version = cdp
             .call(None, "Browser.getVersion", json!({}), COMMAND_TIMEOUT)
             .await?;
@@ -100,6 +105,20 @@ impl Chromium {
         self.service_log.lock().unwrap().1 = 0;
         self.logs.lock().unwrap().1 = 0;
         Ok(())
+    }
+
+    /// Grants `origin` the permissions the lesson needs.
+    async fn grant(cdp: &Cdp, origin: &str) -> Result<()> {
+        // The grant list replaces every other grant: leave one out and it is
+        // denied.
+        cdp.call(
+            None,
+            "Browser.grantPermissions",
+            json!({ "origin": origin, "permissions": ["notifications", "backgroundSync"] }),
+            COMMAND_TIMEOUT,
+        )
+        .await
+        .map(drop)
     }
 
     fn cdp(&self) -> Result<&Cdp> {
@@ -130,20 +149,45 @@ impl Chromium {
             .map(drop)
     }
 
-    /// The app's service worker target, if one is running now.
-    async fn worker_target(&self) -> Result<Option<String>> {
+    /// The app's running service workers' targets. Usually one; while a new
+    /// version takes over, the old one may still run beside it.
+    async fn worker_targets(&self) -> Result<Vec<String>> {
         let targets = self.call(None, "Target.getTargets", json!({})).await?;
         Ok(targets["targetInfos"]
             .as_array()
             .into_iter()
             .flatten()
-            .find_map(|t| {
-                (t["type"] == "service_worker"
+            .filter(|t| {
+                t["type"] == "service_worker"
                     && t["url"]
                         .as_str()
-                        .is_some_and(|u| u.starts_with(&self.origin)))
-                .then(|| t["targetId"].as_str().unwrap_or_default().to_owned())
-            }))
+                        .is_some_and(|u| u.starts_with(&self.origin))
+            })
+            .map(|t| t["targetId"].as_str().unwrap_or_default().to_owned())
+            .collect())
+    }
+
+    /// One of the app's running service workers' targets, if any runs.
+    async fn worker_target(&self) -> Result<Option<String>> {
+        Ok(self.worker_targets().await?.into_iter().next())
+    }
+
+    /// A flat session to `target`.
+    async fn attach(&self, target: &str) -> Result<String> {
+        let attached = self
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({ "targetId": target, "flatten": true }),
+            )
+            .await?;
+        let session = attached["sessionId"]
+            .as_str()
+            .context("attachToTarget gave no sessionId")?
+            .to_owned();
+        self.call(Some(&session), "Runtime.enable", json!({}))
+            .await?;
+        Ok(session)
     }
 
     /// A flat session to the running service worker, waiting up to `timeout`
@@ -166,47 +210,42 @@ impl Chromium {
         {
             return Ok(session.clone());
         }
-        let attached = self
-            .call(
-                None,
-                "Target.attachToTarget",
-                json!({ "targetId": target, "flatten": true }),
-            )
-            .await?;
-        let session = attached["sessionId"]
-            .as_str()
-            .context("attachToTarget gave no sessionId")?
-            .to_owned();
-        self.call(Some(&session), "Runtime.enable", json!({}))
-            .await?;
+        let session = self.attach(&target).await?;
         self.call(Some(&session), "Network.enable", json!({}))
             .await?;
         self.worker = Some((target, session.clone()));
         Ok(session)
     }
 
-    /// Evaluates a JavaScript expression in the app's service worker (started
-    /// by a page first), awaits it if it is a promise, and returns its value
-    /// as JSON (for the benchmarks' baseline replay, `cargo xtask bench`).
-    pub async fn eval_worker(&mut self, expression: &str, timeout: Duration) -> Result<Value> {
-        let session = self.worker_session(COMMAND_TIMEOUT).await?;
-        let result = self
-            .cdp()?
-            .call(
-                Some(&session),
-                "Runtime.evaluate",
-                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
-                timeout,
-            )
-            .await?;
-        if let Some(details) = result.get("exceptionDetails") {
-            let text = details["exception"]["description"]
-                .as_str()
-                .or(details["text"].as_str())
-                .unwrap_or("exception");
-            bail!("the worker threw: {text}");
+    /// A flat session to the registration's active worker, the one that
+    /// handles its events. While a new version takes over, the old one may
+    /// still run beside it (`redundant`), and may be the target
+    /// [`Chromium::worker_session`] finds: a spy put there would never see
+    /// an event.
+    async fn active_worker_session(&mut self) -> Result<String> {
+        // Waits for one to run, as `worker_session` does.
+        self.worker_session(COMMAND_TIMEOUT).await?;
+        let targets = self.worker_targets().await?;
+        if let Some((known, session)) = &self.active_worker
+            && targets.contains(known)
+        {
+            return Ok(session.clone());
         }
-        Ok(result["result"]["value"].clone())
+        for target in &targets {
+            let session = self.attach(target).await?;
+            let state = self
+                .call(
+                    Some(&session),
+                    "Runtime.evaluate",
+                    json!({ "expression": "self.serviceWorker ? self.serviceWorker.state : null", "returnByValue": true }),
+                )
+                .await?;
+            if state["result"]["value"] == "activated" {
+                self.active_worker = Some((target.clone(), session.clone()));
+                return Ok(session);
+            }
+        }
+        bail!("none of the app's running service workers is the active one")
     }
 
     /// Attaches to the worker if it runs, for its console output; never waits.
@@ -214,6 +253,48 @@ impl Chromium {
         if self.worker_target().await.ok().flatten().is_some() {
             let _ = self.worker_session(Duration::ZERO).await;
         }
+    }
+
+    /// Reloads the tab; with `ignore_cache`, as Shift+Reload does, past
+    /// the HTTP cache and the service worker.
+    async fn reload_with(&mut self, page: PageId, ignore_cache: bool) -> Result<()> {
+        let session = self.page(page)?;
+        let since = self.cdp()?.mark();
+        self.call(
+            Some(&session),
+            "Page.reload",
+            json!({ "ignoreCache": ignore_cache }),
+        )
+        .await?;
+        self.wait_load(&session, since, "the reloaded page to load")
+            .await?;
+        if self.offline {
+            // The `navigator.onLine` override does not survive a navigation.
+            self.emulate_offline(&session, true).await?;
+        }
+        self.watch_worker().await;
+        Ok(())
+    }
+
+    /// Adds the preload scripts to the tab `session`; their identifiers.
+    async fn add_preloads(&self, session: &str, sources: &[String]) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for source in sources {
+            let added = self
+                .call(
+                    Some(session),
+                    "Page.addScriptToEvaluateOnNewDocument",
+                    json!({ "source": source }),
+                )
+                .await?;
+            ids.push(
+                added["identifier"]
+                    .as_str()
+                    .context("addScriptToEvaluateOnNewDocument gave no identifier")?
+                    .to_owned(),
+            );
+        }
+        Ok(ids)
     }
 
     async fn emulate_offline(&self, session: &str, offline: bool) -> Result<()> {
@@ -291,7 +372,10 @@ impl Browser for Chromium {
 
     fn supports(&self, feature: Feature) -> bool {
         match feature {
-            Feature::BackgroundSync | Feature::StopWorkers | Feature::ShowsWorkerOffline => true,
+            Feature::BackgroundSync
+            | Feature::StopWorkers
+            | Feature::ShowsWorkerOffline
+            | Feature::EvalInWorker => true,
         }
     }
 
@@ -347,6 +431,7 @@ impl Browser for Chromium {
         if self.offline {
             self.emulate_offline(&session, true).await?;
         }
+        let preloads = self.add_preloads(&session, &self.preloads).await?;
         let since = self.cdp()?.mark();
         let navigated = self.call(s, "Page.navigate", json!({ "url": url })).await?;
         if let Some(error) = navigated["errorText"].as_str().filter(|e| !e.is_empty()) {
@@ -357,23 +442,107 @@ impl Browser for Chromium {
         if self.offline {
             self.emulate_offline(&session, true).await?;
         }
-        self.pages.push(Page { session });
+        self.pages.push(Page {
+            target,
+            session,
+            preloads,
+        });
         self.watch_worker().await;
         Ok(PageId(self.pages.len() - 1))
     }
 
     async fn reload(&mut self, page: PageId) -> Result<()> {
-        let session = self.page(page)?;
-        let since = self.cdp()?.mark();
-        self.call(Some(&session), "Page.reload", json!({})).await?;
-        self.wait_load(&session, since, "the reloaded page to load")
+        self.reload_with(page, false).await
+    }
+
+    async fn hard_reload(&mut self, page: PageId) -> Result<()> {
+        self.reload_with(page, true).await
+    }
+
+    async fn move_to(&mut self, origin: &str) -> Result<()> {
+        // Another origin is another site, with its own worker, storage and
+        // permissions: nothing of the last round's app is in its way.
+        for page in std::mem::take(&mut self.pages) {
+            self.call(
+                None,
+                "Target.closeTarget",
+                json!({ "targetId": page.target }),
+            )
             .await?;
-        if self.offline {
-            // The `navigator.onLine` override does not survive a navigation.
-            self.emulate_offline(&session, true).await?;
         }
-        self.watch_worker().await;
+        self.control = None;
+        self.worker = None;
+        self.offline = false;
+        self.preloads.clear();
+        self.origin = origin.trim_end_matches('/').to_owned();
+        Self::grant(self.cdp()?, &self.origin).await
+    }
+
+    async fn set_permission(
+        &mut self,
+        permission: Permission,
+        state: PermissionState,
+    ) -> Result<()> {
+        let name = match permission {
+            Permission::Notifications => "notifications",
+        };
+        self.call(
+            None,
+            "Browser.setPermission",
+            json!({ "permission": { "name": name }, "setting": state.as_str(), "origin": self.origin }),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn add_preload_script(&mut self, function: &str) -> Result<()> {
+        let source = format!("({function})();");
+        for page in 0..self.pages.len() {
+            let session = self.pages[page].session.clone();
+            let ids = self
+                .add_preloads(&session, std::slice::from_ref(&source))
+                .await?;
+            self.pages[page].preloads.extend(ids);
+        }
+        self.preloads.push(source);
         Ok(())
+    }
+
+    async fn clear_preload_scripts(&mut self) -> Result<()> {
+        for page in 0..self.pages.len() {
+            let session = self.pages[page].session.clone();
+            for identifier in std::mem::take(&mut self.pages[page].preloads) {
+                self.call(
+                    Some(&session),
+                    "Page.removeScriptToEvaluateOnNewDocument",
+                    json!({ "identifier": identifier }),
+                )
+                .await?;
+            }
+        }
+        self.preloads.clear();
+        Ok(())
+    }
+
+    async fn eval_worker(&mut self, expression: &str, timeout: Duration) -> Result<Value> {
+        let session = self.active_worker_session().await?;
+        let result = self
+            .cdp()?
+            .call(
+                Some(&session),
+                "Runtime.evaluate",
+                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
+                timeout,
+            )
+            .await?;
+        if let Some(details) = result.get("exceptionDetails") {
+            let text = details["exception"]["description"]
+                .as_str()
+                .or(details["text"].as_str())
+                .unwrap_or("exception");
+            bail!("the worker threw: {text}");
+        }
+        Ok(result["result"]["value"].clone())
     }
 
     async fn eval(&mut self, page: PageId, expression: &str, timeout: Duration) -> Result<Value> {
@@ -487,6 +656,7 @@ impl Browser for Chromium {
         self.control = None;
         self.worker = None;
         self.offline = false;
+        self.preloads.clear();
         self.start().await
     }
 
@@ -589,12 +759,22 @@ impl Browser for Chromium {
             .map_err(|e| anyhow!("Page.captureScreenshot gave bad base64: {e}"))
     }
 
-    fn recent_logs(&self, lines: usize) -> Vec<String> {
+    fn log_mark(&self) -> LogMark {
+        self.read_events();
+        LogMark {
+            console: self.logs.lock().unwrap().0.len(),
+            stdout: 0,
+            stderr: self.process.as_ref().map_or(0, Process::stderr_total),
+        }
+    }
+
+    fn logs_since(&self, since: LogMark, lines: usize) -> Vec<String> {
         self.read_events();
         let logs = self.logs.lock().unwrap();
-        let mut out: Vec<String> = logs.0[logs.0.len().saturating_sub(lines)..].to_vec();
+        let own = logs.0.get(since.console..).unwrap_or_default();
+        let mut out: Vec<String> = own[own.len().saturating_sub(lines)..].to_vec();
         if let Some(process) = &self.process {
-            let tail = process.stderr_lines();
+            let tail = process.stderr_since(since.stderr);
             // Only Chromium's own errors; it complains about the missing
             // D-Bus at every start, which is not news.
             let useful: Vec<&String> = tail

@@ -20,8 +20,10 @@
 //!   `NS_ERROR_FAILURE` in a headless browser with no desktop notification
 //!   service; then `registration.getNotifications()` lists what was shown,
 //!   which is how this driver reports "Notification displayed".
-//! - Notification permission: BiDi `permissions.setPermission`, and the pref
-//!   `permissions.default.desktop-notification=1` in case it is refused.
+//! - Notification permission: BiDi `permissions.setPermission`, per site
+//!   (no pref allows it everywhere: the `notification` checkpoint sets it
+//!   back to "prompt" to watch the page ask, and "prompt" falls back to
+//!   the pref).
 //! - The worker's console is not in BiDi's `log.entryAdded`:
 //!   `devtools.console.stdout.content=true` prints it on Firefox's stdout,
 //!   which is kept for failure reports.
@@ -48,7 +50,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use crate::browsers::process::{Process, Tail};
-use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
+use crate::browsers::{
+    Browser, Feature, LogMark, Mark, PageId, Permission, PermissionState, ServiceEvent,
+};
 use crate::protocol::bidi::{self, Bidi};
 use crate::protocol::marionette::Marionette;
 use crate::util::TempDir;
@@ -97,6 +101,8 @@ pub struct Firefox {
     offline_by: Offline,
     /// The preload script keeping new documents offline, while offline.
     preload: Option<String>,
+    /// The preload scripts `add_preload_script` added.
+    spies: Vec<String>,
     product: String,
     /// "Notification displayed" events seen by polling
     /// `getNotifications()`, and the notifications showing at the last poll
@@ -133,6 +139,7 @@ impl Firefox {
             offline: false,
             offline_by: Offline::PageScript,
             preload: None,
+            spies: Vec::new(),
             product: String::new(),
             service_log: Mutex::new(Vec::new()),
             showing: HashSet::new(),
@@ -188,22 +195,7 @@ impl Firefox {
             COMMAND_TIMEOUT,
         )
         .await?;
-        // The pref allows it too; this is the protocol's way, where known.
-        if let Err(error) = bidi
-            .call(
-                "permissions.setPermission",
-                json!({
-                    "descriptor": { "name": "notifications" },
-                    "state": "granted",
-                    "origin": self.origin,
-                }),
-                COMMAND_TIMEOUT,
-            )
-            .await
-            && !bidi::is_unknown_command(&error)
-        {
-            return Err(error.context("granting the notification permission"));
-        }
+        Self::grant(&bidi, &self.origin).await?;
         self.offline_by = match bidi
             .call(
                 "emulation.setNetworkConditions",
@@ -233,6 +225,22 @@ impl Firefox {
         self.bidi = Some(bidi);
         self.logs.lock().unwrap().1 = 0;
         Ok(())
+    }
+
+    /// Grants `origin` the notification permission.
+    async fn grant(bidi: &Bidi, origin: &str) -> Result<()> {
+        bidi.call(
+            "permissions.setPermission",
+            json!({
+                "descriptor": { "name": "notifications" },
+                "state": "granted",
+                "origin": origin,
+            }),
+            COMMAND_TIMEOUT,
+        )
+        .await
+        .context("granting the notification permission")
+        .map(drop)
     }
 
     fn bidi(&self) -> Result<&Bidi> {
@@ -303,6 +311,23 @@ impl Firefox {
         Ok(bidi::to_json(&result["result"]))
     }
 
+    /// Reloads the tab; with `ignore_cache`, as Shift+Reload does, past the
+    /// HTTP cache and the service worker.
+    async fn reload_with(&self, page: PageId, ignore_cache: bool) -> Result<()> {
+        let context = self.page(page)?;
+        let mut params = json!({ "context": context, "wait": "complete" });
+        if ignore_cache {
+            // Only when asked: a Firefox that does not know the argument
+            // (ESR 140) refuses it even when false.
+            params["ignoreCache"] = Value::Bool(true);
+        }
+        self.bidi()?
+            .call("browsingContext.reload", params, LOAD_TIMEOUT)
+            .await
+            .context("reloading the tab")?;
+        Ok(())
+    }
+
     /// `emulation.setNetworkConditions`: offline, or back online (`null`), for
     /// the tab `context` or, with `None`, every tab. Back online, each tab
     /// the browser leaves without its `online` event gets one (see
@@ -357,7 +382,10 @@ impl Browser for Firefox {
 
     fn supports(&self, feature: Feature) -> bool {
         match feature {
-            Feature::BackgroundSync | Feature::StopWorkers | Feature::ShowsWorkerOffline => false,
+            Feature::BackgroundSync
+            | Feature::StopWorkers
+            | Feature::ShowsWorkerOffline
+            | Feature::EvalInWorker => false,
         }
     }
 
@@ -389,15 +417,113 @@ impl Browser for Firefox {
     }
 
     async fn reload(&mut self, page: PageId) -> Result<()> {
-        let context = self.page(page)?;
-        self.bidi()?
+        self.reload_with(page, false).await
+    }
+
+    async fn hard_reload(&mut self, page: PageId) -> Result<()> {
+        match self.reload_with(page, true).await {
+            Err(error) if format!("{error:#}").contains("not supported") => {
+                // ESR 140's BiDi has no `ignoreCache`; Firefox's own
+                // `location.reload(true)` (its old `forceGet`) does the same.
+                let context = self.page(page)?;
+                self.evaluate(
+                    &context,
+                    "window.__harnessOld = true, setTimeout(() => location.reload(true)), true",
+                    COMMAND_TIMEOUT,
+                )
+                .await?;
+                let deadline = tokio::time::Instant::now() + LOAD_TIMEOUT;
+                loop {
+                    let loaded = self
+                        .evaluate(
+                            &context,
+                            "!window.__harnessOld && document.readyState === 'complete'",
+                            COMMAND_TIMEOUT,
+                        )
+                        .await;
+                    if matches!(loaded, Ok(Value::Bool(true))) {
+                        return Ok(());
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        bail!("timed out after {LOAD_TIMEOUT:?} waiting for the tab to reload");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn move_to(&mut self, origin: &str) -> Result<()> {
+        self.set_offline(false).await?;
+        self.clear_preload_scripts().await?;
+        // Closing a window's last tab would quit Firefox: the first stays,
+        // emptied, and becomes the tab the next page opens in.
+        let mut tabs = std::mem::take(&mut self.pages).into_iter().flatten();
+        let first = tabs.next().or_else(|| self.spare.take());
+        for context in tabs {
+            self.call("browsingContext.close", json!({ "context": context }))
+                .await
+                .context("closing a tab")?;
+        }
+        if let Some(first) = &first {
+            self.bidi()?
+                .call(
+                    "browsingContext.navigate",
+                    json!({ "context": first, "url": "about:blank", "wait": "complete" }),
+                    LOAD_TIMEOUT,
+                )
+                .await
+                .context("emptying the first tab")?;
+        }
+        self.spare = first;
+        self.close_other_tabs().await?;
+        self.origin = origin.trim_end_matches('/').to_owned();
+        Self::grant(self.bidi()?, &self.origin).await
+    }
+
+    async fn set_permission(
+        &mut self,
+        permission: Permission,
+        state: PermissionState,
+    ) -> Result<()> {
+        let name = match permission {
+            Permission::Notifications => "notifications",
+        };
+        self.call(
+            "permissions.setPermission",
+            json!({
+                "descriptor": { "name": name },
+                "state": state.as_str(),
+                "origin": self.origin,
+            }),
+        )
+        .await
+        .with_context(|| format!("setting the {name} permission to {}", state.as_str()))
+        .map(drop)
+    }
+
+    async fn add_preload_script(&mut self, function: &str) -> Result<()> {
+        let added = self
             .call(
-                "browsingContext.reload",
-                json!({ "context": context, "wait": "complete" }),
-                LOAD_TIMEOUT,
+                "script.addPreloadScript",
+                json!({ "functionDeclaration": function }),
             )
-            .await
-            .context("reloading the tab")?;
+            .await?;
+        self.spies.push(
+            added["script"]
+                .as_str()
+                .context("script.addPreloadScript gave no script")?
+                .to_owned(),
+        );
+        Ok(())
+    }
+
+    async fn clear_preload_scripts(&mut self) -> Result<()> {
+        for script in std::mem::take(&mut self.spies) {
+            self.call("script.removePreloadScript", json!({ "script": script }))
+                .await?;
+        }
         Ok(())
     }
 
@@ -489,6 +615,7 @@ impl Browser for Firefox {
         self.spare = None;
         self.offline = false;
         self.preload = None;
+        self.spies.clear();
         self.showing.clear();
         self.start().await
     }
@@ -614,15 +741,25 @@ impl Browser for Firefox {
             .unwrap_or_default()
     }
 
-    fn recent_logs(&self, lines: usize) -> Vec<String> {
+    fn log_mark(&self) -> LogMark {
+        self.read_events();
+        LogMark {
+            console: self.logs.lock().unwrap().0.len(),
+            stdout: self.stdout_tail.lock().unwrap().total(),
+            stderr: self.process.as_ref().map_or(0, Process::stderr_total),
+        }
+    }
+
+    fn logs_since(&self, since: LogMark, lines: usize) -> Vec<String> {
         self.read_events();
         let logs = self.logs.lock().unwrap();
-        let mut out: Vec<String> = logs.0[logs.0.len().saturating_sub(lines / 2)..].to_vec();
+        let own = logs.0.get(since.console..).unwrap_or_default();
+        let mut out: Vec<String> = own[own.len().saturating_sub(lines / 2)..].to_vec();
         // The worker's console, with the page's, on stdout; not the
         // browser's own chatter about its built-in site fixes.
         let stdout = self.stdout_tail.lock().unwrap();
         let console: Vec<&String> = stdout
-            .iter()
+            .since(since.stdout)
             .filter(|l| l.starts_with("console.") || l.starts_with("JavaScript error"))
             .filter(|l| {
                 ![
@@ -644,7 +781,7 @@ impl Browser for Firefox {
                 .map(|l| format!("firefox stdout (page or worker): {l}")),
         );
         if let Some(process) = &self.process {
-            let tail = process.stderr_lines();
+            let tail = process.stderr_since(since.stderr);
             let useful: Vec<&String> = tail
                 .iter()
                 .filter(|l| l.contains("JavaScript error") || l.contains("FATAL"))
