@@ -21,6 +21,7 @@ pub mod context;
 pub mod expected;
 pub mod failed;
 pub mod page;
+mod worker_spy;
 
 mod app_loads;
 mod fallback;
