@@ -57,6 +57,7 @@ use crate::protocol::bidi::{self, Bidi};
 use crate::protocol::marionette::Marionette;
 use crate::util::TempDir;
 
+mod contexts;
 mod events;
 mod launch;
 mod profile;
@@ -65,7 +66,7 @@ mod scripts;
 pub use launch::find_or_install;
 use launch::{LAUNCH_TIMEOUT, launch};
 use profile::{USER_JS, push_prefs};
-use scripts::{CLICK_ALERT_JS, GO_OFFLINE, GO_ONLINE, HEAR_ONLINE, OFFLINE_PRELOAD, TELL_ONLINE};
+use scripts::{CLICK_ALERT_JS, GO_OFFLINE, GO_ONLINE, OFFLINE_PRELOAD};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -262,106 +263,6 @@ impl Firefox {
     /// The tabs the harness opened and has not closed.
     fn open_pages(&self) -> impl Iterator<Item = &String> {
         self.pages.iter().flatten()
-    }
-
-    /// Every top-level browsing context (tab) now, as BiDi lists them:
-    /// (context, url).
-    async fn contexts(&self) -> Result<Vec<(String, String)>> {
-        let tree = self
-            .call("browsingContext.getTree", json!({ "maxDepth": 0 }))
-            .await?;
-        Ok(tree["contexts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                (
-                    c["context"].as_str().unwrap_or_default().to_owned(),
-                    c["url"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect())
-    }
-
-    /// `script.evaluate` in the tab `context`, as plain JSON.
-    async fn evaluate(&self, context: &str, expression: &str, timeout: Duration) -> Result<Value> {
-        let result = self
-            .bidi()?
-            .call(
-                "script.evaluate",
-                json!({
-                    "expression": expression,
-                    "target": { "context": context },
-                    "awaitPromise": true,
-                    "resultOwnership": "none",
-                    "userActivation": true,
-                }),
-                timeout,
-            )
-            .await?;
-        if result["type"] == "exception" {
-            let details = &result["exceptionDetails"];
-            let text = details["text"]
-                .as_str()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .unwrap_or_else(|| bidi::to_json(&details["exception"]).to_string());
-            bail!("the page threw: {text}");
-        }
-        Ok(bidi::to_json(&result["result"]))
-    }
-
-    /// Reloads the tab; with `ignore_cache`, as Shift+Reload does, past the
-    /// HTTP cache and the service worker.
-    async fn reload_with(&self, page: PageId, ignore_cache: bool) -> Result<()> {
-        let context = self.page(page)?;
-        let mut params = json!({ "context": context, "wait": "complete" });
-        if ignore_cache {
-            // Only when asked: a Firefox that does not know the argument
-            // (ESR 140) refuses it even when false.
-            params["ignoreCache"] = Value::Bool(true);
-        }
-        self.bidi()?
-            .call("browsingContext.reload", params, LOAD_TIMEOUT)
-            .await
-            .context("reloading the tab")?;
-        Ok(())
-    }
-
-    /// `emulation.setNetworkConditions`: offline, or back online (`null`), for
-    /// the tab `context` or, with `None`, every tab. Back online, each tab
-    /// the browser leaves without its `online` event gets one (see
-    /// `TELL_ONLINE`); with `None`, only coming back from offline (the
-    /// checkpoints turn the network on before each, mostly when it is on).
-    async fn emulate_network(&self, offline: bool, context: Option<&str>) -> Result<()> {
-        let mut params = json!({ "networkConditions": null });
-        if offline {
-            params["networkConditions"] = json!({ "type": "offline" });
-        }
-        let tabs: Vec<String> = match context {
-            Some(context) => {
-                params["contexts"] = json!([context]);
-                vec![context.to_owned()]
-            }
-            None if self.offline => self.open_pages().cloned().collect(),
-            None => Vec::new(),
-        };
-        if offline {
-            self.call("emulation.setNetworkConditions", params).await?;
-            return Ok(());
-        }
-        for tab in &tabs {
-            self.evaluate(tab, HEAR_ONLINE, COMMAND_TIMEOUT)
-                .await
-                .context("listening for a tab's `online` event")?;
-        }
-        self.call("emulation.setNetworkConditions", params).await?;
-        for tab in &tabs {
-            self.evaluate(tab, TELL_ONLINE, COMMAND_TIMEOUT)
-                .await
-                .context("telling a tab it is online")?;
-        }
-        Ok(())
     }
 }
 
