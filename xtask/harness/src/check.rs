@@ -186,6 +186,46 @@ struct Ran {
     output: Vec<String>,
 }
 
+/// What a round has come to so far: each checkpoint's verdict, what
+/// `--results` says of each, the first failure, and the lesson checkpoint
+/// the walk stopped at (its id and name).
+#[derive(Default)]
+struct Tally {
+    verdicts: Vec<(Checkpoint, Verdict)>,
+    reported: Vec<catalogue::Reported>,
+    first_failure: Option<FirstFailure>,
+    stopped_at: Option<(Id, String)>,
+}
+
+impl Tally {
+    /// A checkpoint that ran, and what it came to (`reported`: as
+    /// `--results` says it).
+    fn ran(&mut self, id: Id, checkpoint: Checkpoint, ran: Ran, reported: catalogue::Reported) {
+        self.reported.push(reported);
+        match ran.result {
+            Ok(()) => self.verdicts.push((checkpoint, Verdict::Passed)),
+            Err(error) => {
+                if self.first_failure.is_none() {
+                    self.first_failure = Some(FirstFailure {
+                        index: self.verdicts.len(),
+                        logs: ran.output,
+                    });
+                }
+                if !checkpoint.pre_lesson && self.stopped_at.is_none() {
+                    self.stopped_at = Some((id, checkpoint.id.clone()));
+                }
+                self.verdicts.push((checkpoint, Verdict::Failed(error)));
+            }
+        }
+    }
+
+    /// A checkpoint not run (`reported`: as `--results` says it).
+    fn not_run(&mut self, checkpoint: Checkpoint, reported: catalogue::Reported) {
+        self.reported.push(reported);
+        self.verdicts.push((checkpoint, Verdict::NotRun));
+    }
+}
+
 /// Runs the checkpoints that apply in `cx`'s browser, in the file's order,
 /// and reports (its time counted from `started`): `first`, when given, runs
 /// before the others (its verdict is the one the student waits for), and
@@ -209,28 +249,21 @@ async fn run_round<B: Browser>(
     let report = Report::new(stage, browser);
     report.heading(&cx.browser.version(), list.len() - elsewhere, elsewhere);
 
-    let mut early = None;
-    if let Some((id, checkpoint)) = list
+    let mut early = match list
         .iter()
         .find(|(id, c)| Some(*id) == first && c.applies_to(browser) && asked(c))
     {
-        report.current_first(checkpoint);
-        let ran = run_one(*id, cx).await;
-        report.ran(checkpoint, &ran.result, ran.ms, args.verbose);
-        println!();
-        early = Some((*id, ran));
-    }
+        Some((id, checkpoint)) => Some(run_current_first(cx, *id, checkpoint, &report, args).await),
+        None => None,
+    };
 
-    let mut verdicts: Vec<(Checkpoint, Verdict)> = Vec::new();
-    let mut first_failure: Option<FirstFailure> = None;
     // Every checkpoint in the file's order, those of other browsers too, so
     // that `--results` holds the whole trail.
-    let mut reported = Vec::new();
-    let mut stopped_at: Option<(Id, String)> = None;
+    let mut tally = Tally::default();
     for (id, checkpoint) in list {
         let result = |word| catalogue::reported(&checkpoint, stage, browser, Some(word));
         if !checkpoint.applies_to(browser) {
-            reported.push(result("not-applicable"));
+            tally.reported.push(result("not-applicable"));
             report.elsewhere(&checkpoint);
             continue;
         }
@@ -238,15 +271,15 @@ async fn run_round<B: Browser>(
             Some((_, ran)) => ran,
             None if !asked(&checkpoint) => {
                 report.not_asked(&checkpoint);
-                reported.push(result("not-run"));
-                verdicts.push((checkpoint, Verdict::NotRun));
+                let reported = result("not-run");
+                tally.not_run(checkpoint, reported);
                 continue;
             }
-            None if !checkpoint.pre_lesson && !all && stopped_at.is_some() => {
-                let after = stopped_at.as_ref().map(|(_, c)| c.as_str());
+            None if !checkpoint.pre_lesson && !all && tally.stopped_at.is_some() => {
+                let after = tally.stopped_at.as_ref().map(|(_, c)| c.as_str());
                 report.not_yet(&checkpoint, after.unwrap_or_default());
-                reported.push(result("not-run"));
-                verdicts.push((checkpoint, Verdict::NotRun));
+                let reported = result("not-run");
+                tally.not_run(checkpoint, reported);
                 continue;
             }
             None => {
@@ -255,27 +288,16 @@ async fn run_round<B: Browser>(
                 ran
             }
         };
-        match ran.result {
-            Ok(()) => {
-                reported.push(result("pass"));
-                verdicts.push((checkpoint, Verdict::Passed));
-            }
-            Err(error) => {
-                if first_failure.is_none() {
-                    first_failure = Some(FirstFailure {
-                        index: verdicts.len(),
-                        logs: ran.output,
-                    });
-                }
-                if !checkpoint.pre_lesson && stopped_at.is_none() {
-                    stopped_at = Some((id, checkpoint.id.clone()));
-                }
-                reported.push(result("fail"));
-                verdicts.push((checkpoint, Verdict::Failed(error)));
-            }
-        }
+        let reported = result(if ran.result.is_ok() { "pass" } else { "fail" });
+        tally.ran(id, checkpoint, ran, reported);
     }
 
+    let Tally {
+        verdicts,
+        reported,
+        first_failure,
+        stopped_at,
+    } = tally;
     if let Some(FirstFailure { index, logs }) = &first_failure
         && let (checkpoint, Verdict::Failed(error)) = &verdicts[*index]
     {
@@ -304,6 +326,22 @@ async fn run_round<B: Browser>(
         passed,
         stopped_at: stopped_at.map(|(id, _)| id),
     })
+}
+
+/// Runs the checkpoint the student is on (where the last round stopped)
+/// before the others, and reports it.
+async fn run_current_first<B: Browser>(
+    cx: &mut Ctx<B>,
+    id: Id,
+    checkpoint: &Checkpoint,
+    report: &Report<'_>,
+    args: &CheckArgs,
+) -> (Id, Ran) {
+    report.current_first(checkpoint);
+    let ran = run_one(id, cx).await;
+    report.ran(checkpoint, &ran.result, ran.ms, args.verbose);
+    println!();
+    (id, ran)
 }
 
 /// `--results`: every checkpoint and what it came to, and the first

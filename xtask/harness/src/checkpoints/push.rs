@@ -310,35 +310,7 @@ async fn page_subscribes<B: Browser>(
         ));
     }
 
-    // Given to the server: a POST of the subscription, answered 2xx.
-    let stored = async {
-        let deadline = tokio::time::Instant::now() + UI;
-        loop {
-            let sent = cx.proxy.api_requests()[before..]
-                .iter()
-                .any(|r| r.method == "POST" && r.path == SUBSCRIPTIONS);
-            let pressed = cx
-                .browser
-                .eval(
-                    tab,
-                    &format!(
-                        "document.querySelector({})?.getAttribute('aria-pressed') === 'true'",
-                        js_str(PUSH_TOGGLE)
-                    ),
-                    UI,
-                )
-                .await?
-                == Value::Bool(true);
-            if sent && pressed {
-                return Ok::<bool, anyhow::Error>(true);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Ok(false);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
-    .await?;
+    let stored = given_to_server(cx, tab, before).await?;
     if !stored {
         return Err(failed(
             format!(
@@ -348,4 +320,30 @@ async fn page_subscribes<B: Browser>(
         ));
     }
     Ok(())
+}
+
+/// Whether, within [`UI`], the page POSTed a subscription to the server
+/// (after the first `before` API requests) and shows the toggle pressed.
+async fn given_to_server<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+    before: usize,
+) -> anyhow::Result<bool> {
+    let pressed = format!(
+        "document.querySelector({})?.getAttribute('aria-pressed') === 'true'",
+        js_str(PUSH_TOGGLE)
+    );
+    let deadline = tokio::time::Instant::now() + UI;
+    loop {
+        let sent = cx.proxy.api_requests()[before..]
+            .iter()
+            .any(|r| r.method == "POST" && r.path == SUBSCRIPTIONS);
+        if sent && cx.browser.eval(tab, &pressed, UI).await? == Value::Bool(true) {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
