@@ -42,9 +42,11 @@ pub struct CheckArgs {
     /// Check again after every save in the stage's crate.
     #[arg(long)]
     pub watch: bool,
-    /// Run every checkpoint, even after one has failed.
-    #[arg(long)]
-    pub keep_going: bool,
+    /// Run every checkpoint. By default the lesson's checkpoints stop at
+    /// the first that fails (those after it cannot pass before it, and are
+    /// reported as not yet); the pre-lesson ones always run.
+    #[arg(long, visible_alias = "keep-going")]
+    pub all: bool,
     /// Show the full error of every failed checkpoint.
     #[arg(long, short)]
     pub verbose: bool,
@@ -117,7 +119,7 @@ impl CheckArgs {
         CheckArgs {
             stage,
             watch: false,
-            keep_going: false,
+            all: false,
             verbose: false,
             expect_starter: false,
             browser: Browser::Chromium,
@@ -202,8 +204,8 @@ fn harness_options<'a>(args: &'a CheckArgs, results: &'a str) -> Vec<&'a str> {
         results,
         "--no-hint",
     ];
-    if args.keep_going {
-        options.push("--keep-going");
+    if args.all {
+        options.push("--all");
     }
     if args.verbose {
         options.push("--verbose");
@@ -512,12 +514,12 @@ mod tests {
                 "--no-hint"
             ]
         );
-        args.keep_going = true;
+        args.all = true;
         args.expect_starter = true;
         args.browser = Browser::Firefox;
         let options = harness_options(&args, "r.json");
         assert!(options.contains(&"--no-hint"), "{options:?}");
-        assert!(options.contains(&"--keep-going"), "{options:?}");
+        assert!(options.contains(&"--all"), "{options:?}");
         assert!(options.contains(&"--expect-starter"), "{options:?}");
         assert!(options.contains(&"firefox"), "{options:?}");
     }

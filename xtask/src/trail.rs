@@ -127,7 +127,7 @@ pub fn steps() -> anyhow::Result<()> {
 }
 
 /// Runs the checkpoints on the copy's `site` and `server` in `browser`,
-/// every one of them (`--keep-going`): the results, and the harness's
+/// every one of them (`--all`): the results, and the harness's
 /// report, shown only when the step goes wrong (one line a step otherwise).
 fn check_copy(
     browser: &str,
@@ -139,7 +139,7 @@ fn check_copy(
     let _ = fs::remove_file(results);
     let mut command = harness();
     command
-        .args(["check", "starter", "--browser", browser, "--keep-going"])
+        .args(["check", "starter", "--browser", browser, "--all"])
         .arg("--site")
         .arg(site)
         .arg("--server-bin")

@@ -1,7 +1,8 @@
 //! The report a check prints, as a student reads it: one line a checkpoint
-//! (passed, failed, not run, or not checked in this browser and why), then
-//! the first failure — what was expected and what was seen, the hint, the
-//! recent output of the browser and the server — then the totals.
+//! (passed, failed, not yet, or not checked in this browser and why), then
+//! the first failure — what was expected and what was seen, the hint, and
+//! the output of the browser and the server while it ran, the lines it
+//! caused on purpose marked — then the totals.
 //!
 //! Only printing lives here; running the checkpoints is `check.rs`.
 
@@ -85,14 +86,31 @@ impl<'a> Report<'a> {
         );
     }
 
-    /// A checkpoint not run after the first failure.
-    pub fn not_run(&self, checkpoint: &Checkpoint) {
+    /// A lesson checkpoint after the one the lesson's walk stopped at,
+    /// `after`: it cannot pass before that one does.
+    pub fn not_yet(&self, checkpoint: &Checkpoint, after: &str) {
         println!(
-            "  {} {:<18} {} (not run)",
+            "  {} {:<18} {} (not yet: after {after})",
             self.paint("2", "-"),
             checkpoint.id,
             checkpoint.title
         );
+    }
+
+    /// A checkpoint left out by `--only`.
+    pub fn not_asked(&self, checkpoint: &Checkpoint) {
+        println!(
+            "  {} {:<18} {} (not run: not in --only)",
+            self.paint("2", "-"),
+            checkpoint.id,
+            checkpoint.title
+        );
+    }
+
+    /// Said before the checkpoint a round runs first: the one the last
+    /// round stopped at.
+    pub fn current_first(&self, checkpoint: &Checkpoint) {
+        println!("  the checkpoint you are on, first ({}):", checkpoint.id);
     }
 
     /// A checkpoint's line once it ran for `ms` milliseconds; with
@@ -120,8 +138,8 @@ impl<'a> Report<'a> {
     }
 
     /// The first failure, under its title: what was expected and what was
-    /// seen (with `hint`, the hint and the book section), then the recent
-    /// output of the browser and the server.
+    /// seen (with `hint`, the hint and the book section), then the output
+    /// of the browser and the server while it ran.
     pub fn first_failure(
         &self,
         checkpoint: &Checkpoint,
@@ -139,29 +157,33 @@ impl<'a> Report<'a> {
             println!("{line}");
         }
         if !logs.is_empty() {
-            println!("\n  recent output (browser console, server log):");
+            println!("\n  this checkpoint's output (browser console, server log):");
             for line in logs {
                 println!("    {}", line.chars().take(200).collect::<String>());
             }
         }
     }
 
-    /// The totals; whether every checkpoint that ran passed.
+    /// The totals; whether every checkpoint passed. `stopped_after`: the
+    /// lesson checkpoint the walk stopped at, if it did.
     pub fn totals(
         &self,
         verdicts: &[(Checkpoint, Verdict)],
         elsewhere: usize,
         started: Instant,
+        stopped_after: Option<&str>,
     ) -> bool {
         let count = |pick: fn(&Verdict) -> bool| verdicts.iter().filter(|(_, v)| pick(v)).count();
         let passed = count(|v| matches!(v, Verdict::Passed));
         let failed = count(|v| matches!(v, Verdict::Failed(_)));
         let not_run = count(|v| matches!(v, Verdict::NotRun));
         println!();
-        if not_run > 0 {
-            println!(
-                "{not_run} not run after the first failure (counted as failed; --keep-going runs them)"
-            );
+        match stopped_after {
+            Some(id) if not_run > 0 => println!(
+                "{not_run} not yet: the lesson's checkpoints after {id} run once it passes (counted as failed; --all runs them now)"
+            ),
+            _ if not_run > 0 => println!("{not_run} not run (counted as failed)"),
+            _ => {}
         }
         println!(
             "{} in {:.1} s",
@@ -245,7 +267,10 @@ fn failure_details(
             "  hint:     {}",
             checkpoint.hint.replace("{stage}", stage)
         ));
-        lines.push(format!("  read:     the book, {}", checkpoint.book));
+        lines.push(format!(
+            "  read:     {}",
+            lesson::book::page_line(&checkpoint.book)
+        ));
     }
     lines
 }
@@ -280,7 +305,10 @@ mod tests {
         assert!(with.contains("  seen:     \"Added.\""), "{with}");
         assert!(with.contains("  hint:     starter/"), "{with}");
         assert!(
-            with.contains(&format!("  read:     the book, {}", checkpoint.book)),
+            with.contains(&format!(
+                "  read:     http://127.0.0.1:3001/{} (the book's page, with `cargo xtask book --serve` running)",
+                checkpoint.book
+            )),
             "{with}"
         );
 

@@ -3,6 +3,7 @@
 //!
 //! - [`stage`]: the two copies of the app, before the lesson and after it —
 //!   each one's directory, cargo package and server binary.
+//! - [`book`]: where the book is read while it is served.
 //! - [`anchors`]: the regions of the stages' code that the book includes by
 //!   `// ANCHOR: name` and that `reveal` and the trail cut out.
 //! - `checkpoints` (with the `checkpoints` feature): the checkpoint type
@@ -17,6 +18,7 @@
 //! which uses [`Stage`], compiles nothing else for it.
 
 pub mod anchors;
+pub mod book;
 #[cfg(feature = "checkpoints")]
 pub mod checkpoints;
 #[cfg(feature = "checkpoints")]

@@ -3,18 +3,11 @@
 
 use super::report::Entry;
 
-/// Where `cargo xtask book --serve` shows the book (the `book` crate's
-/// default address).
-pub const BOOK_ADDRESS: &str = "http://127.0.0.1:3001/";
-
 impl Entry {
     /// Where the book shows its section: the rendered page, at the address
     /// `cargo xtask book --serve` serves it on.
     pub fn book_line(&self) -> String {
-        format!(
-            "{BOOK_ADDRESS}{} (the book's page, with `cargo xtask book --serve` running)",
-            self.book
-        )
+        lesson::book::page_line(&self.book)
     }
 
     /// The lines `check` and `hint` print about a checkpoint, the first

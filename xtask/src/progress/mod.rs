@@ -21,8 +21,8 @@
 //!     "failure": {"id": "page-worker", "expected": "…", "seen": "…"}}}
 //!   ```
 //!
-//!   `result` is `pass`, `fail`, `not-run` (after the first failure, without
-//!   `--keep-going`) or `not-applicable` (not in this browser).
+//!   `result` is `pass`, `fail`, `not-run` (not yet: a lesson checkpoint after
+//!   the first failing one, without `--all`) or `not-applicable` (not in this browser).
 //!   `hint_levels` is the most help each checkpoint's student has had: 1
 //!   its hint (`check`, `hint`), 2 the solution's steps (`hint --more`), 3
 //!   its code (`reveal`). A hint shown before any check leaves an entry

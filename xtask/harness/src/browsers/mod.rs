@@ -18,6 +18,10 @@
 //! | `wait_service_event` | `BackgroundService.startObserving` ("Notification displayed", "Dispatched sync event", "Sync completed") | poll `registration.getNotifications()` from a tab and report "Notification displayed" |
 //! | `click_notification` | none (no command clicks a notification) | Marionette in the chrome context: a trusted mouse click in the notification's alert window (`window.synthesizeMouseEvent`; `windowUtils.sendMouseEvent` in a Firefox without it, such as ESR 140) |
 //! | `tab_urls`, `close_page`, `close_other_tabs` | none (only the Firefox-only `notification-click` needs them) | `browsingContext.getTree`, `browsingContext.close` |
+//! | `hard_reload` | `Page.reload {ignoreCache}`: Shift+Reload, which bypasses the worker | `browsingContext.reload {ignoreCache}` |
+//! | `set_permission` | `Browser.setPermission` | `permissions.setPermission` |
+//! | `add_preload_script` | `Page.addScriptToEvaluateOnNewDocument` on every tab, those opened later too | `script.addPreloadScript` |
+//! | `eval_worker` | `Runtime.evaluate` on the worker's own target | none: `supports(EvalInWorker)` is false |
 
 pub mod chromium;
 pub mod firefox;
@@ -38,6 +42,43 @@ pub struct PageId(pub usize);
 #[derive(Debug, Clone, Copy)]
 pub struct Mark(pub usize);
 
+/// A position in the browser's console output (each source counted apart):
+/// a checkpoint's failure report shows only what came after its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogMark {
+    pub console: usize,
+    pub stdout: usize,
+    pub stderr: usize,
+}
+
+/// A permission the harness sets for the app's origin, as a user would in
+/// the site's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    Notifications,
+}
+
+/// What a [`Permission`] is set to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PermissionState {
+    Granted,
+    Denied,
+    /// Not decided: the page may ask (`Notification.permission` is
+    /// "default").
+    Prompt,
+}
+
+impl PermissionState {
+    /// As both protocols spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermissionState::Granted => "granted",
+            PermissionState::Denied => "denied",
+            PermissionState::Prompt => "prompt",
+        }
+    }
+}
+
 /// What not every browser can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feature {
@@ -48,6 +89,8 @@ pub enum Feature {
     StopWorkers,
     /// Offline emulation reaches the service worker, not only the page.
     ShowsWorkerOffline,
+    /// The harness can run JavaScript in the service worker itself.
+    EvalInWorker,
 }
 
 /// A background-service event the browser reported: a notification shown, a
@@ -118,9 +161,54 @@ pub trait Browser {
     /// The background-service events since `since`.
     fn service_events(&self, since: Mark) -> Vec<ServiceEvent>;
 
-    /// Recent console output and errors from the tabs and the worker, for a
-    /// failure report.
-    fn recent_logs(&self, lines: usize) -> Vec<String>;
+    /// Now, in the console output of the tabs and the worker.
+    fn log_mark(&self) -> LogMark;
+    /// The console output and errors from the tabs and the worker since
+    /// `since`, its last `lines` at most, for a failure report.
+    fn logs_since(&self, since: LogMark, lines: usize) -> Vec<String>;
+    /// The last console output and errors, whenever they came.
+    fn recent_logs(&self, lines: usize) -> Vec<String> {
+        self.logs_since(LogMark::default(), lines)
+    }
+
+    /// Closes the app's tabs and drives the app at `origin` from now on,
+    /// granting it what the lesson needs, as at launch: to the browser a
+    /// new site, with no worker, storage or permission of its own yet,
+    /// while the browser itself keeps running (`check --watch`'s rounds).
+    async fn move_to(&mut self, origin: &str) -> Result<()>;
+
+    /// Reloads the tab bypassing the service worker, as Shift+Reload does:
+    /// the page is then not controlled (`navigator.serviceWorker.controller`
+    /// is null), as on a first visit. Waits for its `load` event.
+    async fn hard_reload(&mut self, page: PageId) -> Result<()>;
+
+    /// Sets `permission` for the app's origin, as a user would in the
+    /// site's settings.
+    async fn set_permission(
+        &mut self,
+        permission: Permission,
+        state: PermissionState,
+    ) -> Result<()>;
+
+    /// Runs `function`, a JavaScript function declaration (`() => { … }`),
+    /// in every document the app's tabs load from now on, before the page's
+    /// own scripts: a spy the harness reads back later. Until
+    /// [`Browser::clear_preload_scripts`] or a restart.
+    async fn add_preload_script(&mut self, function: &str) -> Result<()>;
+    /// Removes every script [`Browser::add_preload_script`] added (the
+    /// documents loaded meanwhile keep what it did until they reload).
+    async fn clear_preload_scripts(&mut self) -> Result<()>;
+
+    /// Evaluates a JavaScript expression in the app's service worker (which
+    /// must be running), awaits it if it is a promise, and returns its value
+    /// as JSON. Only where `supports(Feature::EvalInWorker)`.
+    async fn eval_worker(&mut self, expression: &str, timeout: Duration) -> Result<Value> {
+        let _ = (expression, timeout);
+        bail!(
+            "the harness cannot run script in the worker in {}",
+            self.name()
+        )
+    }
 
     /// Hands `data` to the app's service worker as a `push` event, as the
     /// browser does with a message its push service delivered (Chromium:

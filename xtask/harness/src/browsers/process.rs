@@ -16,7 +16,41 @@ use tokio::sync::oneshot;
 use crate::util::{kill_tree, own_tree};
 
 /// The last lines of one of the process's streams.
-pub type Tail = Arc<Mutex<VecDeque<String>>>;
+pub type Tail = Arc<Mutex<Lines>>;
+
+/// The last lines of a stream, and how many it has had in all: a count
+/// taken now ([`Lines::total`]) marks where a checkpoint's own lines start.
+#[derive(Debug, Default)]
+pub struct Lines {
+    kept: VecDeque<String>,
+    total: usize,
+}
+
+impl Lines {
+    /// How many lines the stream has had so far.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The lines kept, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &String> {
+        self.kept.iter()
+    }
+
+    /// The lines kept that came after the first `mark` lines.
+    pub fn since(&self, mark: usize) -> impl Iterator<Item = &String> {
+        let first_kept = self.total - self.kept.len();
+        self.kept.iter().skip(mark.saturating_sub(first_kept))
+    }
+
+    fn push(&mut self, line: String, keep: usize) {
+        self.kept.push_back(line);
+        self.total += 1;
+        if self.kept.len() > keep {
+            self.kept.pop_front();
+        }
+    }
+}
 
 /// How many lines of stderr are kept.
 const STDERR_LINES: usize = 40;
@@ -88,6 +122,21 @@ impl Process {
         self.stderr_tail.lock().unwrap().iter().cloned().collect()
     }
 
+    /// How many lines stderr has had so far.
+    pub fn stderr_total(&self) -> usize {
+        self.stderr_tail.lock().unwrap().total()
+    }
+
+    /// The lines of stderr kept that came after the first `mark`.
+    pub fn stderr_since(&self, mark: usize) -> Vec<String> {
+        self.stderr_tail
+            .lock()
+            .unwrap()
+            .since(mark)
+            .cloned()
+            .collect()
+    }
+
     /// The last lines of stderr, as one text for an error message.
     pub fn stderr_text(&self) -> String {
         self.stderr_lines().join("\n")
@@ -115,11 +164,26 @@ fn drain(
             {
                 let _ = tx.send(value);
             }
-            let mut tail = tail.lock().unwrap();
-            tail.push_back(line);
-            if tail.len() > keep {
-                tail.pop_front();
-            }
+            tail.lock().unwrap().push(line, keep);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lines_since_a_mark_are_those_kept_after_it() {
+        let mut lines = Lines::default();
+        for n in 0..5 {
+            lines.push(format!("line {n}"), 3);
+        }
+        assert_eq!(lines.total(), 5);
+        let since = |mark| lines.since(mark).cloned().collect::<Vec<_>>();
+        assert_eq!(since(3), ["line 3", "line 4"]);
+        assert_eq!(since(5), Vec::<String>::new());
+        // Older than what is kept: what is kept.
+        assert_eq!(since(0), ["line 2", "line 3", "line 4"]);
+    }
 }

@@ -8,10 +8,11 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::Value;
 
+use super::expected::{self, Fault};
 use super::failed::{failed, quote_all};
 use super::page::{UI, add_article, sync_tags, wait_controlled, wait_for_registration, wait_list};
 use crate::app::{PUBLIC_KEY, SYNC_TAG};
-use crate::browsers::{Browser, Feature, Mark, PageId};
+use crate::browsers::{Browser, Feature, LogMark, Mark, PageId};
 use crate::standins::autopush::Autopush;
 use crate::standins::proxy::{Mode, Outcome, Proxy, Seen};
 use crate::standins::server::{Article, Server};
@@ -29,7 +30,14 @@ pub struct Ctx<B: Browser> {
     pub(super) tabs: Vec<PageId>,
     /// How many API requests the proxy had seen when this checkpoint began.
     api_mark: usize,
+    /// Where this checkpoint's own console output and server log start.
+    log_mark: LogMark,
+    server_log_mark: usize,
+    /// What this checkpoint did on purpose that makes the app log errors.
+    faults: Vec<Fault>,
     run: String,
+    /// Which round of `check --watch` this is (0 for the first).
+    round: u32,
     counter: u32,
 }
 
@@ -48,9 +56,64 @@ impl<B: Browser> Ctx<B> {
             autopush: None,
             tabs: Vec::new(),
             api_mark: 0,
+            log_mark: LogMark::default(),
+            server_log_mark: 0,
+            faults: Vec::new(),
             run,
+            round: 0,
             counter: 0,
         }
+    }
+
+    /// The same browser, server and push service, for another round of
+    /// checks (`check --watch`): a new proxy, so a new origin, with nothing
+    /// stored for it, in front of the server started again on an empty
+    /// database from its binary as it is now.
+    pub async fn next_round(mut self) -> Result<Self> {
+        let proxy = self.server.behind_new_proxy().await?;
+        self.browser.move_to(&proxy.origin()).await?;
+        let mut next = Ctx::new(self.browser, proxy, self.server);
+        next.autopush = self.autopush;
+        next.round = self.round + 1;
+        next.run = format!("{}.{}", self.run, next.round);
+        Ok(next)
+    }
+
+    /// Marks where a checkpoint begins: its failure report shows only the
+    /// output that came after.
+    pub fn begin_checkpoint(&mut self) {
+        self.log_mark = self.browser.log_mark();
+        self.server_log_mark = self.server.log_mark();
+        self.faults.clear();
+    }
+
+    /// This checkpoint's own console output and server log, the last lines
+    /// of each, with the lines it caused on purpose marked as expected.
+    pub fn own_output(&self) -> Vec<String> {
+        let mut lines = self.browser.logs_since(self.log_mark, 12);
+        lines.extend(
+            self.server
+                .log_since(self.server_log_mark, 6)
+                .into_iter()
+                .map(|l| format!("server: {l}")),
+        );
+        lines
+            .iter()
+            .map(|line| expected::mark(line, &self.faults))
+            .collect()
+    }
+
+    /// Notes a fault this checkpoint causes on purpose.
+    pub(super) fn caused(&mut self, fault: Fault) {
+        if !self.faults.contains(&fault) {
+            self.faults.push(fault);
+        }
+    }
+
+    /// Stops the server (the proxy then passes to nobody), as an outage.
+    pub(super) async fn stop_server(&mut self) -> Result<()> {
+        self.caused(Fault::ServerDown);
+        self.server.stop().await
     }
 
     /// A headline no other run or checkpoint uses.
@@ -86,12 +149,25 @@ impl<B: Browser> Ctx<B> {
                 tab
             }
         };
+        // `update-pages` leaves it uncontrolled (Shift-reloaded).
+        let controlled = self
+            .browser
+            .eval(tab, "navigator.serviceWorker.controller !== null", UI)
+            .await?;
+        if controlled != Value::Bool(true) {
+            self.browser.reload(tab).await?;
+        }
         wait_controlled(&mut self.browser, tab).await?;
         wait_list(&mut self.browser, tab, 1).await?;
         Ok(tab)
     }
 
     pub(super) async fn set_mode(&mut self, mode: Mode) -> Result<()> {
+        match mode {
+            Mode::Api503 => self.caused(Fault::Answers503),
+            Mode::Refuse => self.caused(Fault::Refused),
+            Mode::Pass => {}
+        }
         self.proxy.set_mode(mode).await
     }
 
@@ -100,6 +176,7 @@ impl<B: Browser> Ctx<B> {
     /// (Firefox), the proxy also refuses connections, so the worker cannot
     /// quietly use the network either.
     pub(super) async fn network_off(&mut self) -> Result<()> {
+        self.caused(Fault::Offline);
         self.browser.set_offline(true).await?;
         if !self.browser.supports(Feature::ShowsWorkerOffline) {
             self.set_mode(Mode::Refuse).await?;
@@ -371,7 +448,7 @@ pub(super) async fn queue_through_outages<B: Browser>(
         queued.push(h);
     }
     cx.set_mode(Mode::Pass).await?;
-    cx.server.stop().await?;
+    cx.stop_server().await?;
     let h = cx.headline("queued while the server is down");
     add_article(&mut cx.browser, tab, &h).await?;
     queued.push(h);

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use super::context::{Ctx, in_order, queue_through_outages};
 use super::failed::{Failed, failed};
-use super::page::{add_article, wait_controlled};
+use super::page::{HOLD_ONLINE_MESSAGE, add_article, wait_controlled};
 use crate::app::SYNC_TAG;
 use crate::browsers::Browser;
 use crate::standins::proxy::Mode;
@@ -59,8 +59,9 @@ pub(super) async fn fallback_flush<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     }
 
     // The second path: what is queued when the browser closes goes out when
-    // it starts again, with no `online` event — the worker flushes on start
-    // (and the page, opened again, says it is there).
+    // it starts again, with no `online` event — the worker flushes on start.
+    // The page, opened again, would ask too (its "online" message): held
+    // back, so that the worker's own start is what is proven.
     cx.set_mode(Mode::Api503).await?;
     let h = cx.headline("queued before a browser restart");
     let before = cx.proxy.api_requests().len();
@@ -70,15 +71,23 @@ pub(super) async fn fallback_flush<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     cx.browser.restart().await?;
     cx.tabs.clear();
     cx.set_mode(Mode::Pass).await?;
+    cx.browser.add_preload_script(HOLD_ONLINE_MESSAGE).await?;
     let tab = cx.tab().await?;
-    wait_controlled(&mut cx.browser, tab).await?;
     let restarted = [h];
-    cx.wait_on_server(
-        &restarted,
-        "after the browser restarted on the same profile and the app was opened again (no page went offline or online)",
-    )
-    .await
-    .map_err(|e| with_note(e, NO_SYNC))?;
+    let sent = async {
+        wait_controlled(&mut cx.browser, tab).await?;
+        cx.wait_on_server(
+            &restarted,
+            "after the browser restarted on the same profile and the app was opened again (no page went offline or online, and the page's \"online\" message was held back: only the worker's own start, `on_start`, could send it)",
+        )
+        .await
+        .map_err(|e| with_note(e, NO_SYNC))
+    }
+    .await;
+    // The page's messages reach the worker again.
+    cx.browser.clear_preload_scripts().await?;
+    cx.browser.reload(tab).await?;
+    sent?;
     cx.exactly_once(&restarted).await
 }
 

@@ -6,7 +6,7 @@
 //!
 //! The checkpoints run in order in one browser, and each starts by putting
 //! the app back in a known state (proxy passing, network on, the first tab
-//! loaded and controlled), so that with `--keep-going` a later checkpoint can
+//! loaded and controlled), so that with `--all` a later checkpoint can
 //! run after an earlier one failed. What they share is in [`context`] (the
 //! browser, the proxy, the server, the tabs), [`page`] (the page's waits and
 //! the form) and [`failed`] (what was expected and what was seen).
@@ -18,8 +18,10 @@ use anyhow::Result;
 use crate::browsers::Browser;
 
 pub mod context;
+pub mod expected;
 pub mod failed;
 pub mod page;
+mod worker_spy;
 
 mod app_loads;
 mod fallback;

@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 
 use super::context::Ctx;
 use super::failed::{Failed, failed};
-use super::page::{add_article, sync_tags, wait_controlled};
+use super::page::{HOLD_ONLINE_MESSAGE, add_article, sync_tags, wait_controlled};
 use crate::app::SYNC_TAG;
 use crate::browsers::{Browser, Feature};
 use crate::standins::proxy::Mode;
@@ -32,6 +32,9 @@ pub(super) async fn outbox<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     } else {
         cx.browser.restart().await?;
         cx.tabs.clear();
+        // Only the worker's own start may send it: the page's "online"
+        // message, which asks for delivery too, is held back.
+        cx.browser.add_preload_script(HOLD_ONLINE_MESSAGE).await?;
         cx.tab().await?
     };
     wait_controlled(&mut cx.browser, tab).await?;
@@ -47,16 +50,16 @@ pub(super) async fn outbox<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         )
     } else {
         // Without Background Sync the worker sends its outbox when it starts
-        // and when the page, opened again, says it is online.
+        // (and when a page says it is online, held back here).
         (
             before_restart,
-            "the worker, started again with the browser, to send the queued article by itself (the server, answering 503, should be sent it)",
+            "the worker, started again with the browser, to send the queued article by itself, as it starts (the server, answering 503, should be sent it)",
         )
     };
     let why = if cx.browser.supports(Feature::BackgroundSync) {
         "was the outbox only in memory?"
     } else {
-        "without Background Sync the worker must send its outbox when it starts; if it does, was the outbox only in memory?"
+        "without Background Sync nothing fires `sync`, so the worker sends its outbox as it starts (`on_start`; the page's \"online\" message, which would ask too, was held back here); if it does, was the outbox only in memory?"
     };
     cx.wait_refused_post(before, &headline, expected)
         .await
@@ -66,6 +69,11 @@ pub(super) async fn outbox<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         })?;
     if cx.counts(std::slice::from_ref(&headline)).await?[0] != 0 {
         bail!("harness bug: an article reached the server through a proxy answering 503");
+    }
+    if !cx.browser.supports(Feature::BackgroundSync) {
+        // The page's messages reach the worker again.
+        cx.browser.clear_preload_scripts().await?;
+        cx.browser.reload(tab).await?;
     }
 
     cx.set_mode(Mode::Pass).await?;

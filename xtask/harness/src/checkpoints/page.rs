@@ -118,6 +118,20 @@ pub async fn add_article_by<B: Browser>(
     headline: &str,
     byline: &str,
 ) -> Result<String> {
+    submit_article(b, tab, headline, byline, UI, "").await
+}
+
+/// Fills the form and submits it; waits up to `within` for the worker's
+/// answer in [`FORM_STATUS`] and returns it. Without one, the failure says
+/// what the status said, then `why` (what may have kept the answer away).
+pub(super) async fn submit_article<B: Browser>(
+    b: &mut B,
+    tab: PageId,
+    headline: &str,
+    byline: &str,
+    within: Duration,
+    why: &str,
+) -> Result<String> {
     // Clear the status first, so the answer we read is to this submission.
     let clear = format!(
         "(() => {{ const s = document.querySelector({}); if (s) s.textContent = ''; return !!s; }})()",
@@ -133,12 +147,13 @@ pub async fn add_article_by<B: Browser>(
     b.click(tab, SUBMIT)
         .await
         .map_err(|e| failed(format!("the submit button {SUBMIT}"), format!("{e:#}")))?;
-    // The worker's answer, or (failing fast) any other final text that stays
-    // put for a second; a text ending in an ellipsis is still in progress.
+    // The worker's answer, or (failing fast) a refusal, or any other final
+    // text that stays put for a second; a text ending in an ellipsis is
+    // still in progress.
     let expected = format!(
         "{FORM_STATUS} to show the worker's answer (\"Queued — N waiting\") after submitting the form"
     );
-    let deadline = tokio::time::Instant::now() + UI;
+    let deadline = tokio::time::Instant::now() + within;
     let mut settled: Option<(String, tokio::time::Instant)> = None;
     loop {
         let text = b
@@ -155,6 +170,10 @@ pub async fn add_article_by<B: Browser>(
         {
             return Ok(text);
         }
+        // The page has said how it ended: no need to wait any longer.
+        if lower.starts_with("not added") || lower == "added." {
+            return Err(failed(expected, format!("\"{text}\"")));
+        }
         let now = tokio::time::Instant::now();
         let in_progress = text.is_empty() || text.ends_with('…') || text.ends_with("...");
         match &settled {
@@ -168,9 +187,9 @@ pub async fn add_article_by<B: Browser>(
         }
         if now >= deadline {
             let seen = if text.is_empty() {
-                format!("it stayed empty for {UI:?}")
+                format!("it stayed empty for {within:?}{why}")
             } else {
-                format!("\"{text}\"")
+                format!("\"{text}\" after {within:?}{why}")
             };
             return Err(failed(expected, seen));
         }
@@ -260,3 +279,15 @@ pub(super) async fn sync_tags<B: Browser>(b: &mut B, tab: PageId) -> Result<Opti
             .collect()
     }))
 }
+
+/// A preload script that holds back the page's `{type: "online"}` message to
+/// its worker (`PageMessage::Online`, which asks for delivery), so that only
+/// the worker itself can start one: where there is no Background Sync, its
+/// own start (`on_start`) is the other moment it knows it may send.
+pub(super) const HOLD_ONLINE_MESSAGE: &str = "() => {
+    const post = ServiceWorker.prototype.postMessage;
+    ServiceWorker.prototype.postMessage = function (message, ...rest) {
+        if (message && message.type === 'online') return;
+        return post.call(this, message, ...rest);
+    };
+}";

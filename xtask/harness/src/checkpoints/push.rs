@@ -6,16 +6,24 @@
 //! push on 127.0.0.1, checks its VAPID header and decrypts it, then hands the
 //! plaintext to the app's worker through the browser — which is where the
 //! student's `on_push` runs.
+//!
+//! The page's half, `subscribe_push`, is proven too: Chromium's own
+//! `pushManager.subscribe` needs Google's push service, so the harness puts
+//! a stand-in in its place that records the options the page gives it and
+//! answers with a subscription at the harness's push service. The page,
+//! its toggle pressed, must subscribe promising visible pushes with the
+//! server's VAPID key, and give that subscription to the server — the one
+//! the server then pushes to.
 
 use serde_json::{Value, json};
 
 use super::context::{ARRIVAL, Ctx, vapid_public_key};
 use super::failed::failed;
 use super::page::{PAYLOAD_HINT, UI, close_notifications, expect_notification};
-use crate::app::{ARTICLES, NEW_ARTICLES_PATH, SUBSCRIPTIONS};
-use crate::browsers::Browser;
+use crate::app::{ARTICLES, NEW_ARTICLES_PATH, PUSH_TOGGLE, SUBSCRIPTIONS};
+use crate::browsers::{Browser, PageId, js_str};
 use crate::standins::push_service::{
-    PushService, Received, Subscriber, check_vapid, delivery_headers, http_json, uuid,
+    PushService, Received, Subscriber, check_vapid, delivery_headers, http_json, unb64, uuid,
 };
 
 pub(super) async fn push<B: Browser>(cx: &mut Ctx<B>) -> anyhow::Result<()> {
@@ -28,18 +36,11 @@ pub(super) async fn push<B: Browser>(cx: &mut Ctx<B>) -> anyhow::Result<()> {
     // The server's VAPID public key, to compare with the push's `k`.
     let (_, server_key) = vapid_public_key(port).await?;
 
-    let (status, body) =
-        http_json(port, "POST", SUBSCRIPTIONS, &subscriber.json(&endpoint)).await?;
-    if !(200..300).contains(&status) {
-        return Err(failed(
-            format!(
-                "POST {SUBSCRIPTIONS} to store a subscription (the server started with --allow-local-push-endpoints)"
-            ),
-            format!("{status} {body}"),
-        ));
-    }
-
-    let result = push_and_show(cx, tab, &mut service, &subscriber, &endpoint, &server_key).await;
+    let subscribed = page_subscribes(cx, tab, &subscriber.json(&endpoint), &server_key).await;
+    let result = match subscribed {
+        Ok(()) => push_and_show(cx, tab, &mut service, &subscriber, &endpoint, &server_key).await,
+        Err(error) => Err(error),
+    };
     // Leave no subscription behind whose push service is gone.
     let _ = http_json(
         port,
@@ -209,4 +210,140 @@ fn declarative(payload: &Value, headline: &str, link: &str) -> Result<String, St
         return Err("not `mutable: true` (the worker's `push` handler would not run)".into());
     }
     Ok(title.to_owned())
+}
+
+/// In place of `PushManager.prototype.subscribe` (given the subscription's
+/// JSON, `{subscription}`): records each call's `userVisibleOnly` and
+/// application server key (base64url, as given or encoded from its bytes)
+/// in `window.__harnessSubscribe`, and answers with a subscription whose
+/// JSON is the harness's.
+const SUBSCRIBE_STAND_IN_JS: &str = "(() => {
+    const json = {subscription};
+    const asBase64url = (key) => {
+        if (key == null || typeof key === 'string') return key ?? null;
+        const bytes = key instanceof ArrayBuffer ? new Uint8Array(key)
+            : new Uint8Array(key.buffer, key.byteOffset, key.byteLength);
+        return btoa(String.fromCharCode(...bytes))
+            .replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+    };
+    window.__harnessSubscribe = [];
+    PushManager.prototype.subscribe = function (options) {
+        window.__harnessSubscribe.push({
+            userVisibleOnly: !!options && options.userVisibleOnly === true,
+            key: asBase64url(options && options.applicationServerKey),
+        });
+        const subscription = Object.create(PushSubscription.prototype);
+        Object.defineProperty(subscription, 'endpoint', { value: json.endpoint });
+        Object.defineProperty(subscription, 'expirationTime', { value: null });
+        subscription.toJSON = () => json;
+        subscription.unsubscribe = () => Promise.resolve(true);
+        return Promise.resolve(subscription);
+    };
+    PushManager.prototype.getSubscription = () => Promise.resolve(null);
+    return true;
+})()";
+
+/// Presses the page's push toggle with the stand-in `subscribe` in place,
+/// and fails unless the page subscribed promising visible pushes with the
+/// server's key (`server_key`) and gave the subscription to the server.
+async fn page_subscribes<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+    subscription: &Value,
+    server_key: &[u8],
+) -> anyhow::Result<()> {
+    let spy = SUBSCRIBE_STAND_IN_JS.replace("{subscription}", &subscription.to_string());
+    cx.browser.eval(tab, &spy, UI).await?;
+    let shown = format!(
+        "(() => {{ const b = document.querySelector({}); return !!b && !b.hidden; }})()",
+        js_str(PUSH_TOGGLE)
+    );
+    cx.browser
+        .wait_until(tab, &shown, "the push toggle", UI)
+        .await
+        .map_err(|_| {
+            failed(
+                format!("the push toggle {PUSH_TOGGLE} shown"),
+                "it stayed hidden",
+            )
+        })?;
+    let before = cx.proxy.api_requests().len();
+    cx.browser.click(tab, PUSH_TOGGLE).await?;
+
+    let expected = format!(
+        "pressing {PUSH_TOGGLE} (permission granted) to subscribe at the browser's push service: `subscribe_push` calls `pushManager.subscribe` with user-visible-only true and the server's VAPID key as the application server key (`push_subscription::server_key`)"
+    );
+    let called = "window.__harnessSubscribe.length > 0";
+    if cx
+        .browser
+        .wait_until(tab, called, "the subscribe call", UI)
+        .await
+        .is_err()
+    {
+        return Err(failed(
+            expected,
+            format!("no call to `pushManager.subscribe` within {UI:?}"),
+        ));
+    }
+    let calls = cx
+        .browser
+        .eval(tab, "window.__harnessSubscribe", UI)
+        .await?;
+    let call = &calls[0];
+    if call["userVisibleOnly"] != Value::Bool(true) {
+        return Err(failed(
+            expected,
+            "`userVisibleOnly` was not true: browsers allow no silent pushes, and refuse the subscription",
+        ));
+    }
+    let key_matches = call["key"]
+        .as_str()
+        .and_then(|key| unb64("the key", key).ok())
+        .is_some_and(|key| key == server_key);
+    if !key_matches {
+        return Err(failed(
+            expected,
+            format!(
+                "the application server key {}: the push service would refuse the server's pushes, signed with its own key",
+                call["key"]
+            ),
+        ));
+    }
+
+    let stored = given_to_server(cx, tab, before).await?;
+    if !stored {
+        return Err(failed(
+            format!(
+                "the subscription given to the server (POST {SUBSCRIPTIONS}, `push_subscription::send_to_server`), and the toggle then pressed (aria-pressed=\"true\")"
+            ),
+            format!("not within {UI:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether, within [`UI`], the page POSTed a subscription to the server
+/// (after the first `before` API requests) and shows the toggle pressed.
+async fn given_to_server<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+    before: usize,
+) -> anyhow::Result<bool> {
+    let pressed = format!(
+        "document.querySelector({})?.getAttribute('aria-pressed') === 'true'",
+        js_str(PUSH_TOGGLE)
+    );
+    let deadline = tokio::time::Instant::now() + UI;
+    loop {
+        let sent = cx.proxy.api_requests()[before..]
+            .iter()
+            .any(|r| r.method == "POST" && r.path == SUBSCRIPTIONS);
+        if sent && cx.browser.eval(tab, &pressed, UI).await? == Value::Bool(true) {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

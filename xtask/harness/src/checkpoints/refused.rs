@@ -13,6 +13,7 @@ use anyhow::Result;
 use super::context::Ctx;
 use super::failed::{failed, quote_all};
 use super::page::{UI, close_notifications, shown_notifications};
+use super::worker_spy::{self, Notifications};
 use crate::app::{DB_NAME, DB_VERSION, FORM_STATUS, OUTBOX_STORE, STARRED_STORE};
 use crate::browsers::{Browser, Mark, PageId, js_str};
 use crate::standins::push_service::uuid;
@@ -56,7 +57,48 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
     }
 
     outbox_emptied(cx, tab).await?;
-    user_told(cx, tab, mark).await
+    user_told(cx, tab, mark).await?;
+    failed_notification_keeps_the_sync(cx, tab).await
+}
+
+/// Where the harness can make `showNotification` fail (Chromium, with a spy
+/// in the worker): a stale article whose notification cannot be shown
+/// still ends the sync well. The article is out of the outbox; a failed
+/// sync would only be fired again, and find nothing to send.
+async fn failed_notification_keeps_the_sync<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+) -> Result<()> {
+    if !worker_spy::install(cx, Notifications::Fail).await? {
+        return Ok(());
+    }
+    let checked = async {
+        let stale = cx.headline("waited eight days, and its notification fails");
+        let entry = [(uuid()?, &stale, format!("Date.now() - {EIGHT_DAYS_MS}"))];
+        cx.browser.eval(tab, &fill_js(&entry), UI).await?;
+        cx.deliver_pending(tab).await?;
+        let Some(record) = worker_spy::wait_for(cx, UI, worker_spy::sync_settled).await? else {
+            // The worker was stopped and started again: its spy is gone.
+            return Ok(());
+        };
+        let outcome = record["syncs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|s| s["outcome"].as_str())
+            .unwrap_or("not settled")
+            .to_owned();
+        if outcome != "resolved" {
+            return Err(failed(
+                "the sync to succeed although the notification about a dropped article could not be shown: a failed notification must not fail the sync (the browser would fire it again, for nothing)",
+                format!("the harness made `showNotification` fail, and the sync's promise: {outcome}"),
+            ));
+        }
+        Ok(())
+    }
+    .await;
+    worker_spy::remove(cx).await?;
+    checked
 }
 
 /// Puts `entries` (id, headline, when queued as a JavaScript expression)

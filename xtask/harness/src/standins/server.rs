@@ -67,6 +67,21 @@ impl Server {
         Ok((server, proxy))
     }
 
+    /// A new proxy, on a new port, in front of this server, which starts
+    /// again on an empty database with the proxy's origin as its public
+    /// origin, and from its binary as it is now (rebuilt, maybe): to the
+    /// browser, a new origin, with nothing stored for it (`check --watch`'s
+    /// next round).
+    pub async fn behind_new_proxy(&mut self) -> Result<Proxy> {
+        let reserved = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .context("cannot find a free port for the proxy")?;
+        let proxy_port = reserved.local_addr()?.port();
+        self.public_origin = Some(Proxy::origin_at(proxy_port));
+        self.reset().await.context("starting the server again")?;
+        drop(reserved);
+        Proxy::start(proxy_port, self.port).await
+    }
+
     /// The server alone, the browser talking to it directly (the benchmarks).
     pub async fn start_logging(bin: &Path, site: &Path, log_level: &'static str) -> Result<Self> {
         Self::launch(bin, site, log_level, None).await
@@ -213,5 +228,24 @@ impl Server {
 
     pub fn log_tail(&self, lines: usize) -> Vec<String> {
         tail_file(&self.log_path(), lines)
+    }
+
+    /// How many lines the server has logged so far: where a checkpoint's
+    /// own lines start.
+    pub fn log_mark(&self) -> usize {
+        std::fs::read_to_string(self.log_path())
+            .map(|text| text.lines().count())
+            .unwrap_or(0)
+    }
+
+    /// The server's log after its first `mark` lines, the last `lines` of it
+    /// at most.
+    pub fn log_since(&self, mark: usize, lines: usize) -> Vec<String> {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let own: Vec<&str> = text.lines().skip(mark).collect();
+        own[own.len().saturating_sub(lines)..]
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
     }
 }

@@ -13,12 +13,15 @@ use serde_json::{Value, json};
 
 use crate::browsers::installed::profile_dir;
 use crate::browsers::process::Process;
-use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
+use crate::browsers::{
+    Browser, Feature, LogMark, Mark, PageId, Permission, PermissionState, ServiceEvent,
+};
 use crate::protocol::cdp::{Cdp, Event};
 use crate::util::TempDir;
 
 mod events;
 mod launch;
+mod worker;
 
 pub use launch::find_or_install;
 use launch::launch;
@@ -29,7 +32,10 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------- the browser
 
 struct Page {
+    target: String,
     session: String,
+    /// The identifiers of the preload scripts added to this tab.
+    preloads: Vec<String>,
 }
 
 /// Chromium driven over one DevTools websocket.
@@ -47,7 +53,13 @@ pub struct Chromium {
     control: Option<String>,
     /// The service worker's target and our flat session to it.
     worker: Option<(String, String)>,
+    /// The active worker's target and a session to it, for
+    /// [`Browser::eval_worker`].
+    active_worker: Option<(String, String)>,
     offline: bool,
+    /// The preload scripts every tab gets (`add_preload_script`), as
+    /// sources.
+    preloads: Vec<String>,
     product: String,
     /// Background-service events seen, across restarts; and how far the
     /// current connection's event log has been read into it.
@@ -68,7 +80,9 @@ impl Chromium {
             pages: Vec::new(),
             control: None,
             worker: None,
+            active_worker: None,
             offline: false,
+            preloads: Vec::new(),
             product: String::new(),
             service_log: Mutex::new((Vec::new(), 0)),
             logs: Mutex::new((Vec::new(), 0)),
@@ -81,15 +95,7 @@ impl Chromium {
         let (process, url) = launch(&self.exe, self.profile.path()).await?;
         self.process = Some(process);
         let cdp = Cdp::connect(&url, COMMAND_TIMEOUT).await?;
-        // The grant list replaces every other grant: leave one out and it is
-        // denied.
-        cdp.call(
-            None,
-            "Browser.grantPermissions",
-            json!({ "origin": self.origin, "permissions": ["notifications", "backgroundSync"] }),
-            COMMAND_TIMEOUT,
-        )
-        .await?;
+        Self::grant(&cdp, &self.origin).await?;
         let version = cdp
             .call(None, "Browser.getVersion", json!({}), COMMAND_TIMEOUT)
             .await?;
@@ -101,6 +107,20 @@ impl Chromium {
         self.service_log.lock().unwrap().1 = 0;
         self.logs.lock().unwrap().1 = 0;
         Ok(())
+    }
+
+    /// Grants `origin` the permissions the lesson needs.
+    async fn grant(cdp: &Cdp, origin: &str) -> Result<()> {
+        // The grant list replaces every other grant: leave one out and it is
+        // denied.
+        cdp.call(
+            None,
+            "Browser.grantPermissions",
+            json!({ "origin": origin, "permissions": ["notifications", "backgroundSync"] }),
+            COMMAND_TIMEOUT,
+        )
+        .await
+        .map(drop)
     }
 
     fn cdp(&self) -> Result<&Cdp> {
@@ -131,90 +151,46 @@ impl Chromium {
             .map(drop)
     }
 
-    /// The app's service worker target, if one is running now.
-    async fn worker_target(&self) -> Result<Option<String>> {
-        let targets = self.call(None, "Target.getTargets", json!({})).await?;
-        Ok(targets["targetInfos"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find_map(|t| {
-                (t["type"] == "service_worker"
-                    && t["url"]
-                        .as_str()
-                        .is_some_and(|u| u.starts_with(&self.origin)))
-                .then(|| t["targetId"].as_str().unwrap_or_default().to_owned())
-            }))
+    /// Reloads the tab; with `ignore_cache`, as Shift+Reload does, past
+    /// the HTTP cache and the service worker.
+    async fn reload_with(&mut self, page: PageId, ignore_cache: bool) -> Result<()> {
+        let session = self.page(page)?;
+        let since = self.cdp()?.mark();
+        self.call(
+            Some(&session),
+            "Page.reload",
+            json!({ "ignoreCache": ignore_cache }),
+        )
+        .await?;
+        self.wait_load(&session, since, "the reloaded page to load")
+            .await?;
+        if self.offline {
+            // The `navigator.onLine` override does not survive a navigation.
+            self.emulate_offline(&session, true).await?;
+        }
+        self.watch_worker().await;
+        Ok(())
     }
 
-    /// A flat session to the running service worker, waiting up to `timeout`
-    /// for it to run.
-    async fn worker_session(&mut self, timeout: Duration) -> Result<String> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let target = loop {
-            if let Some(target) = self.worker_target().await? {
-                break target;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                bail!(
-                    "timed out after {timeout:?} waiting for the app's service worker to be running"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        if let Some((known, session)) = &self.worker
-            && *known == target
-        {
-            return Ok(session.clone());
+    /// Adds the preload scripts to the tab `session`; their identifiers.
+    async fn add_preloads(&self, session: &str, sources: &[String]) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for source in sources {
+            let added = self
+                .call(
+                    Some(session),
+                    "Page.addScriptToEvaluateOnNewDocument",
+                    json!({ "source": source }),
+                )
+                .await?;
+            ids.push(
+                added["identifier"]
+                    .as_str()
+                    .context("addScriptToEvaluateOnNewDocument gave no identifier")?
+                    .to_owned(),
+            );
         }
-        let attached = self
-            .call(
-                None,
-                "Target.attachToTarget",
-                json!({ "targetId": target, "flatten": true }),
-            )
-            .await?;
-        let session = attached["sessionId"]
-            .as_str()
-            .context("attachToTarget gave no sessionId")?
-            .to_owned();
-        self.call(Some(&session), "Runtime.enable", json!({}))
-            .await?;
-        self.call(Some(&session), "Network.enable", json!({}))
-            .await?;
-        self.worker = Some((target, session.clone()));
-        Ok(session)
-    }
-
-    /// Evaluates a JavaScript expression in the app's service worker (started
-    /// by a page first), awaits it if it is a promise, and returns its value
-    /// as JSON (for the benchmarks' baseline replay, `cargo xtask bench`).
-    pub async fn eval_worker(&mut self, expression: &str, timeout: Duration) -> Result<Value> {
-        let session = self.worker_session(COMMAND_TIMEOUT).await?;
-        let result = self
-            .cdp()?
-            .call(
-                Some(&session),
-                "Runtime.evaluate",
-                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
-                timeout,
-            )
-            .await?;
-        if let Some(details) = result.get("exceptionDetails") {
-            let text = details["exception"]["description"]
-                .as_str()
-                .or(details["text"].as_str())
-                .unwrap_or("exception");
-            bail!("the worker threw: {text}");
-        }
-        Ok(result["result"]["value"].clone())
-    }
-
-    /// Attaches to the worker if it runs, for its console output; never waits.
-    async fn watch_worker(&mut self) {
-        if self.worker_target().await.ok().flatten().is_some() {
-            let _ = self.worker_session(Duration::ZERO).await;
-        }
+        Ok(ids)
     }
 
     async fn emulate_offline(&self, session: &str, offline: bool) -> Result<()> {
@@ -292,7 +268,10 @@ impl Browser for Chromium {
 
     fn supports(&self, feature: Feature) -> bool {
         match feature {
-            Feature::BackgroundSync | Feature::StopWorkers | Feature::ShowsWorkerOffline => true,
+            Feature::BackgroundSync
+            | Feature::StopWorkers
+            | Feature::ShowsWorkerOffline
+            | Feature::EvalInWorker => true,
         }
     }
 
@@ -348,6 +327,7 @@ impl Browser for Chromium {
         if self.offline {
             self.emulate_offline(&session, true).await?;
         }
+        let preloads = self.add_preloads(&session, &self.preloads).await?;
         let since = self.cdp()?.mark();
         let navigated = self.call(s, "Page.navigate", json!({ "url": url })).await?;
         if let Some(error) = navigated["errorText"].as_str().filter(|e| !e.is_empty()) {
@@ -358,23 +338,107 @@ impl Browser for Chromium {
         if self.offline {
             self.emulate_offline(&session, true).await?;
         }
-        self.pages.push(Page { session });
+        self.pages.push(Page {
+            target,
+            session,
+            preloads,
+        });
         self.watch_worker().await;
         Ok(PageId(self.pages.len() - 1))
     }
 
     async fn reload(&mut self, page: PageId) -> Result<()> {
-        let session = self.page(page)?;
-        let since = self.cdp()?.mark();
-        self.call(Some(&session), "Page.reload", json!({})).await?;
-        self.wait_load(&session, since, "the reloaded page to load")
+        self.reload_with(page, false).await
+    }
+
+    async fn hard_reload(&mut self, page: PageId) -> Result<()> {
+        self.reload_with(page, true).await
+    }
+
+    async fn move_to(&mut self, origin: &str) -> Result<()> {
+        // Another origin is another site, with its own worker, storage and
+        // permissions: nothing of the last round's app is in its way.
+        for page in std::mem::take(&mut self.pages) {
+            self.call(
+                None,
+                "Target.closeTarget",
+                json!({ "targetId": page.target }),
+            )
             .await?;
-        if self.offline {
-            // The `navigator.onLine` override does not survive a navigation.
-            self.emulate_offline(&session, true).await?;
         }
-        self.watch_worker().await;
+        self.control = None;
+        self.worker = None;
+        self.offline = false;
+        self.preloads.clear();
+        self.origin = origin.trim_end_matches('/').to_owned();
+        Self::grant(self.cdp()?, &self.origin).await
+    }
+
+    async fn set_permission(
+        &mut self,
+        permission: Permission,
+        state: PermissionState,
+    ) -> Result<()> {
+        let name = match permission {
+            Permission::Notifications => "notifications",
+        };
+        self.call(
+            None,
+            "Browser.setPermission",
+            json!({ "permission": { "name": name }, "setting": state.as_str(), "origin": self.origin }),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn add_preload_script(&mut self, function: &str) -> Result<()> {
+        let source = format!("({function})();");
+        for page in 0..self.pages.len() {
+            let session = self.pages[page].session.clone();
+            let ids = self
+                .add_preloads(&session, std::slice::from_ref(&source))
+                .await?;
+            self.pages[page].preloads.extend(ids);
+        }
+        self.preloads.push(source);
         Ok(())
+    }
+
+    async fn clear_preload_scripts(&mut self) -> Result<()> {
+        for page in 0..self.pages.len() {
+            let session = self.pages[page].session.clone();
+            for identifier in std::mem::take(&mut self.pages[page].preloads) {
+                self.call(
+                    Some(&session),
+                    "Page.removeScriptToEvaluateOnNewDocument",
+                    json!({ "identifier": identifier }),
+                )
+                .await?;
+            }
+        }
+        self.preloads.clear();
+        Ok(())
+    }
+
+    async fn eval_worker(&mut self, expression: &str, timeout: Duration) -> Result<Value> {
+        let session = self.active_worker_session().await?;
+        let result = self
+            .cdp()?
+            .call(
+                Some(&session),
+                "Runtime.evaluate",
+                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
+                timeout,
+            )
+            .await?;
+        if let Some(details) = result.get("exceptionDetails") {
+            let text = details["exception"]["description"]
+                .as_str()
+                .or(details["text"].as_str())
+                .unwrap_or("exception");
+            bail!("the worker threw: {text}");
+        }
+        Ok(result["result"]["value"].clone())
     }
 
     async fn eval(&mut self, page: PageId, expression: &str, timeout: Duration) -> Result<Value> {
@@ -488,6 +552,7 @@ impl Browser for Chromium {
         self.control = None;
         self.worker = None;
         self.offline = false;
+        self.preloads.clear();
         self.start().await
     }
 
@@ -596,12 +661,22 @@ impl Browser for Chromium {
             .map_err(|e| anyhow!("Page.captureScreenshot gave bad base64: {e}"))
     }
 
-    fn recent_logs(&self, lines: usize) -> Vec<String> {
+    fn log_mark(&self) -> LogMark {
+        self.read_events();
+        LogMark {
+            console: self.logs.lock().unwrap().0.len(),
+            stdout: 0,
+            stderr: self.process.as_ref().map_or(0, Process::stderr_total),
+        }
+    }
+
+    fn logs_since(&self, since: LogMark, lines: usize) -> Vec<String> {
         self.read_events();
         let logs = self.logs.lock().unwrap();
-        let mut out: Vec<String> = logs.0[logs.0.len().saturating_sub(lines)..].to_vec();
+        let own = logs.0.get(since.console..).unwrap_or_default();
+        let mut out: Vec<String> = own[own.len().saturating_sub(lines)..].to_vec();
         if let Some(process) = &self.process {
-            let tail = process.stderr_lines();
+            let tail = process.stderr_since(since.stderr);
             // Only Chromium's own errors; it complains about the missing
             // D-Bus at every start, which is not news.
             let useful: Vec<&String> = tail

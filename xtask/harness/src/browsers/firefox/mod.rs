@@ -20,8 +20,10 @@
 //!   `NS_ERROR_FAILURE` in a headless browser with no desktop notification
 //!   service; then `registration.getNotifications()` lists what was shown,
 //!   which is how this driver reports "Notification displayed".
-//! - Notification permission: BiDi `permissions.setPermission`, and the pref
-//!   `permissions.default.desktop-notification=1` in case it is refused.
+//! - Notification permission: BiDi `permissions.setPermission`, per site
+//!   (no pref allows it everywhere: the `notification` checkpoint sets it
+//!   back to "prompt" to watch the page ask, and "prompt" falls back to
+//!   the pref).
 //! - The worker's console is not in BiDi's `log.entryAdded`:
 //!   `devtools.console.stdout.content=true` prints it on Firefox's stdout,
 //!   which is kept for failure reports.
@@ -49,11 +51,14 @@ use serde_json::{Value, json};
 
 use crate::browsers::installed::profile_dir;
 use crate::browsers::process::{Process, Tail};
-use crate::browsers::{Browser, Feature, Mark, PageId, ServiceEvent};
+use crate::browsers::{
+    Browser, Feature, LogMark, Mark, PageId, Permission, PermissionState, ServiceEvent,
+};
 use crate::protocol::bidi::{self, Bidi};
 use crate::protocol::marionette::Marionette;
 use crate::util::TempDir;
 
+mod contexts;
 mod events;
 mod launch;
 mod profile;
@@ -62,7 +67,7 @@ mod scripts;
 pub use launch::find_or_install;
 use launch::{LAUNCH_TIMEOUT, launch};
 use profile::{USER_JS, push_prefs};
-use scripts::{CLICK_ALERT_JS, GO_OFFLINE, GO_ONLINE, HEAR_ONLINE, OFFLINE_PRELOAD, TELL_ONLINE};
+use scripts::{CLICK_ALERT_JS, GO_OFFLINE, GO_ONLINE, OFFLINE_PRELOAD};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -98,6 +103,8 @@ pub struct Firefox {
     offline_by: Offline,
     /// The preload script keeping new documents offline, while offline.
     preload: Option<String>,
+    /// The preload scripts `add_preload_script` added.
+    spies: Vec<String>,
     product: String,
     /// "Notification displayed" events seen by polling
     /// `getNotifications()`, and the notifications showing at the last poll
@@ -134,6 +141,7 @@ impl Firefox {
             offline: false,
             offline_by: Offline::PageScript,
             preload: None,
+            spies: Vec::new(),
             product: String::new(),
             service_log: Mutex::new(Vec::new()),
             showing: HashSet::new(),
@@ -189,22 +197,7 @@ impl Firefox {
             COMMAND_TIMEOUT,
         )
         .await?;
-        // The pref allows it too; this is the protocol's way, where known.
-        if let Err(error) = bidi
-            .call(
-                "permissions.setPermission",
-                json!({
-                    "descriptor": { "name": "notifications" },
-                    "state": "granted",
-                    "origin": self.origin,
-                }),
-                COMMAND_TIMEOUT,
-            )
-            .await
-            && !bidi::is_unknown_command(&error)
-        {
-            return Err(error.context("granting the notification permission"));
-        }
+        Self::grant(&bidi, &self.origin).await?;
         self.offline_by = match bidi
             .call(
                 "emulation.setNetworkConditions",
@@ -236,6 +229,22 @@ impl Firefox {
         Ok(())
     }
 
+    /// Grants `origin` the notification permission.
+    async fn grant(bidi: &Bidi, origin: &str) -> Result<()> {
+        bidi.call(
+            "permissions.setPermission",
+            json!({
+                "descriptor": { "name": "notifications" },
+                "state": "granted",
+                "origin": origin,
+            }),
+            COMMAND_TIMEOUT,
+        )
+        .await
+        .context("granting the notification permission")
+        .map(drop)
+    }
+
     fn bidi(&self) -> Result<&Bidi> {
         self.bidi.as_ref().context("the browser is not running")
     }
@@ -256,89 +265,6 @@ impl Firefox {
     fn open_pages(&self) -> impl Iterator<Item = &String> {
         self.pages.iter().flatten()
     }
-
-    /// Every top-level browsing context (tab) now, as BiDi lists them:
-    /// (context, url).
-    async fn contexts(&self) -> Result<Vec<(String, String)>> {
-        let tree = self
-            .call("browsingContext.getTree", json!({ "maxDepth": 0 }))
-            .await?;
-        Ok(tree["contexts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                (
-                    c["context"].as_str().unwrap_or_default().to_owned(),
-                    c["url"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect())
-    }
-
-    /// `script.evaluate` in the tab `context`, as plain JSON.
-    async fn evaluate(&self, context: &str, expression: &str, timeout: Duration) -> Result<Value> {
-        let result = self
-            .bidi()?
-            .call(
-                "script.evaluate",
-                json!({
-                    "expression": expression,
-                    "target": { "context": context },
-                    "awaitPromise": true,
-                    "resultOwnership": "none",
-                    "userActivation": true,
-                }),
-                timeout,
-            )
-            .await?;
-        if result["type"] == "exception" {
-            let details = &result["exceptionDetails"];
-            let text = details["text"]
-                .as_str()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .unwrap_or_else(|| bidi::to_json(&details["exception"]).to_string());
-            bail!("the page threw: {text}");
-        }
-        Ok(bidi::to_json(&result["result"]))
-    }
-
-    /// `emulation.setNetworkConditions`: offline, or back online (`null`), for
-    /// the tab `context` or, with `None`, every tab. Back online, each tab
-    /// the browser leaves without its `online` event gets one (see
-    /// `TELL_ONLINE`); with `None`, only coming back from offline (the
-    /// checkpoints turn the network on before each, mostly when it is on).
-    async fn emulate_network(&self, offline: bool, context: Option<&str>) -> Result<()> {
-        let mut params = json!({ "networkConditions": null });
-        if offline {
-            params["networkConditions"] = json!({ "type": "offline" });
-        }
-        let tabs: Vec<String> = match context {
-            Some(context) => {
-                params["contexts"] = json!([context]);
-                vec![context.to_owned()]
-            }
-            None if self.offline => self.open_pages().cloned().collect(),
-            None => Vec::new(),
-        };
-        if offline {
-            self.call("emulation.setNetworkConditions", params).await?;
-            return Ok(());
-        }
-        for tab in &tabs {
-            self.evaluate(tab, HEAR_ONLINE, COMMAND_TIMEOUT)
-                .await
-                .context("listening for a tab's `online` event")?;
-        }
-        self.call("emulation.setNetworkConditions", params).await?;
-        for tab in &tabs {
-            self.evaluate(tab, TELL_ONLINE, COMMAND_TIMEOUT)
-                .await
-                .context("telling a tab it is online")?;
-        }
-        Ok(())
-    }
 }
 
 impl Browser for Firefox {
@@ -358,7 +284,10 @@ impl Browser for Firefox {
 
     fn supports(&self, feature: Feature) -> bool {
         match feature {
-            Feature::BackgroundSync | Feature::StopWorkers | Feature::ShowsWorkerOffline => false,
+            Feature::BackgroundSync
+            | Feature::StopWorkers
+            | Feature::ShowsWorkerOffline
+            | Feature::EvalInWorker => false,
         }
     }
 
@@ -390,15 +319,113 @@ impl Browser for Firefox {
     }
 
     async fn reload(&mut self, page: PageId) -> Result<()> {
-        let context = self.page(page)?;
-        self.bidi()?
+        self.reload_with(page, false).await
+    }
+
+    async fn hard_reload(&mut self, page: PageId) -> Result<()> {
+        match self.reload_with(page, true).await {
+            Err(error) if format!("{error:#}").contains("not supported") => {
+                // ESR 140's BiDi has no `ignoreCache`; Firefox's own
+                // `location.reload(true)` (its old `forceGet`) does the same.
+                let context = self.page(page)?;
+                self.evaluate(
+                    &context,
+                    "window.__harnessOld = true, setTimeout(() => location.reload(true)), true",
+                    COMMAND_TIMEOUT,
+                )
+                .await?;
+                let deadline = tokio::time::Instant::now() + LOAD_TIMEOUT;
+                loop {
+                    let loaded = self
+                        .evaluate(
+                            &context,
+                            "!window.__harnessOld && document.readyState === 'complete'",
+                            COMMAND_TIMEOUT,
+                        )
+                        .await;
+                    if matches!(loaded, Ok(Value::Bool(true))) {
+                        return Ok(());
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        bail!("timed out after {LOAD_TIMEOUT:?} waiting for the tab to reload");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn move_to(&mut self, origin: &str) -> Result<()> {
+        self.set_offline(false).await?;
+        self.clear_preload_scripts().await?;
+        // Closing a window's last tab would quit Firefox: the first stays,
+        // emptied, and becomes the tab the next page opens in.
+        let mut tabs = std::mem::take(&mut self.pages).into_iter().flatten();
+        let first = tabs.next().or_else(|| self.spare.take());
+        for context in tabs {
+            self.call("browsingContext.close", json!({ "context": context }))
+                .await
+                .context("closing a tab")?;
+        }
+        if let Some(first) = &first {
+            self.bidi()?
+                .call(
+                    "browsingContext.navigate",
+                    json!({ "context": first, "url": "about:blank", "wait": "complete" }),
+                    LOAD_TIMEOUT,
+                )
+                .await
+                .context("emptying the first tab")?;
+        }
+        self.spare = first;
+        self.close_other_tabs().await?;
+        self.origin = origin.trim_end_matches('/').to_owned();
+        Self::grant(self.bidi()?, &self.origin).await
+    }
+
+    async fn set_permission(
+        &mut self,
+        permission: Permission,
+        state: PermissionState,
+    ) -> Result<()> {
+        let name = match permission {
+            Permission::Notifications => "notifications",
+        };
+        self.call(
+            "permissions.setPermission",
+            json!({
+                "descriptor": { "name": name },
+                "state": state.as_str(),
+                "origin": self.origin,
+            }),
+        )
+        .await
+        .with_context(|| format!("setting the {name} permission to {}", state.as_str()))
+        .map(drop)
+    }
+
+    async fn add_preload_script(&mut self, function: &str) -> Result<()> {
+        let added = self
             .call(
-                "browsingContext.reload",
-                json!({ "context": context, "wait": "complete" }),
-                LOAD_TIMEOUT,
+                "script.addPreloadScript",
+                json!({ "functionDeclaration": function }),
             )
-            .await
-            .context("reloading the tab")?;
+            .await?;
+        self.spies.push(
+            added["script"]
+                .as_str()
+                .context("script.addPreloadScript gave no script")?
+                .to_owned(),
+        );
+        Ok(())
+    }
+
+    async fn clear_preload_scripts(&mut self) -> Result<()> {
+        for script in std::mem::take(&mut self.spies) {
+            self.call("script.removePreloadScript", json!({ "script": script }))
+                .await?;
+        }
         Ok(())
     }
 
@@ -490,6 +517,7 @@ impl Browser for Firefox {
         self.spare = None;
         self.offline = false;
         self.preload = None;
+        self.spies.clear();
         self.showing.clear();
         self.start().await
     }
@@ -615,15 +643,25 @@ impl Browser for Firefox {
             .unwrap_or_default()
     }
 
-    fn recent_logs(&self, lines: usize) -> Vec<String> {
+    fn log_mark(&self) -> LogMark {
+        self.read_events();
+        LogMark {
+            console: self.logs.lock().unwrap().0.len(),
+            stdout: self.stdout_tail.lock().unwrap().total(),
+            stderr: self.process.as_ref().map_or(0, Process::stderr_total),
+        }
+    }
+
+    fn logs_since(&self, since: LogMark, lines: usize) -> Vec<String> {
         self.read_events();
         let logs = self.logs.lock().unwrap();
-        let mut out: Vec<String> = logs.0[logs.0.len().saturating_sub(lines / 2)..].to_vec();
+        let own = logs.0.get(since.console..).unwrap_or_default();
+        let mut out: Vec<String> = own[own.len().saturating_sub(lines / 2)..].to_vec();
         // The worker's console, with the page's, on stdout; not the
         // browser's own chatter about its built-in site fixes.
         let stdout = self.stdout_tail.lock().unwrap();
         let console: Vec<&String> = stdout
-            .iter()
+            .since(since.stdout)
             .filter(|l| l.starts_with("console.") || l.starts_with("JavaScript error"))
             .filter(|l| {
                 ![
@@ -645,7 +683,7 @@ impl Browser for Firefox {
                 .map(|l| format!("firefox stdout (page or worker): {l}")),
         );
         if let Some(process) = &self.process {
-            let tail = process.stderr_lines();
+            let tail = process.stderr_since(since.stderr);
             let useful: Vec<&String> = tail
                 .iter()
                 .filter(|l| l.contains("JavaScript error") || l.contains("FATAL"))

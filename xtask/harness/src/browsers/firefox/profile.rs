@@ -4,9 +4,10 @@
 /// The profile's `user.js`: what the lesson needs, and quiet — no first-run
 /// pages, updates, telemetry or other traffic of the browser's own.
 pub(super) const USER_JS: &str = r#"// Written by the harness (xtask/harness/src/browsers/firefox/profile.rs).
-// Notifications in a headless browser, allowed without a prompt.
+// Notifications in a headless browser. Allowed per site over BiDi
+// (`permissions.setPermission`), not by default: the `notification`
+// checkpoint leaves the permission undecided and watches the page ask.
 user_pref("alerts.useSystemBackend", false);
-user_pref("permissions.default.desktop-notification", 1);
 // The service worker's console on stdout (BiDi does not report it).
 user_pref("devtools.console.stdout.content", true);
 // A restart must come back to nothing but what the harness opens.
