@@ -60,7 +60,7 @@ enum Cmd {
         /// Address to listen on (loopback unless you say otherwise).
         #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
         host: IpAddr,
-        #[arg(long, default_value_t = lesson::book::PORT)]
+        #[arg(long, default_value_t = ::lesson::book::PORT)]
         port: u16,
         /// Open the book in the default browser once it is served.
         #[arg(long)]
