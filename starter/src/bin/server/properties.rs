@@ -22,8 +22,8 @@ fn names_a_field(message: &str) -> bool {
 fn check_decoding(body: &[u8]) -> Result<(), TestCaseError> {
     match decode_json(body) {
         Ok(articles) => {
-            prop_assert!(!articles.is_empty());
-            for article in articles {
+            prop_assert!(!articles.posted.is_empty());
+            for article in articles.posted {
                 prop_assert!(is_uuid(&article.id) && article.id == article.id.to_lowercase());
                 prop_assert_eq!(article.headline.trim(), article.headline.as_str());
                 prop_assert!(!article.headline.is_empty() && !article.byline.is_empty());

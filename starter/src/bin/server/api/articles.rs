@@ -1,7 +1,7 @@
 //! The article routes: `GET` and `POST /api/v1/articles`.
 //!
 //! A refused POST stores nothing: a batch is checked whole before the first
-//! article is written.
+//! article is written, and written in one transaction.
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::error::{ApiError, unprocessable};
 use super::json::{FromJson, media_type, parse_json};
 use crate::push::Push;
-use crate::store::{Store, with_store};
+use crate::store::{IdReused, Store, StoreError, with_store};
 
 // ANCHOR: list
 /// `GET /api/v1/articles`: every article, oldest first.
@@ -35,16 +35,22 @@ pub async fn list_articles(State(store): State<Arc<Store>>) -> Result<Response, 
 // ANCHOR: create
 /// `POST /api/v1/articles`: one article or an array of them. `201` and the
 /// whole list when something new was stored; `200` when every id was already
-/// there (a retried sync); a plain HTML form post is sent back to the page.
-/// Something new is also announced to every push subscriber — after the
-/// commit, and without waiting for it.
+/// there with the same text (a retried sync); a plain HTML form post is sent
+/// back to the page. An id already used for a different article is a `409`,
+/// and then nothing of the request is stored. Something new is also
+/// announced to every push subscriber — after the commit, and without
+/// waiting for it.
 pub async fn create_articles(
     State(store): State<Arc<Store>>,
     State(push): State<Arc<Push>>,
     submission: Submission,
 ) -> Result<Response, ApiError> {
-    let articles = submission.articles;
-    let (added, list) = with_store(&store, move |s| s.insert_and_list(&articles)).await?;
+    let posted = submission.articles;
+    let articles = posted.articles();
+    let (added, list) = match with_store(&store, move |s| s.insert_and_list(&articles)).await {
+        Err(StoreError::IdReused(reused)) => return Err(posted.id_reused(&reused)),
+        stored => stored?,
+    };
     if added > 0 {
         // The list is in insertion order and was read under the insert's
         // lock, so its last `added` entries are exactly this request's.
@@ -70,7 +76,7 @@ pub async fn create_articles(
 /// its own rather than a [`super::json::JsonBody`], since a browser without
 /// JavaScript posts the page's form.
 pub struct Submission {
-    articles: Vec<NewArticle>,
+    articles: PostedArticles,
     /// A browser without JavaScript posted the page's form: answer with a
     /// redirect back to the page rather than with JSON.
     from_html_form: bool,
@@ -105,7 +111,10 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
                 from_html_form: false,
             }),
             Some("application/x-www-form-urlencoded") => Ok(Submission {
-                articles: vec![decode_form(&body)?],
+                articles: PostedArticles {
+                    posted: vec![decode_form(&body)?],
+                    as_array: false,
+                },
                 from_html_form: wants_html,
             }),
             other => Err(ApiError::new(
@@ -126,14 +135,45 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
+/// The checked articles of a POST.
+#[derive(Debug)]
+pub struct PostedArticles {
+    pub posted: Vec<NewArticle>,
+    /// They came as a JSON array: a refusal names one as `[2].headline`
+    /// there, and as `headline` alone in a single object.
+    pub as_array: bool,
+}
+
+impl PostedArticles {
+    /// The articles, in the order they came, ready to be stored.
+    fn articles(&self) -> Vec<NewArticle> {
+        self.posted.clone()
+    }
+
+    /// `field` of the article at `index`, as a refusal names it.
+    fn field(&self, index: usize, field: &str) -> String {
+        if self.as_array {
+            format!("[{index}].{field}")
+        } else {
+            field.to_owned()
+        }
+    }
+
+    /// `409`, naming the id that came again with a different article.
+    fn id_reused(&self, reused: &IdReused) -> ApiError {
+        let field = self.field(reused.index, "id");
+        ApiError::new(StatusCode::CONFLICT, format!("{field}: {reused}"))
+    }
+}
+
 /// Decodes and checks a JSON body: one article object, or an array of them.
-pub fn decode_json(body: &[u8]) -> Result<Vec<NewArticle>, ApiError> {
-    Vec::<NewArticle>::from_json(parse_json(body)?).map_err(unprocessable)
+pub fn decode_json(body: &[u8]) -> Result<PostedArticles, ApiError> {
+    PostedArticles::from_json(parse_json(body)?).map_err(unprocessable)
 }
 
 /// One article object, or an array of at most [`MAX_BATCH_ARTICLES`], each
 /// checked; an article's error says which one it is (`[2].headline: …`).
-impl FromJson for Vec<NewArticle> {
+impl FromJson for PostedArticles {
     fn from_json(value: serde_json::Value) -> Result<Self, String> {
         match value {
             serde_json::Value::Array(items) => {
@@ -146,13 +186,20 @@ impl FromJson for Vec<NewArticle> {
                         items.len()
                     ));
                 }
-                items
+                let posted = items
                     .into_iter()
                     .enumerate()
                     .map(|(index, item)| decode_article(item).map_err(|e| format!("[{index}].{e}")))
-                    .collect()
+                    .collect::<Result<_, _>>()?;
+                Ok(PostedArticles {
+                    posted,
+                    as_array: true,
+                })
             }
-            item @ serde_json::Value::Object(_) => Ok(vec![decode_article(item)?]),
+            item @ serde_json::Value::Object(_) => Ok(PostedArticles {
+                posted: vec![decode_article(item)?],
+                as_array: false,
+            }),
             _ => Err("body: expected an article object or an array of articles".into()),
         }
     }

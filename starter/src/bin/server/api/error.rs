@@ -42,6 +42,9 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        if let StoreError::IdReused(reused) = error {
+            return ApiError::new(StatusCode::CONFLICT, format!("id: {reused}"));
+        }
         // The details go to the log, not to the client.
         tracing::error!("{error}");
         ApiError::new(

@@ -200,6 +200,68 @@ async fn a_batch_is_stored_in_order_and_retrying_it_adds_nothing() {
     assert_eq!(server.count(), 7);
 }
 
+/// `article(n)` with another headline: the same id for a different article.
+fn reworded(n: u32) -> Value {
+    json!({"id": id(n), "headline": "Different", "byline": "A. Reporter"})
+}
+
+fn headline_of(server: &TestServer, n: u32) -> String {
+    let articles = server.store.articles().unwrap();
+    let stored = articles.iter().find(|a| a.id == id(n)).unwrap();
+    stored.headline.clone()
+}
+
+#[tokio::test]
+async fn an_id_sent_again_with_other_text_is_a_conflict_that_names_it() {
+    let server = TestServer::new();
+    assert_eq!(server.post_json(article(1)).await.0, StatusCode::CREATED);
+    // The same text (once trimmed) is the same article: still 200.
+    let mut padded = article(1);
+    padded["headline"] = json!("  Headline 1 ");
+    assert_eq!(server.post_json(padded).await.0, StatusCode::OK);
+
+    let (status, error) = server.post_json(reworded(1)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(
+        error["error"],
+        format!(
+            "id: {} is already stored, with a different headline or byline; a new article needs a new id",
+            id(1)
+        )
+    );
+    // In a batch: nothing of it is stored, and the refusal says which one.
+    let (status, error) = server.post_json(json!([article(2), reworded(1)])).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("[1].id: {}", id(1))),
+        "{message}"
+    );
+    assert_eq!(server.count(), 4, "article 2 came with the conflict");
+    assert_eq!(headline_of(&server, 1), "Headline 1", "never overwritten");
+}
+
+#[tokio::test]
+async fn an_id_twice_in_one_batch_with_other_text_is_a_conflict() {
+    let server = TestServer::new();
+    let (status, error) = server
+        .post_json(json!([article(3), article(1), reworded(1)]))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(
+        error["error"],
+        format!(
+            "[2].id: {} is also the id of [1] in this request, with a different headline or byline; a new article needs a new id",
+            id(1)
+        )
+    );
+    assert_eq!(server.count(), 3, "nothing of the batch is stored");
+    // Twice with the same text is one article, stored once.
+    let (status, _) = server.post_json(json!([article(1), article(1)])).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(server.count(), 4);
+}
+
 #[tokio::test]
 async fn a_form_post_works_without_javascript() {
     let server = TestServer::new();
