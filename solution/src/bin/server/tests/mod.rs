@@ -262,6 +262,78 @@ async fn an_id_twice_in_one_batch_with_other_text_is_a_conflict() {
     assert_eq!(server.count(), 4);
 }
 
+/// Milliseconds since 1970, `offset_ms` from now.
+fn now_plus(offset_ms: f64) -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    (now.as_millis() as f64 + offset_ms).floor()
+}
+
+const DAY_MS: f64 = 24.0 * 60.0 * 60.0 * 1000.0;
+
+fn queued(n: u32, queued_at: Value) -> Value {
+    let mut article = article(n);
+    article["queued_at"] = queued_at;
+    article
+}
+
+#[tokio::test]
+async fn an_article_queued_over_seven_days_ago_is_refused_by_the_servers_clock() {
+    let server = TestServer::new();
+    let (status, error) = server
+        .post_json(queued(1, json!(now_plus(-8.0 * DAY_MS))))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(
+        error,
+        json!({
+            "error": "queued_at: queued 8 days ago; an article is taken up to 7 days after it was queued",
+            "code": "expired",
+        })
+    );
+    let stale_in_a_batch = json!([
+        queued(2, json!(now_plus(-60_000.0))),
+        queued(1, json!(now_plus(-8.0 * DAY_MS))),
+    ]);
+    let (status, error) = server.post_json(stale_in_a_batch).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("[1].queued_at:"),
+        "{error}"
+    );
+    assert_eq!(server.count(), 3, "nothing of it is stored");
+
+    // Queued an hour ago by this clock: taken, whatever the client's clock
+    // says now. Queued "in eight days" (a client clock that ran ahead when
+    // it was queued): taken, not judged stale.
+    for (n, queued_at) in [(3, -60.0 * 60_000.0), (4, 8.0 * DAY_MS)] {
+        let (status, _) = server
+            .post_json(queued(n, json!(now_plus(queued_at))))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "queued {queued_at} ms from now"
+        );
+    }
+    // Not a time at all: refused by name, with no `code`.
+    let (status, error) = server.post_json(queued(5, json!("yesterday"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("queued_at: must be a number"),
+        "{error}"
+    );
+    assert!(error.get("code").is_none(), "{error}");
+    assert_eq!(server.count(), 5);
+}
+
 #[tokio::test]
 async fn a_form_post_works_without_javascript() {
     let server = TestServer::new();
