@@ -2,6 +2,12 @@
 //! and hands new articles to the service worker.
 //!
 //! `static/page.js` starts the wasm and calls [`start_page`].
+//!
+//! What the app had before the lesson comes first: starting up, the list,
+//! starring. Then the lesson's parts, in the order of its checkpoints: an
+//! article handed to the worker, the worker woken when the page is back
+//! online, the worker's messages to every page, the outbox shown in the
+//! list, the notification permission, Web Push.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -330,6 +336,159 @@ fn headline_item(id: &str, headline: &str, byline: &str) -> JsResult<Element> {
 // ANCHOR_END: render
 
 // ---------------------------------------------------------------------------
+// Starring: articles kept in IndexedDB for offline reading
+// ---------------------------------------------------------------------------
+
+async fn starred_articles() -> JsResult<Vec<Article>> {
+    let db = idb::open().await?;
+    let transaction = db.transaction_with_str(idb::STARRED)?;
+    let all: Array = idb::done(&transaction.object_store(idb::STARRED)?.get_all()?)
+        .await?
+        .unchecked_into();
+    db.close();
+    Ok(all.iter().filter_map(|a| from_js(&a).ok()).collect())
+}
+
+async fn toggle_star(id: String) -> JsResult<()> {
+    let (article, starred) = STATE.with_borrow(|state| {
+        (
+            state.articles.iter().find(|a| a.id == id).cloned(),
+            state.starred.contains(&id),
+        )
+    });
+    let Some(article) = article else {
+        return Ok(());
+    };
+    let db = idb::open().await?;
+    let transaction =
+        db.transaction_with_str_and_mode(idb::STARRED, IdbTransactionMode::Readwrite)?;
+    let store = transaction.object_store(idb::STARRED)?;
+    if starred {
+        store.delete(&id.clone().into())?;
+    } else {
+        store.put(&to_js(&article))?;
+    }
+    idb::committed(&transaction).await?;
+    db.close();
+    STATE.with_borrow_mut(|state| {
+        if starred {
+            state.starred.remove(&id);
+        } else {
+            state.starred.insert(id);
+        }
+    });
+    render()
+}
+
+// ---------------------------------------------------------------------------
+// Adding an article: the page asks, the worker answers
+// ---------------------------------------------------------------------------
+
+// ANCHOR: submit_article
+async fn submit_article() -> JsResult<()> {
+    let headline: HtmlInputElement = element("headline-input")?;
+    let byline: HtmlInputElement = element("byline-input")?;
+    let draft = ArticleDraft {
+        id: Some(random_uuid()?),
+        headline: Some(headline.value()),
+        byline: Some(byline.value()),
+    };
+    set_text("form-status", "Handing it to the service worker…");
+    let status = match ask_worker(&PageMessage::AddArticle { article: draft }).await {
+        Ok(WorkerReply::Queued { pending }) => {
+            element::<HtmlFormElement>("add-article")?.reset();
+            queued_status(pending)
+        }
+        Ok(WorkerReply::Error { message }) => format!("Not added: {message}"),
+        Err(error) => format!("Not added: {}", describe(&error)),
+    };
+    set_text("form-status", &status);
+    Ok(())
+}
+// ANCHOR_END: submit_article
+
+// ANCHOR: ask_worker
+/// Sends a message to the active worker and waits for its answer on a
+/// `MessageChannel`: the page keeps one end of the channel and hands the other
+/// (transfers it) to the worker, which answers on it. Unlike a broadcast, the
+/// answer reaches only the page that asked.
+async fn ask_worker(message: &PageMessage) -> JsResult<WorkerReply> {
+    // `ready` resolves once a worker is active for this page's scope — on a
+    // first visit, a moment after `register`.
+    let registration: ServiceWorkerRegistration = JsFuture::from(service_worker()?.ready()?)
+        .await?
+        .unchecked_into();
+    let worker = registration.active().ok_or("no active service worker")?;
+    let channel = MessageChannel::new()?;
+    let answers = channel.port1();
+    answers.start();
+    worker.post_message_with_transferable(&to_js(message), &Array::of1(&channel.port2()))?;
+    let answer = next_event(&answers, "message", &["messageerror"], Some(10_000)).await;
+    answers.close();
+    let answer: MessageEvent = answer?.unchecked_into();
+    from_js(&answer.data())
+        .map_err(|e| JsValue::from_str(&format!("unexpected answer from the worker: {e}")))
+}
+// ANCHOR_END: ask_worker
+
+// ---------------------------------------------------------------------------
+// Back online: the page wakes the worker
+// ---------------------------------------------------------------------------
+
+// ANCHOR: tell_worker_online
+/// Tells the worker this page is open and online (see `PageMessage::Online`):
+/// browsers without Background Sync never wake the worker when the network
+/// returns, so the page does.
+fn tell_worker_online() -> JsResult<()> {
+    if let Some(worker) = service_worker()?.controller() {
+        worker.post_message(&to_js(&PageMessage::Online))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: tell_worker_online
+
+// ---------------------------------------------------------------------------
+// What the worker tells every page
+// ---------------------------------------------------------------------------
+
+// ANCHOR: listen_to_worker
+/// Messages a worker posts to the page are held until the page says it is
+/// listening, which setting `onmessage` does (`addEventListener` alone would
+/// not).
+fn listen_to_worker() -> JsResult<()> {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        on_worker_message(&event);
+    });
+    service_worker()?.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    Ok(())
+}
+// ANCHOR_END: listen_to_worker
+
+// ANCHOR: on_worker_message
+/// Messages the worker sends to every page after a sync.
+fn on_worker_message(event: &MessageEvent) {
+    match from_js::<WorkerBroadcast>(&event.data()) {
+        Ok(WorkerBroadcast::Articles {
+            articles,
+            delivered,
+        }) => {
+            show_sent(delivered);
+            let starred = STATE.with_borrow(|state| state.starred.clone());
+            set_text("list-note", "");
+            if let Err(error) = show_articles(articles, starred) {
+                web_sys::console::error_1(&describe(&error).into());
+            }
+        }
+        Ok(WorkerBroadcast::Rejected { article, reason }) => show_rejected(article, reason),
+        Err(error) => {
+            web_sys::console::warn_1(&format!("unknown message from the worker: {error}").into())
+        }
+    }
+}
+// ANCHOR_END: on_worker_message
+
+// ---------------------------------------------------------------------------
 // The outbox: articles the worker has not delivered yet
 // ---------------------------------------------------------------------------
 
@@ -392,52 +551,7 @@ fn show_sent(delivered: usize) {
 // ANCHOR_END: show_sent
 
 // ---------------------------------------------------------------------------
-// Starring: articles kept in IndexedDB for offline reading
-// ---------------------------------------------------------------------------
-
-async fn starred_articles() -> JsResult<Vec<Article>> {
-    let db = idb::open().await?;
-    let transaction = db.transaction_with_str(idb::STARRED)?;
-    let all: Array = idb::done(&transaction.object_store(idb::STARRED)?.get_all()?)
-        .await?
-        .unchecked_into();
-    db.close();
-    Ok(all.iter().filter_map(|a| from_js(&a).ok()).collect())
-}
-
-async fn toggle_star(id: String) -> JsResult<()> {
-    let (article, starred) = STATE.with_borrow(|state| {
-        (
-            state.articles.iter().find(|a| a.id == id).cloned(),
-            state.starred.contains(&id),
-        )
-    });
-    let Some(article) = article else {
-        return Ok(());
-    };
-    let db = idb::open().await?;
-    let transaction =
-        db.transaction_with_str_and_mode(idb::STARRED, IdbTransactionMode::Readwrite)?;
-    let store = transaction.object_store(idb::STARRED)?;
-    if starred {
-        store.delete(&id.clone().into())?;
-    } else {
-        store.put(&to_js(&article))?;
-    }
-    idb::committed(&transaction).await?;
-    db.close();
-    STATE.with_borrow_mut(|state| {
-        if starred {
-            state.starred.remove(&id);
-        } else {
-            state.starred.insert(id);
-        }
-    });
-    render()
-}
-
-// ---------------------------------------------------------------------------
-// Adding an article: the page asks, the worker answers
+// Notifications: the user's permission
 // ---------------------------------------------------------------------------
 
 // ANCHOR: ask_permission
@@ -563,102 +677,6 @@ async fn subscribe_push() -> JsResult<()> {
     Ok(())
 }
 // ANCHOR_END: subscribe_push
-
-// ANCHOR: submit_article
-async fn submit_article() -> JsResult<()> {
-    let headline: HtmlInputElement = element("headline-input")?;
-    let byline: HtmlInputElement = element("byline-input")?;
-    let draft = ArticleDraft {
-        id: Some(random_uuid()?),
-        headline: Some(headline.value()),
-        byline: Some(byline.value()),
-    };
-    set_text("form-status", "Handing it to the service worker…");
-    let status = match ask_worker(&PageMessage::AddArticle { article: draft }).await {
-        Ok(WorkerReply::Queued { pending }) => {
-            element::<HtmlFormElement>("add-article")?.reset();
-            queued_status(pending)
-        }
-        Ok(WorkerReply::Error { message }) => format!("Not added: {message}"),
-        Err(error) => format!("Not added: {}", describe(&error)),
-    };
-    set_text("form-status", &status);
-    Ok(())
-}
-// ANCHOR_END: submit_article
-
-// ANCHOR: ask_worker
-/// Sends a message to the active worker and waits for its answer on a
-/// `MessageChannel`: the page keeps one end of the channel and hands the other
-/// (transfers it) to the worker, which answers on it. Unlike a broadcast, the
-/// answer reaches only the page that asked.
-async fn ask_worker(message: &PageMessage) -> JsResult<WorkerReply> {
-    // `ready` resolves once a worker is active for this page's scope — on a
-    // first visit, a moment after `register`.
-    let registration: ServiceWorkerRegistration = JsFuture::from(service_worker()?.ready()?)
-        .await?
-        .unchecked_into();
-    let worker = registration.active().ok_or("no active service worker")?;
-    let channel = MessageChannel::new()?;
-    let answers = channel.port1();
-    answers.start();
-    worker.post_message_with_transferable(&to_js(message), &Array::of1(&channel.port2()))?;
-    let answer = next_event(&answers, "message", &["messageerror"], Some(10_000)).await;
-    answers.close();
-    let answer: MessageEvent = answer?.unchecked_into();
-    from_js(&answer.data())
-        .map_err(|e| JsValue::from_str(&format!("unexpected answer from the worker: {e}")))
-}
-// ANCHOR_END: ask_worker
-
-// ANCHOR: tell_worker_online
-/// Tells the worker this page is open and online (see `PageMessage::Online`):
-/// browsers without Background Sync never wake the worker when the network
-/// returns, so the page does.
-fn tell_worker_online() -> JsResult<()> {
-    if let Some(worker) = service_worker()?.controller() {
-        worker.post_message(&to_js(&PageMessage::Online))?;
-    }
-    Ok(())
-}
-// ANCHOR_END: tell_worker_online
-
-// ANCHOR: listen_to_worker
-/// Messages a worker posts to the page are held until the page says it is
-/// listening, which setting `onmessage` does (`addEventListener` alone would
-/// not).
-fn listen_to_worker() -> JsResult<()> {
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
-        on_worker_message(&event);
-    });
-    service_worker()?.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message.forget();
-    Ok(())
-}
-// ANCHOR_END: listen_to_worker
-
-// ANCHOR: on_worker_message
-/// Messages the worker sends to every page after a sync.
-fn on_worker_message(event: &MessageEvent) {
-    match from_js::<WorkerBroadcast>(&event.data()) {
-        Ok(WorkerBroadcast::Articles {
-            articles,
-            delivered,
-        }) => {
-            show_sent(delivered);
-            let starred = STATE.with_borrow(|state| state.starred.clone());
-            set_text("list-note", "");
-            if let Err(error) = show_articles(articles, starred) {
-                web_sys::console::error_1(&describe(&error).into());
-            }
-        }
-        Ok(WorkerBroadcast::Rejected { article, reason }) => show_rejected(article, reason),
-        Err(error) => {
-            web_sys::console::warn_1(&format!("unknown message from the worker: {error}").into())
-        }
-    }
-}
-// ANCHOR_END: on_worker_message
 
 // ---------------------------------------------------------------------------
 // Live reload (only under `cargo xtask serve --watch`)

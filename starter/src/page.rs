@@ -2,6 +2,12 @@
 //! and hands new articles to the service worker.
 //!
 //! `static/page.js` starts the wasm and calls [`start_page`].
+//!
+//! What the app had before the lesson comes first: starting up, the list,
+//! starring. Then the lesson's parts, in the order of its checkpoints: an
+//! article handed to the worker, the worker woken when the page is back
+//! online, the worker's messages to every page, the outbox shown in the
+//! list, the notification permission, Web Push.
 
 // The lesson's TODOs below write the code that calls these functions and
 // uses these imports; until then the compiler would call them unused.
@@ -334,63 +340,6 @@ fn headline_item(id: &str, headline: &str, byline: &str) -> JsResult<Element> {
 // ANCHOR_END: render
 
 // ---------------------------------------------------------------------------
-// The outbox: articles the worker has not delivered yet
-// ---------------------------------------------------------------------------
-
-/// Shows `waiting`, the articles in the worker's outbox (oldest first), at
-/// the top of the list, and their number on the app's badge.
-fn show_waiting(waiting: Vec<NewArticle>) -> JsResult<()> {
-    show_app_badge(waiting.len());
-    STATE.with_borrow_mut(|state| state.waiting = waiting);
-    render()
-}
-
-/// After this page handed an article to the worker: shows the outbox, and
-/// tells the app's other open pages to read it again too.
-async fn outbox_changed() -> JsResult<()> {
-    show_outbox().await?;
-    OUTBOX_NEWS.with(|channel| match channel {
-        Some(channel) => channel.post_message(&JsValue::TRUE),
-        None => Ok(()),
-    })
-}
-
-/// The worker will never deliver `article`: says so in the status line, and
-/// marks it in the list with the server's reason.
-fn show_rejected(article: NewArticle, reason: String) {
-    let status = format!("“{}” was not added: {reason}", article.headline);
-    set_text("form-status", &status);
-    STATE.with_borrow_mut(|state| state.refused.push((article, reason)));
-    if let Err(error) = render() {
-        web_sys::console::error_1(&describe(&error).into());
-    }
-}
-
-// ANCHOR: show_outbox
-/// The optimistic UI: an article waiting in the worker's outbox is in the
-/// list at once, marked as waiting. The page reads the outbox itself: an
-/// IndexedDB database belongs to the origin, so the page and the worker
-/// share it, and the list is right after a reload while offline too.
-async fn show_outbox() -> JsResult<()> {
-    // TODO(pending-visible): read every entry of the worker's outbox, the
-    // store `idb::OUTBOX` (as `starred_articles` reads `idb::STARRED`),
-    // decode each with `from_js::<Queued>` and show their articles with
-    // `show_waiting(articles)`.
-    Ok(())
-}
-// ANCHOR_END: show_outbox
-
-// ANCHOR: show_sent
-/// The status line says what is true: once the worker reports articles
-/// delivered, "Queued — 1 waiting" is not.
-fn show_sent(delivered: usize) {
-    // TODO(status-true): when the sync delivered articles (`delivered` is
-    // not 0), say so in #form-status with `sent_status(delivered)`.
-    let _ = delivered;
-}
-// ANCHOR_END: show_sent
-
-// ---------------------------------------------------------------------------
 // Starring: articles kept in IndexedDB for offline reading
 // ---------------------------------------------------------------------------
 
@@ -439,15 +388,205 @@ async fn toggle_star(id: String) -> JsResult<()> {
 // Adding an article: the page asks, the worker answers
 // ---------------------------------------------------------------------------
 
+// ANCHOR: submit_article
+async fn submit_article() -> JsResult<()> {
+    let headline: HtmlInputElement = element("headline-input")?;
+    let byline: HtmlInputElement = element("byline-input")?;
+    let draft = ArticleDraft {
+        id: Some(random_uuid()?),
+        headline: Some(headline.value()),
+        byline: Some(byline.value()),
+    };
+    // TODO(page-worker): this posts the article straight to the server, so
+    // on a flaky connection it is simply lost. Hand it to the service
+    // worker instead (a `PageMessage::AddArticle`), and show the worker's
+    // answer in #form-status: when the worker says the article is queued
+    // (`WorkerReply::Queued`, with how many wait), the words of
+    // `queued_status`, and the form emptied for the next one; when it
+    // refuses it (`WorkerReply::Error`), or cannot be asked, or never
+    // answers, "Not added" and why. Asking the worker and waiting for its
+    // answer is a function of its own, below.
+    set_text("form-status", "Sending…");
+    let body = to_json(&draft);
+    let status = match fetch(&json_request("POST", "/api/v1/articles", Some(&body))?).await {
+        Ok(response) if response.ok() => {
+            element::<HtmlFormElement>("add-article")?.reset();
+            load_articles().await?;
+            "Added.".to_owned()
+        }
+        Ok(response) => {
+            let reason = response_value(&response).await.ok();
+            match reason.as_ref().and_then(api_error) {
+                Some(reason) => format!("Not added: {reason}"),
+                None => format!("Not added: the server answered HTTP {}", response.status()),
+            }
+        }
+        Err(_) => "Not added: the server cannot be reached. Try again later.".to_owned(),
+    };
+    set_text("form-status", &status);
+    Ok(())
+}
+// ANCHOR_END: submit_article
+
+// ANCHOR: ask_worker
+// TODO(page-worker): write the function that hands a message to the service
+// worker and waits for its answer. A page and its worker share no memory:
+// they only post messages to each other, and a post has no answer. A
+// `MessageChannel` gives one: two linked ports; the page keeps one and
+// transfers the other along with the message, and what the worker posts on
+// the port it received reaches this page, and only this one. The browser's
+// rules:
+// - Post to the registration's *active* worker, once `ready` says there is
+//   one; the page's `controller` is empty on a first visit and after a
+//   hard reload.
+// - A port delivers nothing until it is started. Setting its `onmessage`
+//   starts it; listening with `addEventListener` does not.
+// - A worker that never answers (stopped, or broken) must not leave the
+//   page waiting forever.
+// Given: `service_worker` (the page's `ServiceWorkerContainer`), `to_js`
+// and `from_js` (a Rust value to a plain JS object and back), `next_event`
+// (waits for one event on a target, fails on another one and after a
+// time limit).
+// ANCHOR_END: ask_worker
+
+// ---------------------------------------------------------------------------
+// Back online: the page wakes the worker
+// ---------------------------------------------------------------------------
+
+// ANCHOR: tell_worker_online
+/// Tells the worker this page is open and online (see `PageMessage::Online`):
+/// browsers without Background Sync never wake the worker when the network
+/// returns, so the page does.
+fn tell_worker_online() -> JsResult<()> {
+    // TODO(sync): tell the worker that controls this page, if one does, that
+    // the page is online (`PageMessage::Online`). Browsers without
+    // Background Sync (Firefox, Safari) never wake a worker when the
+    // network comes back, and a worker that is not woken never sends what
+    // waits in its outbox: this message is its cue. The page sends it when
+    // it loads and on the window's `online` event; it needs no answer.
+    Ok(())
+}
+// ANCHOR_END: tell_worker_online
+
+// ---------------------------------------------------------------------------
+// What the worker tells every page
+// ---------------------------------------------------------------------------
+
+// ANCHOR: listen_to_worker
+/// Messages a worker posts to the page are held until the page says it is
+/// listening, which setting `onmessage` does (`addEventListener` alone would
+/// not).
+fn listen_to_worker() -> JsResult<()> {
+    // TODO(update-pages): have every message the worker posts to this page
+    // handled by the function below, for the page's whole life. The
+    // browser holds a worker's messages to a page until the page says it
+    // listens; setting `onmessage` on the page's `service_worker` container
+    // says so (a listener added with `addEventListener` alone would wait
+    // for `startMessages`). A Rust closure handed to JavaScript must outlive
+    // this function: `listen`, above, shows how to keep one.
+    Ok(())
+}
+// ANCHOR_END: listen_to_worker
+
+// ANCHOR: on_worker_message
+// TODO(update-pages): write the function that handles a message from the
+// worker: the data of a `MessageEvent`, a `WorkerBroadcast` (`from_js`
+// decodes it; a message the page does not know is logged, not guessed at).
+// - `WorkerBroadcast::Articles` comes after a delivery, to every open page:
+//   the server's list, which replaces the one shown (the stars stay: this
+//   page keeps them in `STATE`), and how many articles the delivery sent,
+//   which the status line reports.
+// - `WorkerBroadcast::Rejected`: an article the worker will never deliver,
+//   and why; the user must be told.
+// Given: `show_articles` (which reads the outbox again too), `show_sent`,
+// `show_rejected`.
+// ANCHOR_END: on_worker_message
+
+// ---------------------------------------------------------------------------
+// The outbox: articles the worker has not delivered yet
+// ---------------------------------------------------------------------------
+
+/// Shows `waiting`, the articles in the worker's outbox (oldest first), at
+/// the top of the list, and their number on the app's badge.
+fn show_waiting(waiting: Vec<NewArticle>) -> JsResult<()> {
+    show_app_badge(waiting.len());
+    STATE.with_borrow_mut(|state| state.waiting = waiting);
+    render()
+}
+
+/// After this page handed an article to the worker: shows the outbox, and
+/// tells the app's other open pages to read it again too.
+async fn outbox_changed() -> JsResult<()> {
+    show_outbox().await?;
+    OUTBOX_NEWS.with(|channel| match channel {
+        Some(channel) => channel.post_message(&JsValue::TRUE),
+        None => Ok(()),
+    })
+}
+
+/// The worker will never deliver `article`: says so in the status line, and
+/// marks it in the list with the server's reason.
+fn show_rejected(article: NewArticle, reason: String) {
+    let status = format!("“{}” was not added: {reason}", article.headline);
+    set_text("form-status", &status);
+    STATE.with_borrow_mut(|state| state.refused.push((article, reason)));
+    if let Err(error) = render() {
+        web_sys::console::error_1(&describe(&error).into());
+    }
+}
+
+// ANCHOR: show_outbox
+/// The optimistic UI: an article waiting in the worker's outbox is in the
+/// list at once, marked as waiting. The page reads the outbox itself: an
+/// IndexedDB database belongs to the origin, so the page and the worker
+/// share it, and the list is right after a reload while offline too.
+async fn show_outbox() -> JsResult<()> {
+    // TODO(pending-visible): show the articles waiting in the worker's
+    // outbox at the top of the list, oldest first, as stored
+    // (`show_waiting`). Not from this page's memory: after a reload, or in
+    // a second window, it knows nothing. An IndexedDB database belongs to
+    // the origin, not to the worker, so the page can read the worker's
+    // outbox store, `idb::OUTBOX`, itself; each entry is a `Queued` (decode
+    // it with `from_js`). `starred_articles`, below, reads every entry of
+    // another store; `idb::open` and `idb::done` are given. Close the
+    // database when done: an open connection holds up the worker's.
+    Ok(())
+}
+// ANCHOR_END: show_outbox
+
+// ANCHOR: show_sent
+/// The status line says what is true: once the worker reports articles
+/// delivered, "Queued — 1 waiting" is not.
+fn show_sent(delivered: usize) {
+    // TODO(status-true): once the worker reports articles delivered,
+    // #form-status must stop saying "Queued": say they were sent, in the
+    // words of `sent_status`. A delivery that sent nothing (a retry, or
+    // another page's articles already gone) changes nothing. #form-status
+    // is an ARIA live region (`role="status"`): a screen reader reads each
+    // new text out, so it must be true.
+    let _ = delivered;
+}
+// ANCHOR_END: show_sent
+
+// ---------------------------------------------------------------------------
+// Notifications: the user's permission
+// ---------------------------------------------------------------------------
+
 // ANCHOR: ask_permission
 /// Browsers only show the permission prompt in answer to a user's action, so
 /// it is asked here, on the first submit, and not when the page loads.
 /// Once the user allows notifications, the page also subscribes to push.
 fn ask_notification_permission() {
-    // TODO(notification): while `Notification::permission()` is still
-    // `NotificationPermission::Default`, call
-    // `Notification::request_permission()`; when its Promise resolves with
-    // "granted", `subscribe_push()` (use `spawn` for the waiting).
+    // TODO(notification): if the user has not answered yet
+    // (`Notification::permission()` is still `Default`), ask for the
+    // permission to show notifications (`Notification::request_permission`).
+    // A browser shows its prompt only while it handles the user's own
+    // action: this function runs in the submit handler, and must ask at
+    // once, before anything is awaited, or the prompt is refused. Asked
+    // once, the user's answer is final: only they can change it, in the
+    // site's settings. The answer comes later, as a Promise the article must
+    // not wait for (`spawn` runs a future on its own); once it is
+    // "granted", subscribe to push too (`subscribe_push`).
 }
 // ANCHOR_END: ask_permission
 
@@ -527,99 +666,22 @@ async fn unsubscribe_push() -> JsResult<()> {
 /// Subscribes this browser at its push service with the server's VAPID
 /// public key, then gives the subscription (endpoint and keys) to the server.
 async fn subscribe_push() -> JsResult<()> {
-    // TODO(push): with `push_subscription::push_manager()` (None: no Push
-    // API, nothing to do), subscribe with `PushSubscriptionOptionsInit`:
-    // `user_visible_only` true and the server's key
-    // (`push_subscription::server_key()`) as `application_server_key`;
-    // wait for `manager.subscribe_with_options(&options)` (with
-    // `push_subscription::with_timeout`), give the `PushSubscription` to
-    // the server (`push_subscription::send_to_server`) and say so:
-    // `show_push_state(true, …)`, or `show_push_state(false, why)`.
+    // TODO(push): subscribe this browser at its push service, give the
+    // subscription to the server, and say how it went with
+    // `show_push_state` (on; or off, and why). The push service delivers
+    // only pushes signed with the key the subscription names, the server's
+    // VAPID public key (`push_subscription::server_key`); and a browser
+    // allows no silent push: the subscription must promise that every push
+    // shows a notification (`PushSubscriptionOptionsInit` holds both). A
+    // push service may never answer, so the wait has a limit. Given in
+    // `push_subscription`: `push_manager` (none where the browser has no
+    // Push API: then there is nothing to do), `with_timeout`,
+    // `send_to_server`; the subscribing itself is the push manager's
+    // `subscribe_with_options`.
     set_text("push-status", "Not written yet: TODO(push) in src/page.rs.");
     Ok(())
 }
 // ANCHOR_END: subscribe_push
-
-// ANCHOR: submit_article
-async fn submit_article() -> JsResult<()> {
-    let headline: HtmlInputElement = element("headline-input")?;
-    let byline: HtmlInputElement = element("byline-input")?;
-    let draft = ArticleDraft {
-        id: Some(random_uuid()?),
-        headline: Some(headline.value()),
-        byline: Some(byline.value()),
-    };
-    // TODO(page-worker): this posts straight to the server, so on a flaky
-    // connection the article is simply lost. Hand it to the service worker
-    // instead: `ask_worker(&PageMessage::AddArticle { article: draft })`
-    // (write `ask_worker` below) and show its answer in #form-status:
-    // `WorkerReply::Queued { pending }` as `queued_status(pending)` (and
-    // reset the form), `WorkerReply::Error { message }` or a failure as
-    // "Not added: …".
-    set_text("form-status", "Sending…");
-    let body = to_json(&draft);
-    let status = match fetch(&json_request("POST", "/api/v1/articles", Some(&body))?).await {
-        Ok(response) if response.ok() => {
-            element::<HtmlFormElement>("add-article")?.reset();
-            load_articles().await?;
-            "Added.".to_owned()
-        }
-        Ok(response) => {
-            let reason = response_value(&response).await.ok();
-            match reason.as_ref().and_then(api_error) {
-                Some(reason) => format!("Not added: {reason}"),
-                None => format!("Not added: the server answered HTTP {}", response.status()),
-            }
-        }
-        Err(_) => "Not added: the server cannot be reached. Try again later.".to_owned(),
-    };
-    set_text("form-status", &status);
-    Ok(())
-}
-// ANCHOR_END: submit_article
-
-// ANCHOR: ask_worker
-// TODO(page-worker): write `async fn ask_worker(message: &PageMessage) ->
-// JsResult<WorkerReply>` here. Wait for `service_worker()?.ready()` (a
-// `ServiceWorkerRegistration`) and take its `active()` worker; make a
-// `MessageChannel`, keep `port1` (call `start()` on it) and transfer `port2`
-// with the message: `worker.post_message_with_transferable(&to_js(message),
-// &Array::of1(&channel.port2()))`. The answer is the next "message" event on
-// port1: `next_event(&port1, "message", &["messageerror"], Some(10_000))`;
-// decode its `data()` with `from_js`.
-// ANCHOR_END: ask_worker
-
-// ANCHOR: tell_worker_online
-/// Tells the worker this page is open and online (see `PageMessage::Online`):
-/// browsers without Background Sync never wake the worker when the network
-/// returns, so the page does.
-fn tell_worker_online() -> JsResult<()> {
-    // TODO(sync): post `to_js(&PageMessage::Online)` to the worker that
-    // controls this page, `service_worker()?.controller()`, if there is one.
-    Ok(())
-}
-// ANCHOR_END: tell_worker_online
-
-// ANCHOR: listen_to_worker
-/// Messages a worker posts to the page are held until the page says it is
-/// listening, which setting `onmessage` does (`addEventListener` alone would
-/// not).
-fn listen_to_worker() -> JsResult<()> {
-    // TODO(update-pages): set `service_worker()?.set_onmessage(...)` to a
-    // `Closure<dyn FnMut(MessageEvent)>` that calls `on_worker_message`, and
-    // `forget()` the closure: the page listens for its whole life.
-    Ok(())
-}
-// ANCHOR_END: listen_to_worker
-
-// ANCHOR: on_worker_message
-// TODO(update-pages): write `fn on_worker_message(event: &MessageEvent)`
-// here. Decode `event.data()` with `from_js::<WorkerBroadcast>`; for
-// `Articles { articles, delivered }` call `show_sent(delivered)`, then show
-// the list with `show_articles(articles, starred)` (the starred ids are in
-// `STATE`); for `Rejected { article, reason }`, `show_rejected(article,
-// reason)`.
-// ANCHOR_END: on_worker_message
 
 // ---------------------------------------------------------------------------
 // Live reload (only under `cargo xtask serve --watch`)

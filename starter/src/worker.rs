@@ -114,8 +114,12 @@ pub async fn on_activate(_event: ExtendableEvent, build_id: String) -> JsResult<
 /// left in the outbox, so it flushes now.
 #[wasm_bindgen]
 pub async fn on_start() -> JsResult<()> {
-    // TODO(sync): where `delivery::sync_manager()` is `None` (Firefox,
-    // Safari), send what an earlier run left: `flush_outbox().await`.
+    // TODO(sync): where the browser has no Background Sync
+    // (`delivery::sync_manager()` finds none: Firefox, Safari), nothing
+    // will ever fire `sync`, and the worker may have been stopped with
+    // articles in its outbox. Starting is one of the few moments it knows
+    // it may send them: deliver the outbox now (`flush_outbox`). Where
+    // there is Background Sync, the browser's `sync` does it.
     Ok(())
 }
 // ANCHOR_END: on_start
@@ -200,17 +204,21 @@ fn offline_response(json: &str) -> JsResult<Response> {
 /// later, in `sync`.
 #[wasm_bindgen]
 pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
-    // TODO(page-worker): decode `event.data()` with `from_js::<PageMessage>`.
-    // For `PageMessage::AddArticle { article }`:
-    // 1. give the draft an id if it has none (`random_uuid`) and check it
-    //    (`ArticleDraft::validate`);
-    // 2. `queue_article(article).await`, which returns how many wait;
-    // 3. answer on the port the page sent along (`event.ports().get(0)`,
-    //    a `MessagePort`) with `to_js(&WorkerReply::Queued { pending })`,
-    //    or `WorkerReply::Error { message }` for an invalid article;
-    // 4. then `request_delivery().await`.
-    // For `PageMessage::Online`: `request_delivery()` if
-    // `delivery::pending()` is not zero.
+    // TODO(page-worker): handle the page's messages, a `PageMessage` each
+    // (`from_js` decodes the event's data).
+    // - `PageMessage::AddArticle`: an article the user submitted. Check it
+    //   (`ArticleDraft::validate`; an article without an id gets one from
+    //   `random_uuid`), keep it (`queue_article`, which says how many
+    //   wait), and answer the page on the port it sent along with the
+    //   message (the event's `ports`): `WorkerReply::Queued`, or
+    //   `WorkerReply::Error` with words a user can read. Then ask for
+    //   delivery (`request_delivery`).
+    // - `PageMessage::Online`: a page is back online; ask for delivery if
+    //   anything waits (`delivery::pending`).
+    // The order is the rule: stored, then answered, then delivered. Once the
+    // page hears "queued" the article must survive anything, and the
+    // browser may stop the worker as soon as it has answered. And always
+    // answer, a message the worker cannot read included: the page waits.
     let _ = event;
     Ok(())
 }
@@ -224,18 +232,16 @@ pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
 async fn queue_article(article: NewArticle) -> JsResult<usize> {
     // TODO(outbox): this keeps the article in the worker's memory, which is
     // gone the moment the browser stops the worker (and `delivery::deliver`
-    // never sees it). Store an `outbox::Queued { seq: None, article,
-    // queued_at: js_sys::Date::now() }` with `delivery::store` instead.
+    // never sees it). Keep it in the outbox instead: an `outbox::Queued`
+    // entry, the article with the time it was queued (delivery drops what
+    // waited over 7 days; the store numbers the entries itself, so it has
+    // no `seq` yet), written by `delivery::store`, which returns once the
+    // write has committed, with how many wait.
     thread_local! {
-        static IN_MEMORY: RefCell<Vec<Queued>> = const { RefCell::new(Vec::new()) };
+        static IN_MEMORY: RefCell<Vec<NewArticle>> = const { RefCell::new(Vec::new()) };
     }
-    let entry = Queued {
-        seq: None,
-        article,
-        queued_at: js_sys::Date::now(),
-    };
     Ok(IN_MEMORY.with_borrow_mut(|queue| {
-        queue.push(entry);
+        queue.push(article);
         queue.len()
     }))
 }
@@ -248,9 +254,14 @@ async fn queue_article(article: NewArticle) -> JsResult<usize> {
 /// tries again when a page reports that it is back online.
 async fn request_delivery() -> JsResult<()> {
     // TODO(sync): where the browser has Background Sync
-    // (`delivery::sync_manager()` is `Some(sync)`), register one:
-    // `JsFuture::from(sync.register(SYNC_TAG)?).await`. Where it has none,
-    // or registering fails, send the outbox now: `flush_outbox().await`.
+    // (`delivery::sync_manager()` finds its sync manager), register a sync
+    // with the lesson's tag, `SYNC_TAG`: the browser then fires `sync` as
+    // soon as it believes the device online (at once if it is now), even
+    // with every tab closed, and registering the tag again while one is
+    // pending adds nothing. Registering answers with a Promise, which can
+    // reject (the user may have blocked background sync for the site):
+    // wait for it. Where there is no Background Sync, or registering
+    // failed, nothing will fire `sync`: deliver now (`flush_outbox`).
     Ok(())
 }
 // ANCHOR_END: request_delivery
@@ -265,8 +276,13 @@ async fn request_delivery() -> JsResult<()> {
 /// later (with growing delays, and a last try flagged `lastChance`).
 #[wasm_bindgen]
 pub async fn on_sync(event: JsValue) -> JsResult<()> {
-    // TODO(outbox): the event is a `SyncEvent` (`event.unchecked_into()`);
-    // for the tag `SYNC_TAG`, deliver the outbox: `flush_outbox().await`.
+    // TODO(outbox): the browser fires `sync` with the tag the worker
+    // registered, `SYNC_TAG` (any other tag is not this app's). Deliver the
+    // whole outbox then (`flush_outbox`): tags coalesce, so one `sync` may
+    // stand for many articles. Its result is this function's: a failure
+    // must reach the browser, which fires `sync` again later. web-sys has
+    // no Background Sync, so the event comes as a plain `JsValue`;
+    // `delivery::SyncEvent` declares it, with its `tag`.
     let _ = event;
     Ok(())
 }
@@ -312,10 +328,11 @@ async fn deliver_and_report() -> JsResult<()> {
             ));
         }
     }
-    // TODO(sync): when `flushed.stopped` says why delivery stopped early (no
-    // network, a 5xx), articles are still waiting: return an `Err` with that
-    // reason. `event.waitUntil` must get a promise that rejects, or the
-    // browser believes the sync succeeded and never fires it again.
+    // TODO(sync): when delivery stopped early (no network, a 5xx: then
+    // `flushed.stopped` says why), articles still wait, and this must fail,
+    // with that reason. The Promise `event.waitUntil` gets is the browser's
+    // only news of how the sync went: resolved, the sync is over and never
+    // fires again; only a rejected one makes the browser retry later.
     Ok(())
 }
 // ANCHOR_END: deliver_and_report
@@ -326,10 +343,17 @@ async fn deliver_and_report() -> JsResult<()> {
 /// still hear of it, never silently: every page says which one and why, and
 /// a notification counts those dropped for their age.
 async fn report_refused(flushed: &Flushed) -> JsResult<()> {
-    // TODO(refused): for each of `flushed.refused` (article, reason) and of
-    // `flushed.dropped` (reason: "it could not be sent within 7 days"),
-    // `tell_pages(&WorkerBroadcast::Rejected { article, reason })`; and if
-    // any were dropped, `notify` with `outbox::dropped_notification(n)`.
+    // TODO(refused): `delivery::deliver` has already taken out of the
+    // outbox the articles the server refused for good (`flushed.refused`,
+    // each with the server's reason) and those that waited too long to be
+    // news (`flushed.dropped`, older than `outbox::RETENTION_MS`), so that
+    // they never block the ones behind them. But the user saw "Queued" for
+    // each, and must hear what became of it, never silence: tell every open
+    // page which article and why (`tell_pages`, a
+    // `WorkerBroadcast::Rejected` each), and when some were dropped, show a
+    // notification that counts them (`notify`, with the words of
+    // `status_text::dropped_notification`). A notification that fails to
+    // show must not fail the sync: a retry would find nothing to send.
     let _ = flushed;
     Ok(())
 }
@@ -343,11 +367,14 @@ async fn report_refused(flushed: &Flushed) -> JsResult<()> {
 /// Posts a message to every open page of the app, controlled or not (a page
 /// opened before the worker took over is not "controlled" but still ours).
 async fn tell_pages(message: &WorkerBroadcast) -> JsResult<()> {
-    // TODO(update-pages): find the pages with
-    // `scope().clients().match_all_with_options(&options)`, where `options`
-    // is a `ClientQueryOptions` with type `ClientType::Window` and
-    // `include_uncontrolled` set; the Promise resolves with an `Array` of
-    // `Client`s: `post_message(&to_js(message))` to each one.
+    // TODO(update-pages): post the message to every window of the app, not
+    // only the one that asked: that one may be closed by now, and the
+    // others still show the old list. The worker finds the windows among
+    // its clients (`scope` has them); ask for windows only, and for those
+    // it does not control too: a page opened before this worker activated,
+    // or reloaded with Shift, is not controlled but is still the app's
+    // (`ClientQueryOptions` has both settings). Each `Client` gets the
+    // message as a plain JS object (`to_js`).
     let _ = message;
     Ok(())
 }
@@ -360,11 +387,15 @@ async fn tell_pages(message: &WorkerBroadcast) -> JsResult<()> {
 /// otherwise). `url` is the page a click opens. A notification with the
 /// same `tag` as one still shown replaces it instead of stacking up.
 async fn notify(tag: &str, title: &str, body: &str, url: &str) -> JsResult<()> {
-    // TODO(notification): unless `Notification::permission()` is
-    // `NotificationPermission::Granted` (then log and return `Ok`), build
-    // `NotificationOptions` (body, icon "/icon.svg", tag, and `data`: the
-    // url, which `on_notification_click` opens) and await
-    // `scope().registration().show_notification_with_options(title, &options)`.
+    // TODO(notification): show the notification from the worker's
+    // registration (`scope` has it), with `NotificationOptions`: the body,
+    // the app's icon (/icon.svg), the tag, and the url as its data, for
+    // `on_notification_click`. Only with the user's permission
+    // (`Notification::permission`); without it, log it and succeed: it is
+    // not an error. Showing answers with a Promise; wait for it. The caller
+    // runs inside the Promise `event.waitUntil` got, which is what keeps
+    // the worker alive until the notification is up; work not awaited may
+    // be cut off when the browser stops the worker.
     let _ = (tag, title, body, url);
     Ok(())
 }
@@ -378,11 +409,15 @@ async fn notify(tag: &str, title: &str, body: &str, url: &str) -> JsResult<()> {
 /// so a push without a readable payload still shows a generic one.
 #[wasm_bindgen]
 pub async fn on_push(event: PushEvent) -> JsResult<()> {
-    // TODO(push): read the payload (`event.data()`, then `.json()`), decode
-    // it with `PushPayload::parse_or_fallback` (it reads the server's
-    // declarative form, `{"web_push": 8030, "notification": {...}}`, and the
-    // older `{title, body, url}`) and show its title, body and url with
-    // `notify` (tag "articles-added").
+    // TODO(push): show every push as a notification (`notify`). The page
+    // subscribed promising that every push is shown (`userVisibleOnly`):
+    // a push that shows nothing gets the browser's own generic notice, and
+    // may cost the site its right to push. The payload, when there is one,
+    // is the event's data, JSON; `PushPayload::parse_or_fallback` reads it
+    // (the declarative form the server sends, the older one, or a generic
+    // text when it cannot) into a title, a body and a url. Give it the tag
+    // of the sync's notification (articles-added): a push about the same
+    // articles then replaces that one instead of piling up.
     let _ = event;
     Ok(())
 }

@@ -2,18 +2,20 @@
 //! beside its baseline measured in the same run, as a Markdown report in
 //! `target/bench/report.md` (and printed).
 //!
-//! This side only builds: the solution's site, and its server in the
-//! `bench-server` profile (release with `opt-level = 3`: the release profile
-//! itself is tuned for the wasm's size). The harness (`xtask/harness`, its
+//! This side only builds: the solution's site, and its server and the
+//! instructor's room in the `bench-server` profile (release with
+//! `opt-level = 3`: the release profile itself is tuned for the wasm's
+//! size). The harness (`xtask/harness`, its
 //! `bench` subcommand) drives the server, Chromium and the Node baselines.
 //! `--quick` is the smoke mode `cargo xtask test` runs so the benchmarks
 //! cannot rot: tiny sizes, one run each, the dev-profile server and harness
 //! that the other test steps have built already.
 
 use crate::build::build_site;
+use crate::command::{cargo, openssl_features, run as run_command, step};
 use crate::serve::{build_server, server_binary};
-use crate::stage::Stage;
-use crate::{cargo, openssl_features, run as run_command, step, target_dir};
+use crate::workspace::target_dir;
+use lesson::Stage;
 
 /// The cargo profile the benchmarked server (and the harness driving it)
 /// is built in; see the workspace's `Cargo.toml`.
@@ -21,8 +23,8 @@ const PROFILE: &str = "bench-server";
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Run only this benchmark: replay, server, push, worker, inner or
-    /// inner-check.
+    /// Run only this benchmark: replay, server, push, worker, inner,
+    /// inner-check or room.
     pub name: Option<String>,
     /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
     #[arg(long)]
@@ -30,33 +32,13 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let site = build_site(Stage::Solution)?;
-    let server = if args.quick {
-        build_server(Stage::Solution)?;
-        server_binary(Stage::Solution)
+    crate::check::harness_runs_here()?;
+    let room = room_binary(args)?;
+    // The room's benchmark alone drives no app: nothing of it to build.
+    let app = if args.name.as_deref() == Some("room") {
+        None
     } else {
-        let package = Stage::Solution.package();
-        step(
-            &format!("building the server for speed (profile {PROFILE})"),
-            || {
-                run_command(
-                    cargo()
-                        .args([
-                            "build",
-                            "--profile",
-                            PROFILE,
-                            "-p",
-                            package,
-                            "--bin",
-                            package,
-                        ])
-                        .args(openssl_features(&[package])),
-                )
-            },
-        )?;
-        target_dir()
-            .join(PROFILE)
-            .join(format!("{package}{}", std::env::consts::EXE_SUFFIX))
+        Some((build_site(Stage::Solution)?, app_server(args)?))
     };
     let mut harness = cargo();
     harness.args(["run", "-q"]);
@@ -71,14 +53,19 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.quick {
         harness.arg("--quick");
     }
-    harness.arg("--site").arg(&site);
-    harness.arg("--server-bin").arg(&server);
+    if let Some((site, server)) = &app {
+        harness.arg("--site").arg(site);
+        harness.arg("--server-bin").arg(server);
+    }
     // Where cargo puts us (not `current_exe`, which names a deleted file
     // once a concurrent build has replaced the binary).
     let xtask = target_dir()
         .join("debug")
         .join(format!("xtask{}", std::env::consts::EXE_SUFFIX));
     harness.arg("--xtask-bin").arg(xtask);
+    if let Some(room) = room {
+        harness.arg("--room-bin").arg(room);
+    }
     harness
         .arg("--out")
         .arg(target_dir().join("bench/report.md"));
@@ -93,4 +80,54 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             })
         },
     )
+}
+
+/// The solution's server: the dev build in smoke mode, else built in this
+/// profile.
+fn app_server(args: &BenchArgs) -> anyhow::Result<std::path::PathBuf> {
+    if args.quick {
+        build_server(Stage::Solution)?;
+        return Ok(server_binary(Stage::Solution));
+    }
+    let package = Stage::Solution.package();
+    step(
+        &format!("building the server for speed (profile {PROFILE})"),
+        || {
+            run_command(
+                cargo()
+                    .args([
+                        "build",
+                        "--profile",
+                        PROFILE,
+                        "-p",
+                        package,
+                        "--bin",
+                        package,
+                    ])
+                    .args(openssl_features(&[package])?),
+            )
+        },
+    )?;
+    Ok(target_dir()
+        .join(PROFILE)
+        .join(format!("{package}{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// The room's binary for its benchmark (`None` when that benchmark does not
+/// run): in the dev profile in smoke mode, as the room test built it,
+/// else in this profile.
+fn room_binary(args: &BenchArgs) -> anyhow::Result<Option<std::path::PathBuf>> {
+    if args.name.as_deref().is_some_and(|name| name != "room") {
+        return Ok(None);
+    }
+    let profile = if args.quick { "dev" } else { PROFILE };
+    step(&format!("building the room (profile {profile})"), || {
+        run_command(cargo().args(["build", "-q", "--profile", profile, "-p", "room"]))
+    })?;
+    let dir = if args.quick { "debug" } else { PROFILE };
+    Ok(Some(
+        target_dir()
+            .join(dir)
+            .join(format!("room{}", std::env::consts::EXE_SUFFIX)),
+    ))
 }

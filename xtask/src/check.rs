@@ -8,7 +8,7 @@
 //! runs, never on the way to `cargo xtask serve`.
 //!
 //! After the harness's report it says how far the student has come
-//! (`6/14 ✓`), what changed since the last check and what to do next,
+//! (`6/16 ✓`), what changed since the last check and what to do next,
 //! remembering each run in `target/xtask/progress.json` (see [`progress`]);
 //! with `--room`, it then sends that file to the instructor's room. The
 //! next checkpoint's hint and book section are printed there, last, where
@@ -23,14 +23,17 @@ use std::process::{Command, Stdio};
 use std::thread;
 
 use anyhow::Context;
+use platform::Machine;
+use platform::browsers::{self, Family, NotFound};
 
 use crate::build::{BUILD_ID_FILE, build_site};
+use crate::command::{cargo, report, run as run_command, show, step};
 use crate::progress::{self, Progress};
 use crate::serve::{
     POLL, build_server, display_relative, first_difference, server_binary, settle, snapshot,
 };
-use crate::stage::Stage;
-use crate::{cargo, report, run as run_command, show, step, target_dir};
+use crate::workspace::target_dir;
+use lesson::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -62,8 +65,9 @@ pub struct CheckArgs {
 /// nothing leaves this machine.
 #[derive(Debug, Default, clap::Args)]
 pub struct RoomArgs {
-    /// After each check, send your checkpoint results and the hints you
-    /// have seen (never your code) to the instructor's room at this URL.
+    /// After each check, send your checkpoint results, the hints you asked
+    /// for and the first failure's expected and seen lines (never your
+    /// code) to the instructor's room at this URL.
     #[arg(long, value_name = "URL", requires_all = ["name", "code"])]
     pub room: Option<String>,
     /// Your name, as the room shows it (with --room).
@@ -92,6 +96,13 @@ impl Browser {
         }
     }
 
+    fn family(self) -> Family {
+        match self {
+            Browser::Chromium => Family::Chromium,
+            Browser::Firefox => Family::Firefox,
+        }
+    }
+
     fn product(self) -> &'static str {
         match self {
             Browser::Chromium => "Chromium",
@@ -115,7 +126,20 @@ impl CheckArgs {
     }
 }
 
+/// The harness, which drives the browsers, does not build on Windows yet
+/// (it uses Unix signals and process groups to stop what it starts): until
+/// it does, a command that needs it says so in one line and points to WSL2,
+/// where it runs as on Linux.
+pub fn harness_runs_here() -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !cfg!(windows),
+        "the browser checks do not run natively on Windows yet: run this command in WSL2 (the book's set-up page, \"Windows with WSL2\", says how)"
+    );
+    Ok(())
+}
+
 pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
+    harness_runs_here()?;
     if !args.watch {
         return check_once(args);
     }
@@ -141,6 +165,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
 }
 
 fn check_once(args: &CheckArgs) -> anyhow::Result<()> {
+    announce_browser(&Machine::this(), args.browser.family())?;
     let site = build_site(args.stage)?;
     let server = stage_server(args.stage)?;
     // The harness writes each checkpoint's result here; a stale file from an
@@ -292,10 +317,57 @@ pub fn run_harness(
     })
 }
 
+/// Says which browser the check drives and its version, before anything is
+/// built: in one line when it is older than the checks can drive, and when
+/// there is none, the one line that installs one on this system. (As root
+/// on Debian, as in CI, a missing one is left to the harness, which
+/// installs it.)
+fn announce_browser(machine: &Machine, family: Family) -> anyhow::Result<()> {
+    let found = match browsers::find(machine, family) {
+        Ok(found) => found,
+        Err(NotFound::BadVariable { variable, value }) => anyhow::bail!(
+            "{variable} is set to {value}, which is not a program: unset it, or set it to the browser's executable"
+        ),
+        Err(NotFound::Nowhere) if platform::tools::apt_get_allowed(machine) => return Ok(()),
+        Err(NotFound::Nowhere) => anyhow::bail!(
+            "no {} found: install one ({}), or set {} to its executable",
+            family.name(),
+            browsers::install_line(machine, family),
+            family.env()
+        ),
+    };
+    let at = found.path.display();
+    match browsers::version(machine, &found) {
+        Ok(version) if version.major < family.oldest_major() => println!(
+            "warning: {} {} ({at}) is older than the checks can drive ({} or newer): update it, or {}",
+            found.name(),
+            version.text,
+            family.oldest_major(),
+            browsers::install_line(machine, family)
+        ),
+        Ok(version) => println!("==> browser: {} {} ({at})", found.name(), version.text),
+        Err(_) => println!("==> browser: {} ({at})", found.name()),
+    }
+    Ok(())
+}
+
 /// `cargo run -p harness --`, quietly: its report is what the user reads.
+///
+/// The harness looks for a browser on `PATH` (or in `CHROME` / `FIREFOX`);
+/// the ones the `platform` crate finds in each system's own places (a
+/// macOS app bundle, a snap, a flatpak, `/opt`) are passed on in those
+/// variables, unless the user set them.
 pub(crate) fn harness() -> Command {
     let mut command = cargo();
     command.args(["run", "-q", "-p", "harness", "--"]);
+    let machine = Machine::this();
+    for family in [Family::Chromium, Family::Firefox] {
+        if machine.var(family.env()).is_none()
+            && let Ok(found) = browsers::find(&machine, family)
+        {
+            command.env(family.env(), found.path);
+        }
+    }
     command
 }
 
@@ -331,6 +403,7 @@ pub fn selftest() -> anyhow::Result<()> {
 /// it through the lesson's story in headless Chromium, writing the book's
 /// pictures to `book/src/screenshots/` (commit them with the chapters).
 pub fn screenshots() -> anyhow::Result<()> {
+    harness_runs_here()?;
     let site = build_site(Stage::Solution)?;
     let server = stage_server(Stage::Solution)?;
     let mut harness = harness();
@@ -374,6 +447,7 @@ impl Default for ChaosArgs {
 }
 
 pub fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
+    harness_runs_here()?;
     let site = build_site(Stage::Solution)?;
     let server = stage_server(Stage::Solution)?;
     let mut harness = harness();
@@ -410,6 +484,36 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         check: CheckArgs,
+    }
+
+    #[test]
+    fn a_missing_browser_is_named_with_this_systems_install_line() {
+        let dir = std::env::temp_dir().join(format!("announce-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let mut mac = Machine {
+            os: platform::Os::MacOs,
+            root: dir.clone(),
+            env: Vec::new(),
+        };
+        let error = announce_browser(&mac, Family::Chromium)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "no Chromium-family browser found: install one (brew install --cask google-chrome), or set CHROME to its executable"
+        );
+        mac.env.push(("FIREFOX".into(), dir.join("nothing").into()));
+        let error = announce_browser(&mac, Family::Firefox)
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("FIREFOX is set to "), "{error}");
+        // Found: said, and the check goes on.
+        let app = dir.join("Applications/Google Chrome.app/Contents/MacOS");
+        fs::create_dir_all(&app).unwrap();
+        fs::write(app.join("Google Chrome"), "").unwrap();
+        let found = announce_browser(&mac, Family::Chromium);
+        fs::remove_dir_all(&dir).unwrap();
+        found.unwrap();
     }
 
     #[test]

@@ -1,11 +1,17 @@
-//! `cargo xtask hint [checkpoint]`: a checkpoint's hint again, without
-//! running a check — by default the next one the last `check` failed (or,
-//! before any check, the lesson's first). The hint counts as seen in
+//! `cargo xtask hint [--more] [checkpoint]`: a checkpoint's hint again,
+//! without running a check — by default the next one the last `check`
+//! failed (or, before any check, the lesson's first).
+//!
+//! Help comes in three levels, each asked for on purpose: the hint (level
+//! 1: the approach in words, the rule behind it, the helpers to use — what
+//! `check` prints too), `--more` (level 2: the solution's steps in order,
+//! still no code), and `cargo xtask reveal <checkpoint>` (level 3: the
+//! code). The highest level each checkpoint reached is kept in
 //! `target/xtask/progress.json`, which the room shows the instructor.
 
 use crate::check::Browser;
 use crate::progress::{self, Entry, Progress, Report};
-use crate::stage::Stage;
+use lesson::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct HintArgs {
@@ -18,6 +24,10 @@ pub struct HintArgs {
     /// The browser you check in (Firefox's hints differ where its way does).
     #[arg(long, value_enum, default_value_t)]
     pub browser: Browser,
+    /// The next level: the solution's steps in order, still in words (then
+    /// `cargo xtask reveal <checkpoint>` is the code).
+    #[arg(long)]
+    pub more: bool,
 }
 
 pub fn run(args: &HintArgs) -> anyhow::Result<()> {
@@ -34,11 +44,22 @@ pub fn run(args: &HintArgs) -> anyhow::Result<()> {
     } else {
         "next: "
     };
-    println!("{}", checkpoint.hint_lines(label));
-    if checkpoint.pre_lesson {
-        println!("  (this one passes before the lesson: if it fails, something else broke it)");
+    if args.more {
+        println!("{}", checkpoint.hint_more_lines(label));
+    } else {
+        println!("{}", checkpoint.hint_lines(label));
+        if checkpoint.pre_lesson {
+            println!("  (this one passes before the lesson: if it fails, something else broke it)");
+        }
     }
-    progress.entry(stage, browser).saw_hint(&checkpoint.id);
+    let level = if args.more && !checkpoint.pre_lesson {
+        2
+    } else {
+        1
+    };
+    progress
+        .entry(stage, browser)
+        .saw_hint_at(&checkpoint.id, level);
     progress.save(&path)
 }
 

@@ -14,11 +14,15 @@
 //!   optionally rebuilding and reloading on every change (`--watch`).
 //! - [`check`]: `cargo xtask check` — build a stage and run the lesson's
 //!   checkpoints in a headless browser (the `harness` crate).
-//! - [`hint`], [`reveal`], [`reset`]: `cargo xtask hint [checkpoint]`,
-//!   `cargo xtask reveal <checkpoint>`, `cargo xtask reset [file]` — a
-//!   checkpoint's hint again, the solution's code for one checkpoint only,
-//!   a lesson file back as the starter had it (progress itself is kept by
-//!   `check`, in [`progress`]).
+//! - [`doctor`]: `cargo xtask doctor` — is this machine ready for the
+//!   workshop? One line per thing it needs, ✓ or ✗ with the fix for this
+//!   system (the checks are the `platform` crate's).
+//! - [`hint`], [`reveal`], [`reset`]: `cargo xtask hint [--more]
+//!   [checkpoint]`, `cargo xtask reveal <checkpoint>`, `cargo xtask reset
+//!   [file]` — a checkpoint's hint again (or, with `--more`, the solution's
+//!   steps), the solution's code for one checkpoint only, a lesson file back
+//!   as the starter had it (progress itself is kept by `check`, in
+//!   [`progress`]).
 //! - [`test`]: `cargo xtask test` — every check the project has, in order.
 //! - `book`: `cargo xtask book [--serve] [--open]` — the lesson's mdBook,
 //!   built by the `book` crate (its own crate, so that the mdBook libraries
@@ -36,31 +40,34 @@
 //!
 //! [cargo xtask]: https://github.com/matklad/cargo-xtask
 
-mod anchors;
 mod bench;
 mod build;
 mod check;
+mod command;
+mod copied;
+#[cfg(test)]
+mod counts;
+mod doctor;
 mod hint;
+#[cfg(test)]
+mod no_code_in_hints;
 mod progress;
 mod reset;
 mod reveal;
 mod room;
 mod serve;
-mod stage;
 mod test;
 #[cfg(test)]
 mod tidy;
 mod trail;
+mod workspace;
 
-use std::env;
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
+use lesson::Stage;
 
-use crate::stage::Stage;
+use crate::command::{cargo, report, run, step};
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Build, serve and test Offline News")]
@@ -71,6 +78,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Check that this machine has everything the workshop needs (Rust,
+    /// the wasm target, a C compiler, OpenSSL, a browser, port 3000): one
+    /// line each, with the fix. Run it first.
+    Doctor(doctor::DoctorArgs),
     /// Build a stage's site (wasm, JS bindings, static files) into
     /// `target/site/<stage>/`.
     Build {
@@ -81,9 +92,11 @@ enum Cmd {
     Serve(serve::ServeArgs),
     /// Check a stage's progress through the lesson in a headless browser.
     Check(check::CheckArgs),
-    /// Show a checkpoint's hint again [default: the next one to do].
+    /// Show a checkpoint's hint again [default: the next one to do];
+    /// `--more` gives the solution's steps.
     Hint(hint::HintArgs),
-    /// Show the solution's code for one checkpoint (only that).
+    /// Show the solution's code for one checkpoint (only that): the last
+    /// level of help, after `hint` and `hint --more`.
     Reveal(reveal::RevealArgs),
     /// Put a lesson file of starter/ back as the starter had it (asks
     /// first; your version is kept in target/xtask/backups/).
@@ -100,6 +113,10 @@ enum Cmd {
         #[arg(long)]
         steps: bool,
     },
+    /// Check that a copy of the workspace, with its target/, writes only
+    /// into itself (one step of `test`).
+    #[command(hide = true)]
+    Copied,
     /// Build the lesson's book into `target/book/` (and check it).
     Book {
         /// Serve it on http://127.0.0.1:3001/, rebuilding on every change.
@@ -127,7 +144,12 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(error) = lesson::workspace::discover() {
+        report(&error.into());
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
+        Cmd::Doctor(args) => doctor::run(&args),
         Cmd::Build { stage } => build::run(stage),
         Cmd::Serve(args) => serve::run(&args),
         Cmd::Check(args) => check::run(&args),
@@ -137,6 +159,7 @@ fn main() -> ExitCode {
         Cmd::Reset(args) => reset::run(&args),
         Cmd::Trail { steps: false } => trail::run(),
         Cmd::Trail { steps: true } => trail::steps(),
+        Cmd::Copied => copied::run(),
         Cmd::Book { serve, open } => book(serve, open),
         Cmd::Screenshots => check::screenshots(),
         Cmd::Chaos(args) => check::chaos(&args),
@@ -163,116 +186,10 @@ fn book(serve: bool, open: bool) -> anyhow::Result<()> {
     step("building the book", || run(&mut command))
 }
 
-/// Prints an error and what caused it, one line each: the outermost line
-/// says which step failed, the inner ones why and how to fix it.
-fn report(error: &anyhow::Error) {
-    eprintln!("error: {error}");
-    for cause in error.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
-    }
-}
-
-/// The workspace root: the directory above this crate.
-///
-/// `cargo run` sets `CARGO_MANIFEST_DIR` at run time too; the compile-time
-/// value is the fallback for running the binary directly.
-fn project_root() -> PathBuf {
-    let dir = env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    dir.parent()
-        .expect("xtask lives in a directory of the workspace")
-        .to_owned()
-}
-
-/// Where cargo puts what it builds: `target/`, unless the user moved it
-/// with `CARGO_TARGET_DIR` (a relative path there is relative to where
-/// cargo runs, which for us is always the workspace root).
-fn target_dir() -> PathBuf {
-    match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => project_root().join(dir),
-        None => project_root().join("target"),
-    }
-}
-
-/// A `cargo` command run from the workspace root.
-///
-/// `cargo xtask` runs us through cargo, which tells us in `CARGO` which cargo
-/// binary that was: using it (rather than whatever `cargo` is first on the
-/// `PATH`) keeps every build on the same toolchain.
-fn cargo() -> Command {
-    let program = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(program);
-    command.current_dir(project_root());
-    command
-}
-
-/// Runs a command with our stdin, stdout and stderr, so its output (a
-/// compiler error, say) goes straight to the user; fails unless it exits
-/// successfully.
-fn run(command: &mut Command) -> anyhow::Result<()> {
-    let shown = show(command);
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run `{shown}`"))?;
-    anyhow::ensure!(
-        status.success(),
-        "`{shown}` failed ({status}); its output is above"
-    );
-    Ok(())
-}
-
-/// A command as a user would type it: `cargo build ...` rather than the
-/// full path of the toolchain's cargo binary.
-fn show(command: &Command) -> String {
-    let program = Path::new(command.get_program());
-    let program = program.file_stem().unwrap_or(program.as_os_str());
-    std::iter::once(program)
-        .chain(command.get_args())
-        .map(OsStr::to_string_lossy)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// `--features <package>/vendored-openssl` for each package, when this
-/// machine has no OpenSSL to link, else nothing.
-///
-/// The server's Web Push encryption (the `ece` crate) links OpenSSL. Most
-/// machines have it; where `pkg-config` cannot find it (and `OPENSSL_DIR`
-/// does not point at one), the stages' `vendored-openssl` feature builds it
-/// from source instead — slower the first time, but nothing to install.
-fn openssl_features(packages: &[&str]) -> Vec<String> {
-    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let found = *FOUND.get_or_init(|| {
-        let found = env::var_os("OPENSSL_DIR").is_some()
-            || Command::new("pkg-config")
-                .args(["--exists", "openssl"])
-                .status()
-                .is_ok_and(|status| status.success());
-        if !found {
-            println!("==> no OpenSSL found by pkg-config: building it from source (feature `vendored-openssl`)");
-        }
-        found
-    });
-    if found {
-        return Vec::new();
-    }
-    let features: Vec<String> = packages
-        .iter()
-        .map(|package| format!("{package}/vendored-openssl"))
-        .collect();
-    vec!["--features".to_owned(), features.join(",")]
-}
-
-/// One step of a command: prints its progress line, runs it, and if it
-/// fails, says which step that was (above the reason why).
-fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    println!("==> {what}");
-    f().with_context(|| format!("failed: {what}"))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use clap::CommandFactory;
 
     use super::*;
@@ -340,7 +257,19 @@ mod tests {
         ));
         assert!(matches!(
             parse(&["xtask", "hint", "sync", "--browser", "firefox"]),
-            Ok(Cmd::Hint(hint::HintArgs { checkpoint: Some(id), .. })) if id == "sync"
+            Ok(Cmd::Hint(hint::HintArgs { checkpoint: Some(id), more: false, .. })) if id == "sync"
+        ));
+        assert!(matches!(
+            parse(&["xtask", "hint", "--more"]),
+            Ok(Cmd::Hint(hint::HintArgs {
+                checkpoint: None,
+                more: true,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            parse(&["xtask", "hint", "--more", "outbox"]),
+            Ok(Cmd::Hint(hint::HintArgs { checkpoint: Some(id), more: true, .. })) if id == "outbox"
         ));
         // Reveal needs to know which checkpoint: never the whole solution.
         assert!(parse(&["xtask", "reveal"]).is_err());
@@ -373,9 +302,40 @@ mod tests {
     }
 
     #[test]
-    fn commands_are_shown_without_the_toolchain_path() {
-        let mut command = Command::new("/home/me/.rustup/toolchains/stable/bin/cargo");
-        command.args(["build", "-p", "xtask"]);
-        assert_eq!(show(&command), "cargo build -p xtask");
+    fn doctor_sends_to_a_room_only_with_all_three() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
+        assert!(matches!(
+            parse(&["xtask", "doctor"]),
+            Ok(Cmd::Doctor(doctor::DoctorArgs { room: None, .. }))
+        ));
+        assert!(matches!(
+            parse(&[
+                "xtask",
+                "doctor",
+                "--room",
+                "http://h:3030",
+                "--name",
+                "Ada",
+                "--code",
+                "K7"
+            ]),
+            Ok(Cmd::Doctor(doctor::DoctorArgs {
+                room: Some(_),
+                name: Some(_),
+                code: Some(_)
+            }))
+        ));
+        assert!(
+            parse(&[
+                "xtask",
+                "doctor",
+                "--room",
+                "http://h:3030",
+                "--name",
+                "Ada"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["xtask", "doctor", "--name", "Ada"]).is_err());
     }
 }

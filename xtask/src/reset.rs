@@ -14,9 +14,11 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::command::show;
 use crate::progress::{self, xtask_dir};
-use crate::stage::Stage;
-use crate::{project_root, show, trail};
+use crate::trail;
+use crate::workspace::project_root;
+use lesson::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct ResetArgs {

@@ -3,14 +3,20 @@
 //! `lessons/background-sync/checkpoints.toml`, cut out of `solution/` by the
 //! anchors the book includes them by. Never a whole file: the rest of the
 //! lesson stays the student's to write.
+//!
+//! It is the third and last level of help (after `hint` and `hint
+//! --more`), and is remembered as such in `target/xtask/progress.json`.
 
 use std::fs;
 
 use anyhow::Context;
 
-use crate::anchors;
-use crate::progress::{self, Entry};
-use crate::stage::Stage;
+use crate::progress::{self, Entry, Progress};
+use lesson::Stage;
+use lesson::anchors;
+
+/// The level of help `reveal` is (1 `hint`, 2 `hint --more`).
+const LEVEL: u8 = 3;
 
 #[derive(Debug, clap::Args)]
 pub struct RevealArgs {
@@ -22,7 +28,9 @@ pub fn run(args: &RevealArgs) -> anyhow::Result<()> {
     let catalogue = progress::catalogue(Stage::Solution.name(), "chromium")?;
     let checkpoint = catalogue.find(&args.checkpoint)?;
     let hunks = hunks(checkpoint, |file| {
-        let path = Stage::Solution.dir().join(file);
+        let path = Stage::Solution
+            .dir(&crate::workspace::project_root())
+            .join(file);
         fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
     })?;
     match hunks {
@@ -30,9 +38,35 @@ pub fn run(args: &RevealArgs) -> anyhow::Result<()> {
             "nothing to reveal: it works before the lesson (`{}` is a pre-lesson checkpoint)",
             checkpoint.id
         ),
-        Some(hunks) => println!("{}", hunks.join("\n\n")),
+        Some(hunks) => {
+            println!("{}", hunks.join("\n\n"));
+            let path = progress::progress_file();
+            let mut progress = Progress::load(&path);
+            remember(&mut progress, &checkpoint.id);
+            // The code is shown; failing to remember it is only said.
+            if let Err(error) = progress.save(&path) {
+                println!("warning: progress not remembered: {error:#}");
+            }
+        }
     }
     Ok(())
+}
+
+/// Notes level 3 for `id` in every run of the starter (the code is the
+/// same whichever browser the student checks in), or in a Chromium run
+/// made for it when there is none yet.
+fn remember(progress: &mut Progress, id: &str) {
+    let stage = Stage::Starter.name();
+    let mut any = false;
+    for run in progress.runs_of(stage) {
+        run.saw_hint_at(id, LEVEL);
+        any = true;
+    }
+    if !any {
+        progress
+            .entry(stage, crate::check::Browser::Chromium.name())
+            .saw_hint_at(id, LEVEL);
+    }
 }
 
 /// The checkpoint's hunks of the solution, each headed by where it is
@@ -102,6 +136,31 @@ fn secret() {}
             ]
         );
         assert!(!hunks.concat().contains("secret"));
+    }
+
+    #[test]
+    fn a_reveal_is_level_three_in_every_starter_run() {
+        let mut progress = Progress::default();
+        remember(&mut progress, "sync");
+        let run = progress.get("starter", "chromium").unwrap();
+        assert_eq!(run.hint_levels["sync"], 3);
+
+        let mut progress = Progress::default();
+        progress.entry("starter", "firefox").saw_hint("outbox");
+        progress.entry("solution", "chromium");
+        remember(&mut progress, "outbox");
+        assert_eq!(
+            progress.get("starter", "firefox").unwrap().hint_levels["outbox"],
+            3
+        );
+        assert!(progress.get("starter", "chromium").is_none());
+        assert!(
+            progress
+                .get("solution", "chromium")
+                .unwrap()
+                .hint_levels
+                .is_empty()
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! `cargo xtask serve` never compiles it, and a student compiles it only
 //! when they opt in with `cargo xtask check --room`.
 
-use crate::{cargo, run as run_command, step, target_dir};
+use crate::command::{cargo, run as run_command, step};
+use crate::workspace::target_dir;
 
 #[derive(Debug, clap::Args)]
 pub struct RoomArgs {

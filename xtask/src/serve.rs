@@ -22,8 +22,9 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 
 use crate::build::{WASM_TARGET, build_site, ensure_wasm_target};
-use crate::stage::Stage;
-use crate::{cargo, openssl_features, project_root, report, run as run_command, step, target_dir};
+use crate::command::{cargo, openssl_features, report, run as run_command, step};
+use crate::workspace::{project_root, target_dir};
+use lesson::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -68,7 +69,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         return watch(args);
     }
     // Both at once: the wasm compiles in a target directory of its own (see
-    // `build.rs`), so cargo does not make one build wait for the other, and
+    // `build/wasm.rs`), so cargo does not make one build wait for the other, and
     // a first build keeps both cores busy.
     let (site, server) = thread::scope(|scope| {
         let server = scope.spawn(|| build_server(args.stage));
@@ -90,7 +91,7 @@ pub(crate) fn build_server(stage: Stage) -> anyhow::Result<()> {
         run_command(
             cargo()
                 .args(["build", "-p", stage.package(), "--bin", stage.package()])
-                .args(openssl_features(&[stage.package()])),
+                .args(openssl_features(&[stage.package()])?),
         )
     })
 }
@@ -246,7 +247,7 @@ fn rebuild(args: &ServeArgs, server: &mut Option<Server>, running_binary: &mut O
 pub(crate) type Snapshot = BTreeMap<PathBuf, (Option<SystemTime>, u64)>;
 
 pub(crate) fn snapshot(stage: Stage) -> Snapshot {
-    let dir = stage.dir();
+    let dir = stage.dir(&project_root());
     let mut files = Snapshot::new();
     add_file(&mut files, dir.join("Cargo.toml"));
     for sub in ["src", "static"] {

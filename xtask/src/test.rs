@@ -5,15 +5,19 @@
 //! and names its step and the fix. CI runs exactly this (see `.ci/run`), so
 //! a green run here means a green CI.
 
+use std::time::Instant;
+
+use platform::linux::{Distro, PackageManager};
+use platform::{Machine, Os};
+
 use crate::bench;
 use crate::build::{self, WASM_TARGET};
 use crate::check::{self, Browser, CheckArgs};
+use crate::command::{cargo, openssl_features, run as run_command};
+use crate::copied;
 use crate::room;
-use crate::stage::Stage;
 use crate::trail;
-use crate::{cargo, openssl_features, run as run_command};
-
-const STAGE_PACKAGES: [&str; 2] = ["after-sync-lesson", "before-sync-lesson"];
+use lesson::Stage;
 
 /// One step of the test suite.
 struct Step {
@@ -38,11 +42,11 @@ impl Step {
     }
 
     /// A step that runs cargo with these arguments.
-    fn cargo(what: &str, fix: &'static str, args: &'static [&'static str]) -> Step {
+    fn cargo(what: &str, fix: &'static str, args: Vec<&'static str>) -> Step {
         Step::new(
             format!("{what}: cargo {}", args.join(" ")),
             fix,
-            move || run_command(cargo().args(args)),
+            move || run_command(cargo().args(&args)),
         )
     }
 
@@ -56,14 +60,25 @@ impl Step {
         Step::new(
             format!("{what}: cargo {}", args.join(" ")),
             fix,
-            move || run_command(cargo().args(args).args(openssl_features(&STAGE_PACKAGES))),
+            move || {
+                let packages = Stage::ALL.map(Stage::package);
+                run_command(cargo().args(args).args(openssl_features(&packages)?))
+            },
         )
     }
 }
 
 /// The test suite. A new kind of test (the browser checks, building the
-/// book) is one more entry in this list.
+/// book) is one more entry in one of these lists.
 fn steps() -> Vec<Step> {
+    let mut steps = code_checks();
+    steps.extend(browser_checks());
+    steps
+}
+
+/// What needs no browser: formatting, lints, the unit tests, the
+/// workspace's copy and both sites built.
+fn code_checks() -> Vec<Step> {
     let mut steps = vec![
         Step::new(
             format!("checking the {WASM_TARGET} target"),
@@ -73,7 +88,7 @@ fn steps() -> Vec<Step> {
         Step::cargo(
             "checking formatting",
             "run `cargo fmt --all` (and if cargo has no `fmt`: `rustup component add rustfmt`)",
-            &["fmt", "--all", "--check"],
+            vec!["fmt", "--all", "--check"],
         ),
         Step::cargo_building_servers(
             "linting the native code",
@@ -90,26 +105,53 @@ fn steps() -> Vec<Step> {
         Step::cargo(
             "linting the wasm code",
             "fix the warnings above",
-            &[
-                "clippy",
-                "--target",
-                WASM_TARGET,
-                "-p",
-                "after-sync-lesson",
-                "-p",
-                "before-sync-lesson",
-                "--lib",
-                "--",
-                "-D",
-                "warnings",
-            ],
+            [
+                vec!["clippy", "--target", WASM_TARGET],
+                Stage::ALL
+                    .into_iter()
+                    .flat_map(|stage| ["-p", stage.package()])
+                    .collect(),
+                vec!["--lib", "--", "-D", "warnings"],
+            ]
+            .concat(),
         ),
         Step::cargo_building_servers(
             "running the unit tests",
             "fix the failing tests above",
             &["test", "--workspace"],
         ),
+        // The tools find the workspace at run time, never where they were
+        // compiled: an instructor's copy of a prepared workspace keeps its
+        // book and its room to itself.
+        Step::new(
+            "a copied workspace (with its target/) writes only into itself: the book, the room and the harness run in a copy",
+            "see the error above: a tool took its workspace from somewhere else than `lesson::workspace` (`cargo xtask copied` reruns this step)",
+            copied::run,
+        ),
     ];
+    // The students' other systems, compiled for from this one (each is
+    // skipped on its own system, where the steps above already compile
+    // natively for it).
+    if !cfg!(windows) {
+        steps.push(Step::new(
+            format!(
+                "checking that the workspace compiles for Windows (all but harness): cargo {}",
+                WINDOWS_CHECK.join(" ")
+            ),
+            "fix the errors above: code for Windows too (`cfg` around anything Unix-only)",
+            check_for_windows,
+        ));
+    }
+    if !cfg!(target_os = "macos") {
+        steps.push(Step::new(
+            format!(
+                "checking that the workspace compiles for macOS (the crates with no C inside): cargo {}",
+                MACOS_CHECK.join(" ")
+            ),
+            "fix the errors above: code for macOS too",
+            check_for_macos,
+        ));
+    }
     // Proves that each stage compiles to wasm and that wasm-bindgen accepts
     // what it exports.
     for stage in Stage::ALL {
@@ -119,9 +161,14 @@ fn steps() -> Vec<Step> {
             move || build::build_site(stage).map(drop),
         ));
     }
-    // The browser checks. The harness first proves itself on a tiny app of
-    // its own; then the solution must pass every checkpoint, and the starter
-    // exactly the pre-lesson ones — never solved, never broken.
+    steps
+}
+
+/// The browser checks. The harness first proves itself on a tiny app of its
+/// own; then the solution must pass every checkpoint, and the starter
+/// exactly the pre-lesson ones — never solved, never broken.
+fn browser_checks() -> Vec<Step> {
+    let mut steps = Vec::new();
     steps.push(Step::new(
         "checking the browser harness itself",
         "see the report above",
@@ -193,18 +240,111 @@ fn steps() -> Vec<Step> {
     steps
 }
 
+/// Windows, from Linux or macOS: `x86_64-pc-windows-gnu`, whose C parts
+/// (SQLite, and OpenSSL built from source, as a Windows laptop builds it)
+/// mingw-w64's gcc compiles. Every crate but the harness, which does not
+/// compile for Windows yet (it uses Unix signals and process groups).
+const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
+const WINDOWS_CHECK: &[&str] = &[
+    "check",
+    "--target",
+    WINDOWS_TARGET,
+    "--workspace",
+    "--exclude",
+    "harness",
+    "--features",
+    "after-sync-lesson/vendored-openssl,before-sync-lesson/vendored-openssl",
+];
+/// mingw-w64's C compiler for 64-bit Windows.
+const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
+
+/// macOS on Apple silicon, from Linux or Windows: only the crates with no C
+/// inside, because C for macOS needs Apple's SDK, which only a Mac has. Not
+/// checked: the stages (SQLite, ring and OpenSSL are C), the room (SQLite)
+/// and the book (mdBook's `psm`, through pest, is assembly for Apple's
+/// assembler).
+const MACOS_TARGET: &str = "aarch64-apple-darwin";
+const MACOS_CHECK: &[&str] = &[
+    "check",
+    "--target",
+    MACOS_TARGET,
+    "-p",
+    "xtask",
+    "-p",
+    "harness",
+    "-p",
+    "platform",
+];
+
+fn check_for_windows() -> anyhow::Result<()> {
+    build::ensure_target(WINDOWS_TARGET)?;
+    ensure_mingw(&Machine::this())?;
+    run_command(cargo().args(WINDOWS_CHECK))
+}
+
+fn check_for_macos() -> anyhow::Result<()> {
+    build::ensure_target(MACOS_TARGET)?;
+    run_command(cargo().args(MACOS_CHECK))
+}
+
+/// mingw-w64's gcc, found on `PATH`; else, as root on Debian or Ubuntu (as
+/// in CI), installed with apt-get, as the harness installs the browsers;
+/// else one line saying how to install it here.
+fn ensure_mingw(machine: &Machine) -> anyhow::Result<()> {
+    if machine.find_program(MINGW_GCC).is_some() {
+        return Ok(());
+    }
+    if platform::tools::apt_get_install(machine, "gcc-mingw-w64-x86-64").is_ok()
+        && Machine::this().find_program(MINGW_GCC).is_some()
+    {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no {MINGW_GCC}, which compiles the C inside the Windows build; install it: {}",
+        mingw_install_line(machine)
+    )
+}
+
+/// The line that installs mingw-w64's x86_64 C compiler on this system.
+fn mingw_install_line(machine: &Machine) -> String {
+    match machine.os {
+        Os::MacOs => "brew install mingw-w64".to_owned(),
+        Os::Windows => "not needed on Windows".to_owned(),
+        Os::Linux => match Distro::of(machine).and_then(|d| d.package_manager()) {
+            Some(manager @ PackageManager::Apt) => manager.install("gcc-mingw-w64-x86-64"),
+            Some(manager @ PackageManager::Dnf) => manager.install("mingw64-gcc"),
+            Some(manager @ PackageManager::Pacman) => manager.install("mingw-w64-gcc"),
+            Some(manager @ PackageManager::Zypper) => manager.install("mingw64-cross-gcc"),
+            Some(PackageManager::Snap) | None => {
+                format!(
+                    "install mingw-w64's gcc for x86_64 ({MINGW_GCC}) with your distribution's package manager"
+                )
+            }
+        },
+    }
+}
+
 pub fn run() -> anyhow::Result<()> {
+    check::harness_runs_here()?;
     let steps = steps();
     let total = steps.len();
+    let started = Instant::now();
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
         println!("==> [{n}/{total}] {}", step.what);
+        let step_started = Instant::now();
         (step.run)().map_err(|error| {
             error.context(format!(
                 "step {n}/{total} failed: {}; to fix: {}, then run `cargo xtask test` again",
                 step.what, step.fix
             ))
         })?;
+        // What each step costs, for whoever keeps CI within its budget.
+        println!(
+            "==> [{n}/{total}] passed in {:.0?} ({:.0?} so far)",
+            step_started.elapsed(),
+            started.elapsed()
+        );
     }
     println!("==> all {total} steps passed");
     Ok(())
@@ -231,10 +371,62 @@ mod tests {
         assert!(
             position("solution in headless Chromium") < position("solution in headless Firefox")
         );
+        // The cross-target checks are cargo checks, after the unit tests
+        // and before any site is built.
+        if !cfg!(windows) {
+            assert!(position("compiles for Windows") > position("cargo test"));
+            assert!(position("compiles for Windows") < position("building the starter site"));
+        }
         // The wasm lint names the packages by hand; it must name both.
         let wasm_lint = &steps[position("linting the wasm code")].what;
         for stage in Stage::ALL {
             assert!(wasm_lint.contains(stage.package()), "{wasm_lint}");
         }
+    }
+
+    #[test]
+    fn the_windows_check_covers_every_crate_but_the_harness() {
+        let check = WINDOWS_CHECK.join(" ");
+        assert!(check.contains("--workspace --exclude harness"), "{check}");
+        for stage in Stage::ALL {
+            assert!(
+                check.contains(&format!("{}/vendored-openssl", stage.package())),
+                "{check}"
+            );
+        }
+    }
+
+    #[test]
+    fn mingw_is_installed_as_each_system_does() {
+        let dir = std::env::temp_dir().join(format!("mingw-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        let machine = |os| Machine {
+            os,
+            root: dir.clone(),
+            env: Vec::new(),
+        };
+        let line = |os_release: &str| {
+            std::fs::write(dir.join("etc/os-release"), os_release).unwrap();
+            mingw_install_line(&machine(Os::Linux))
+        };
+        assert_eq!(
+            line("ID=debian"),
+            "sudo apt-get install gcc-mingw-w64-x86-64"
+        );
+        assert_eq!(line("ID=fedora"), "sudo dnf install mingw64-gcc");
+        assert_eq!(line("ID=arch"), "sudo pacman -S mingw-w64-gcc");
+        assert!(line("ID=nixos").contains("x86_64-w64-mingw32-gcc"));
+        assert_eq!(
+            mingw_install_line(&machine(Os::MacOs)),
+            "brew install mingw-w64"
+        );
+        // With no PATH, no gcc, and not as root on Debian: the one line.
+        std::fs::write(dir.join("etc/os-release"), "ID=fedora").unwrap();
+        let error = ensure_mingw(&machine(Os::Linux)).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            error.ends_with("install it: sudo dnf install mingw64-gcc"),
+            "{error}"
+        );
     }
 }

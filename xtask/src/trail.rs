@@ -30,11 +30,12 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::anchors;
 use crate::build::{SiteSource, build_site_of};
 use crate::check::{Browser, harness, run_harness};
+use crate::command::{cargo, openssl_features, run as run_command, show, step};
 use crate::progress::{self, Entry, Report, Verdict};
-use crate::{cargo, openssl_features, project_root, run as run_command, show, step, target_dir};
+use crate::workspace::{project_root, target_dir};
+use lesson::{Stage, anchors};
 
 const LESSON_FILE: &str = "lessons/background-sync/lesson.toml";
 const PACKAGE: &str = "trail-sync-lesson";
@@ -235,7 +236,7 @@ fn build_copy(name: &str, workspace: &Path, copy: &Path) -> anyhow::Result<(Path
                 .arg(&manifest)
                 .env("CARGO_TARGET_DIR", target_dir())
                 .args(["-p", PACKAGE, "--bin", PACKAGE])
-                .args(openssl_features(&[PACKAGE])),
+                .args(openssl_features(&[PACKAGE])?),
         )
     })?;
     // Named after the package, as in the stages: `make_workspace`'s rename of
@@ -273,10 +274,10 @@ fn make_workspace(root: &Path, workspace: &Path, swap: bool) -> anyhow::Result<P
         fs::copy(root.join("solution").join(file), copy.join(file))
             .with_context(|| format!("cannot copy solution/{file}"))?;
     }
-    rename(&copy.join("Cargo.toml"), "before-sync-lesson", PACKAGE)?;
+    rename(&copy.join("Cargo.toml"), Stage::Starter.package(), PACKAGE)?;
     rename(
         &copy.join("src/bin/server/shared.rs"),
-        "before_sync_lesson",
+        Stage::Starter.lib_name(),
         LIB_NAME,
     )?;
     let manifest = fs::read_to_string(root.join("Cargo.toml")).context("cannot read Cargo.toml")?;

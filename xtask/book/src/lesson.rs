@@ -8,6 +8,10 @@
 //!   caption, or, until the browser harness has made it, a marked placeholder.
 //! - `{{#slides}}`: marks a chapter as a slide deck (see `theme/slides.js`)
 //!   and puts the "Present" button on it.
+//! - `{{#timing}}`: the instructor guide's timing table, rendered from the
+//!   `[timing]` of the lesson's `lesson.toml` (see `timing.rs`), which
+//!   must add up to the session; `{{#timing session}}`: that session in
+//!   words ("two hours").
 //!
 //! mdBook's own `{{#include}}` runs before this, so these work in included
 //! files too. A `\` before `{{#` leaves a directive as it is written.
@@ -20,19 +24,23 @@ use anyhow::{Context, bail, ensure};
 use mdbook_driver::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
-use crate::checkpoints::{self, Checkpoint};
+use crate::timing::{self, Guide, Timing};
+use ::lesson::checkpoints::{self, Checkpoint};
 
 /// The stage a student works in; hints name it where they say `{stage}`.
 const STUDENT_STAGE: &str = "starter";
 
 pub struct Lesson {
     checkpoints: PathBuf,
+    /// `lesson.toml`, for its `[timing]`.
+    plan: PathBuf,
 }
 
 impl Lesson {
-    pub fn new(checkpoints: &Path) -> Lesson {
+    pub fn new(checkpoints: &Path, plan: &Path) -> Lesson {
         Lesson {
             checkpoints: checkpoints.to_owned(),
+            plan: plan.to_owned(),
         }
     }
 }
@@ -44,6 +52,12 @@ impl Preprocessor for Lesson {
 
     fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> anyhow::Result<Book> {
         let checkpoints = checkpoints::load(&self.checkpoints)?;
+        // Only a book that uses `{{#timing}}` needs the plan.
+        let timing = if self.plan.is_file() {
+            timing::load(&self.plan)?
+        } else {
+            None
+        };
         let src = ctx.root.join(&ctx.config.book.src);
         let chapters: HashMap<PathBuf, Chapter> = book
             .iter()
@@ -68,6 +82,7 @@ impl Preprocessor for Lesson {
                 src: &src,
                 checkpoints: &checkpoints,
                 chapters: &chapters,
+                timing: timing.as_ref(),
             };
             match expand(&chapter.content, &page) {
                 Ok(content) => chapter.content = content,
@@ -86,6 +101,7 @@ struct Page<'a> {
     src: &'a Path,
     checkpoints: &'a [Checkpoint],
     chapters: &'a HashMap<PathBuf, Chapter>,
+    timing: Option<&'a Timing>,
 }
 
 /// What a checkpoint's link needs to know about the chapter it points to.
@@ -183,6 +199,7 @@ fn expand(content: &str, page: &Page<'_>) -> anyhow::Result<String> {
             "checkpoints" => checkpoints_directive(directive.args, page),
             "screenshot" => screenshot(directive.args, page),
             "slides" => Ok(slides_marker()),
+            "timing" => timing_directive(directive.args, page),
             _ => continue,
         }
         .with_context(|| format!("in {}", &content[directive.start..directive.end]))?;
@@ -222,8 +239,33 @@ fn checkpoints_directive(args: &str, page: &Page<'_>) -> anyhow::Result<String> 
             checkpoint.title,
             browsers_note(checkpoint),
         )?;
+        if let Some(more) = &checkpoint.hint_more {
+            // Folded, as `cargo xtask hint --more` is a second step: the
+            // shape of the solution, for when the hint was not enough. One
+            // line of HTML inside the item (a blank line would end it).
+            let more = inline_code(&html_escape(&more.replace("{stage}", STUDENT_STAGE)));
+            writeln!(
+                out,
+                "  <details class=\"hint-more\"><summary>Still stuck? The shape of the solution (<code>cargo xtask hint --more {}</code>)</summary><p>{more}</p></details>",
+                checkpoint.id
+            )?;
+        }
     }
     Ok(out)
+}
+
+/// Text with Markdown's `code` spans as HTML `<code>` (already escaped:
+/// inside HTML, Markdown is not read).
+fn inline_code(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len());
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            write!(out, "<code>{part}</code>").unwrap_or_default();
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 fn browsers_note(checkpoint: &Checkpoint) -> String {
@@ -240,11 +282,21 @@ fn table(page: &Page<'_>) -> anyhow::Result<String> {
          | --: | --- | --- | --- | --- | --- | --- |\n",
     );
     for (number, checkpoint) in page.checkpoints.iter().enumerate() {
-        let (chapter, fragment) = checkpoint
+        let (page_name, fragment) = checkpoint
             .book
             .split_once('#')
             .unwrap_or((&checkpoint.book, ""));
-        let Some(target) = page.chapters.get(Path::new(chapter)) else {
+        // `check` and `hint` print this link for the student to open: it
+        // names the page as rendered (`outbox.html`), not its Markdown.
+        let Some(chapter) = page_name.strip_suffix(".html") else {
+            bail!(
+                "checkpoint `{}` points to `{}`: name the rendered page (`….html#section`), which `cargo xtask check` prints for the student to open",
+                checkpoint.id,
+                checkpoint.book
+            );
+        };
+        let chapter = format!("{chapter}.md");
+        let Some(target) = page.chapters.get(Path::new(&chapter)) else {
             bail!(
                 "checkpoint `{}` points to `{}`, which is not a chapter of the book",
                 checkpoint.id,
@@ -317,6 +369,20 @@ fn screenshot(args: &str, page: &Page<'_>) -> anyhow::Result<String> {
     })
 }
 
+fn timing_directive(args: &str, page: &Page<'_>) -> anyhow::Result<String> {
+    let timing = page
+        .timing
+        .context("the lesson's lesson.toml has no [timing] to render")?;
+    match args {
+        "" => timing.table(page.checkpoints, &page.to_root()),
+        "session" => {
+            timing.check(page.checkpoints)?;
+            Ok(timing.session_words())
+        }
+        other => bail!("`{{{{#timing}}}}` takes nothing or `session`, not `{other}`"),
+    }
+}
+
 fn slides_marker() -> String {
     "<div class=\"slide-deck\"><button type=\"button\" class=\"present-button\">▶ Present</button> \
      <span class=\"slide-deck-help\">or press <kbd>P</kbd>. While presenting: <kbd>→</kbd> / <kbd>←</kbd> \
@@ -342,19 +408,21 @@ title = "First | thing"
 goal = 0
 pre_lesson = true
 hint = "Look at {stage}/src/page.rs."
-book = "ch/a.md#first"
+book = "ch/a.html#first"
 
 [[checkpoint]]
 id = "two"
 title = "Second"
 goal = 2
+pre_lesson = false
 hint = "Look at {stage}/src/worker.rs."
-book = "ch/a.md#the-first-one"
+book = "ch/a.html#the-first-one"
+hint_more = "First `a()`, then <b>."
 browsers = ["chromium"]
 "#;
 
     fn with_page<T>(path: &str, f: impl FnOnce(&Page<'_>) -> T) -> T {
-        let checkpoints = checkpoints::parse(CHECKPOINTS).unwrap();
+        let checkpoints = checkpoints::parse(CHECKPOINTS, Path::new("checkpoints.toml")).unwrap();
         let chapters = HashMap::from([(
             PathBuf::from("ch/a.md"),
             Chapter {
@@ -367,6 +435,7 @@ browsers = ["chromium"]
             src: Path::new("/nonexistent"),
             checkpoints: &checkpoints,
             chapters: &chapters,
+            timing: None,
         })
     }
 
@@ -383,14 +452,14 @@ browsers = ["chromium"]
     fn the_table_links_every_checkpoint_relative_to_the_chapter() {
         let table = with_page("ch/b.md", |page| expand("{{#checkpoints}}", page)).unwrap();
         assert!(
-            table.contains("[Chapter A](../ch/a.md#first \"Chapter A\")"),
+            table.contains("[Chapter A](../ch/a.html#first \"Chapter A\")"),
             "{table}"
         );
         assert!(table.contains("First \\| thing"), "{table}");
         assert!(table.contains("| goal 2 | to do | chromium |"), "{table}");
         let root = with_page("top.md", |page| expand("{{#checkpoints}}", page)).unwrap();
         assert!(
-            root.contains("[The first: one](ch/a.md#the-first-one"),
+            root.contains("[The first: one](ch/a.html#the-first-one"),
             "{root}"
         );
     }
@@ -401,6 +470,39 @@ browsers = ["chromium"]
         assert!(list.contains("**`two`**"), "{list}");
         assert!(list.contains("Look at starter/src/worker.rs."), "{list}");
         assert!(!list.contains("`one`"), "{list}");
+        // Level 2 folded under it, as HTML (Markdown is not read there).
+        assert!(
+            list.contains("<details class=\"hint-more\"><summary>Still stuck? The shape of the solution (<code>cargo xtask hint --more two</code>)</summary><p>First <code>a()</code>, then &lt;b&gt;.</p></details>"),
+            "{list}"
+        );
+        let one = with_page("ch/a.md", |page| expand("{{#checkpoints one}}", page)).unwrap();
+        assert!(!one.contains("<details"), "{one}");
+    }
+
+    #[test]
+    fn a_checkpoint_links_the_rendered_page() {
+        let checkpoints = checkpoints::parse(
+            &CHECKPOINTS.replace("ch/a.html#first", "ch/a.md#first"),
+            Path::new("checkpoints.toml"),
+        )
+        .unwrap();
+        let chapters = HashMap::from([(
+            PathBuf::from("ch/a.md"),
+            Chapter {
+                name: "Chapter A".to_owned(),
+                headings: HashMap::new(),
+            },
+        )]);
+        let page = Page {
+            path: Path::new("top.md"),
+            src: Path::new("/nonexistent"),
+            checkpoints: &checkpoints,
+            chapters: &chapters,
+            timing: None,
+        };
+        let error = format!("{:#}", expand("{{#checkpoints}}", &page).unwrap_err());
+        assert!(error.contains("`one` points to `ch/a.md#first`"), "{error}");
+        assert!(error.contains("rendered page"), "{error}");
     }
 
     #[test]

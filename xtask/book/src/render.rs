@@ -16,8 +16,8 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Subscriber;
 use tracing::{Event, Level, Metadata};
 
-use crate::Paths;
 use crate::lesson::Lesson;
+use crate::paths::Paths;
 use crate::verify;
 
 /// Builds the book into `dest`, prints what went wrong, and fails if
@@ -53,7 +53,7 @@ pub fn build(paths: &Paths, dest: &Path) -> anyhow::Result<Vec<String>> {
         let mut book = MDBook::load(&paths.book)
             .with_context(|| format!("cannot load the book in {}", paths.book.display()))?;
         book.config.build.build_dir = dest.to_owned();
-        book.with_preprocessor(Lesson::new(&paths.checkpoints));
+        book.with_preprocessor(Lesson::new(&paths.checkpoints, &paths.plan));
         book.build().context("mdBook could not build the book")
     });
     problems.extend(
@@ -145,7 +145,7 @@ mod tests {
         let problems = build(&paths, dest.path()).unwrap();
         assert!(problems.is_empty(), "{}", problems.join("\n"));
         let table = fs::read_to_string(dest.path().join("checkpoints.html")).unwrap();
-        let checkpoints = crate::checkpoints::load(&paths.checkpoints).unwrap();
+        let checkpoints = ::lesson::checkpoints::load(&paths.checkpoints).unwrap();
         for checkpoint in checkpoints {
             let id = format!("<code>{}</code>", checkpoint.id);
             assert!(table.contains(&id), "{} is not in the table", checkpoint.id);
@@ -193,13 +193,14 @@ mod tests {
         let checkpoints = root.path().join("checkpoints.toml");
         fs::write(
             &checkpoints,
-            "[[checkpoint]]\nid = \"c\"\ntitle = \"C\"\ngoal = 1\nhint = \"h\"\nbook = \"part/two.md#gone\"\n",
+            "[[checkpoint]]\nid = \"c\"\ntitle = \"C\"\ngoal = 1\npre_lesson = false\nhint = \"h\"\nbook = \"part/two.html#gone\"\n",
         )
         .unwrap();
         let paths = Paths {
             workspace: root.path().to_owned(),
             book,
             checkpoints,
+            plan: root.path().join("lesson.toml"),
         };
         let dest = root.path().join("out");
         let problems = build(&paths, &dest).unwrap().join("\n");

@@ -9,6 +9,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
@@ -16,7 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
-use crate::{Paths, render};
+use crate::paths::Paths;
+use crate::render;
 
 const RELOAD_SCRIPT: &str = r#"<script>
 (function () {
@@ -51,7 +53,7 @@ pub fn run(paths: &Paths, host: IpAddr, port: u16, open: bool) -> anyhow::Result
     let url = format!("http://{address}/");
     println!("book: serving {url} (Ctrl-C stops)");
     if open {
-        crate::open_in_browser(&url);
+        open_in_browser(&url);
     }
 
     let build = Arc::new(AtomicU64::new(1));
@@ -211,6 +213,23 @@ fn respond(
     }
     stream.flush()?;
     Ok(())
+}
+
+/// Opens a file or URL with the desktop's default handler. Failing to is not
+/// an error: the address has been printed anyway.
+pub fn open_in_browser(target: &str) {
+    let mut command = if cfg!(target_os = "macos") {
+        Command::new("open")
+    } else if cfg!(windows) {
+        let mut start = Command::new("cmd");
+        start.args(["/C", "start", ""]);
+        start
+    } else {
+        Command::new("xdg-open")
+    };
+    if let Err(error) = command.arg(target).spawn() {
+        eprintln!("could not open a browser ({error}); open {target} yourself");
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
 
+use ::lesson::anchors::{self, AnchorError};
+
 use crate::lesson::directives;
 
 /// Problems with the includes of every Markdown file under `src`.
@@ -81,45 +83,16 @@ fn check_includes(
 }
 
 /// The lines between `ANCHOR: name` and `ANCHOR_END: name`, as mdBook takes
-/// them (other anchors' marker lines left out); an error if the anchor is
-/// missing, unclosed or holds nothing.
+/// them (other anchors' marker lines left out; the `lesson` crate's reading,
+/// which `cargo xtask reveal` and the trail use too); an error if the anchor
+/// is missing, unclosed or holds nothing.
 fn anchored(code: &str, name: &str) -> Result<String, String> {
-    let mut inside = None;
-    for line in code.lines() {
-        match &mut inside {
-            None if marks(line, "ANCHOR:", name) => inside = Some(String::new()),
-            None => {}
-            Some(body) if marks(line, "ANCHOR_END:", name) => {
-                return if body.trim().is_empty() {
-                    Err(format!("the anchor `{name}` is empty"))
-                } else {
-                    Ok(std::mem::take(body))
-                };
-            }
-            Some(body) if !line.contains("ANCHOR:") && !line.contains("ANCHOR_END:") => {
-                body.push_str(line);
-                body.push('\n');
-            }
-            // Another anchor's marker line: mdBook leaves it out.
-            Some(_) => {}
-        }
+    match anchors::region(code, name) {
+        Ok((_, body)) if body.trim().is_empty() => Err(format!("the anchor `{name}` is empty")),
+        Ok((_, body)) => Ok(body),
+        Err(AnchorError::NoEnd { .. }) => Err(format!("the anchor `{name}` has no ANCHOR_END")),
+        Err(_) => Err(format!("there is no anchor `{name}`")),
     }
-    Err(match inside {
-        None => format!("there is no anchor `{name}`"),
-        Some(_) => format!("the anchor `{name}` has no ANCHOR_END"),
-    })
-}
-
-/// Whether `line` has `marker` followed by the anchor `name` (and not by a
-/// longer name that starts with it).
-fn marks(line: &str, marker: &str, name: &str) -> bool {
-    let Some((_, rest)) = line.split_once(marker) else {
-        return false;
-    };
-    let rest = rest.trim_start();
-    rest.strip_prefix(name).is_some_and(|after| {
-        !after.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-')
-    })
 }
 
 /// Problems in the built HTML under `dest`.
@@ -353,8 +326,8 @@ let x = 1;
 
     #[test]
     fn anchors_are_found_by_exact_name() {
-        assert_eq!(anchored(CODE, "inner").unwrap(), "let x = 1;\n");
-        assert_eq!(anchored(CODE, "outer").unwrap(), "let x = 1;\n");
+        assert_eq!(anchored(CODE, "inner").unwrap(), "let x = 1;");
+        assert_eq!(anchored(CODE, "outer").unwrap(), "let x = 1;");
         assert!(anchored(CODE, "inn").unwrap_err().contains("no anchor"));
         assert!(anchored(CODE, "hollow").unwrap_err().contains("empty"));
         assert!(

@@ -17,16 +17,16 @@ use anyhow::{Context, Result, bail};
 use base64ct::{Base64, Encoding};
 use serde_json::Value;
 
-use crate::browser::{Browser, PageId, js_str};
-use crate::checkpoints::add_article_by;
-use crate::chromium::{self, Chromium};
-use crate::proxy::Mode;
-use crate::server::Server;
+use crate::app::{ARTICLE_ITEMS, CONNECTION_STATUS, FORM_STATUS, LIST, PUSH_TOGGLE, SYNC_TAG};
+use crate::browsers::chromium::{self, Chromium};
+use crate::browsers::{Browser, PageId, js_str};
+use crate::checkpoints::page::add_article_by;
+use crate::standins::proxy::{Mode, Proxy};
+use crate::standins::server::Server;
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 700;
 const WAIT: Duration = Duration::from_secs(15);
-const LIST: &str = "#latest-headlines li[data-id]";
 
 pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -39,8 +39,24 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
         .context("starting Chromium")?;
     let mut shots = Shots { out, written: 0 };
 
-    // The app as it opens, controlled by its worker.
-    let tab = b.open_page(&url).await?;
+    let tab = app_start(&mut b, &mut shots, &url).await?;
+    let headline = "Local man's umbrella predicts rain, again";
+    offline_and_queued(&mut b, &mut shots, tab, headline).await?;
+    let updated = back_online(&mut b, &mut shots, tab, headline).await?;
+    let canvas = notification(&mut b, &mut shots, tab, &updated).await?;
+    two_pages(&mut b, &mut proxy, &mut shots, &url, tab, canvas).await?;
+
+    println!(
+        "wrote {} screenshots ({WIDTH}×{HEIGHT}) to {}",
+        shots.written,
+        out.canonicalize().as_deref().unwrap_or(out).display()
+    );
+    Ok(())
+}
+
+/// The app as it opens, controlled by its worker: `app-start`.
+async fn app_start(b: &mut Chromium, shots: &mut Shots<'_>, url: &str) -> Result<PageId> {
+    let tab = b.open_page(url).await?;
     b.wait_until(
         tab,
         "navigator.serviceWorker.getRegistration('/').then(r => !!(r && r.active))",
@@ -56,68 +72,69 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
         WAIT,
     )
     .await?;
-    wait_text(&mut b, tab, LIST, "", "the list").await?;
+    wait_text(b, tab, ARTICLE_ITEMS, "", "the list").await?;
     // Before the lesson the page has no push button (the starter keeps it
     // hidden): hide it for this one picture, so that it shows the starter.
-    b.eval(
-        tab,
-        "document.querySelector('#push-toggle').hidden = true",
-        WAIT,
-    )
-    .await?;
-    shots.take(&mut b, tab, "app-start").await?;
-    b.eval(
-        tab,
-        "document.querySelector('#push-toggle').hidden = false",
-        WAIT,
-    )
-    .await?;
+    let toggle = format!("document.querySelector({})", js_str(PUSH_TOGGLE));
+    b.eval(tab, &format!("{toggle}.hidden = true"), WAIT)
+        .await?;
+    shots.take(b, tab, "app-start").await?;
+    b.eval(tab, &format!("{toggle}.hidden = false"), WAIT)
+        .await?;
+    Ok(tab)
+}
 
-    // Offline: the badge says so.
+/// Offline, the badge says so (`offline-badge`); an article added offline,
+/// the worker keeps it (`queued-article`).
+async fn offline_and_queued(
+    b: &mut Chromium,
+    shots: &mut Shots<'_>,
+    tab: PageId,
+    headline: &str,
+) -> Result<()> {
     b.set_offline(true).await?;
+    wait_text(b, tab, CONNECTION_STATUS, "Offline", "the offline badge").await?;
+    shots.take(b, tab, "offline-badge").await?;
+    add_article_by(b, tab, headline, "Ada Lovelace").await?;
+    wait_text(b, tab, FORM_STATUS, "Queued", "the worker's answer").await?;
     wait_text(
-        &mut b,
+        b,
         tab,
-        "#connection-status",
-        "Offline",
-        "the offline badge",
-    )
-    .await?;
-    shots.take(&mut b, tab, "offline-badge").await?;
-
-    // An article added offline: the worker keeps it.
-    let headline = "Local man's umbrella predicts rain, again";
-    add_article_by(&mut b, tab, headline, "Ada Lovelace").await?;
-    wait_text(&mut b, tab, "#form-status", "Queued", "the worker's answer").await?;
-    wait_text(
-        &mut b,
-        tab,
-        "#latest-headlines li[data-state=waiting]",
+        &format!("{LIST} li[data-state=waiting]"),
         headline,
         "the article in the list, waiting",
     )
     .await?;
-    shots.take(&mut b, tab, "queued-article").await?;
+    shots.take(b, tab, "queued-article").await?;
+    Ok(())
+}
 
-    // Back online: the browser fires the sync, the list updates and the
-    // worker shows a notification.
+/// Back online: the browser fires the sync, the list updates and the
+/// worker shows a notification (`updated-list`, returned as base64).
+async fn back_online(
+    b: &mut Chromium,
+    shots: &mut Shots<'_>,
+    tab: PageId,
+    headline: &str,
+) -> Result<String> {
     let mark = b.mark();
     b.set_offline(false).await?;
-    wait_delivered(&mut b, tab, headline).await?;
-    wait_text(
-        &mut b,
-        tab,
-        "#form-status",
-        "Sent",
-        "the status saying sent",
-    )
-    .await?;
+    wait_delivered(b, tab, headline).await?;
+    wait_text(b, tab, FORM_STATUS, "Sent", "the status saying sent").await?;
     b.wait_service_event(mark, "notifications", "Notification displayed", WAIT)
         .await?;
-    scroll_to(&mut b, tab, headline).await?;
-    let updated = shots.take(&mut b, tab, "updated-list").await?;
+    scroll_to(b, tab, headline).await?;
+    shots.take(b, tab, "updated-list").await
+}
 
-    // The notification, drawn over the page from what the browser holds.
+/// The notification, drawn over the page (`updated`, base64) from what the
+/// browser holds, in a blank tab of its own (`notification`); that tab.
+async fn notification(
+    b: &mut Chromium,
+    shots: &mut Shots<'_>,
+    tab: PageId,
+    updated: &str,
+) -> Result<PageId> {
     let shown = b
         .eval(
             tab,
@@ -143,29 +160,47 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
         .await?;
     let canvas = b.open_page("about:blank").await?;
     compose(
-        &mut b,
+        b,
         canvas,
-        &notification_html(&updated, &notification, icon.as_str().unwrap_or_default()),
+        &notification_html(updated, &notification, icon.as_str().unwrap_or_default()),
     )
     .await?;
-    shots.take(&mut b, canvas, "notification").await?;
+    shots.take(b, canvas, "notification").await?;
+    Ok(canvas)
+}
 
-    // Two windows, one sync: the server answers 503 while the article is
-    // added, then comes back and a sync delivers it to both lists.
-    let second = b.open_page(&url).await?;
-    wait_text(&mut b, second, LIST, "", "the list in the second window").await?;
+/// Two windows, one sync: the server answers 503 while the article is
+/// added, then comes back and a sync delivers it to both lists
+/// (`two-pages`, drawn side by side on `canvas`).
+async fn two_pages(
+    b: &mut Chromium,
+    proxy: &mut Proxy,
+    shots: &mut Shots<'_>,
+    url: &str,
+    tab: PageId,
+    canvas: PageId,
+) -> Result<()> {
+    let second = b.open_page(url).await?;
+    wait_text(
+        b,
+        second,
+        ARTICLE_ITEMS,
+        "",
+        "the list in the second window",
+    )
+    .await?;
     proxy.set_mode(Mode::Api503).await?;
     let headline = "Cat elected mayor; promises more naps";
-    add_article_by(&mut b, tab, headline, "Grace Hopper").await?;
-    wait_text(&mut b, tab, "#form-status", "Queued", "the worker's answer").await?;
+    add_article_by(b, tab, headline, "Grace Hopper").await?;
+    wait_text(b, tab, FORM_STATUS, "Queued", "the worker's answer").await?;
     proxy.set_mode(Mode::Pass).await?;
-    b.fire_sync("add-article", false).await?;
+    b.fire_sync(SYNC_TAG, false).await?;
     let mut halves = Vec::new();
     for page in [tab, second] {
-        wait_delivered(&mut b, page, headline).await?;
+        wait_delivered(b, page, headline).await?;
         // Narrow the window first, then bring the article into view.
         b.screenshot(page, WIDTH / 2 - 12, HEIGHT - 40).await?;
-        scroll_to(&mut b, page, headline).await?;
+        scroll_to(b, page, headline).await?;
         b.eval(page, "document.activeElement?.blur(), true", WAIT)
             .await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -173,14 +208,8 @@ pub async fn run(site: &Path, server_bin: &Path, out: &Path) -> Result<()> {
             &b.screenshot(page, WIDTH / 2 - 12, HEIGHT - 40).await?,
         ));
     }
-    compose(&mut b, canvas, &two_pages_html(&halves[0], &halves[1])).await?;
-    shots.take(&mut b, canvas, "two-pages").await?;
-
-    println!(
-        "wrote {} screenshots ({WIDTH}×{HEIGHT}) to {}",
-        shots.written,
-        out.canonicalize().as_deref().unwrap_or(out).display()
-    );
+    compose(b, canvas, &two_pages_html(&halves[0], &halves[1])).await?;
+    shots.take(b, canvas, "two-pages").await?;
     Ok(())
 }
 
@@ -227,9 +256,10 @@ async fn wait_text<B: Browser>(
 /// no longer marked as waiting in the outbox.
 async fn wait_delivered<B: Browser>(b: &mut B, tab: PageId, headline: &str) -> Result<()> {
     let js = format!(
-        "(() => {{ const items = Array.from(document.querySelectorAll('#latest-headlines li'))
+        "(() => {{ const items = Array.from(document.querySelectorAll({}))
                      .filter(li => li.textContent.includes({}));
                    return items.length === 1 && !items[0].hasAttribute('data-state'); }})()",
+        js_str(&format!("{LIST} li")),
         js_str(headline)
     );
     b.wait_until(tab, &js, "the synced article", WAIT)

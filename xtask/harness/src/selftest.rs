@@ -12,9 +12,9 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
-use crate::browser::{Browser, truthy};
-use crate::chromium::Chromium;
-use crate::proxy::{Mode, Outcome, Proxy, read_head};
+use crate::browsers::chromium::Chromium;
+use crate::browsers::{Browser, PageId, truthy};
+use crate::standins::proxy::{Mode, Outcome, Proxy, read_head};
 use crate::util::free_port;
 
 const INDEX: &str =
@@ -71,173 +71,40 @@ fn step(started: Instant, what: &str) {
     println!("  ✓ {what} ({} ms)", started.elapsed().as_millis());
 }
 
+/// The harness against the tiny app, one step after the other; each step
+/// says what it proved.
 pub async fn run() -> Result<()> {
     let started = Instant::now();
-    let exe = crate::chromium::find_or_install()?;
+    let exe = crate::browsers::chromium::find_or_install()?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let upstream = listener.local_addr()?.port();
     let posts = Arc::new(AtomicUsize::new(0));
     let server = tokio::spawn(serve(listener, posts.clone()));
-    let mut proxy = Proxy::start(free_port()?, upstream).await?;
+    let proxy = Proxy::start(free_port()?, upstream).await?;
     let origin = proxy.origin();
-    let mut b = Chromium::launch(exe, &origin).await?;
+    let b = Chromium::launch(exe, &origin).await?;
     step(started, "launched Chromium and granted permissions");
-
-    let tab = b.open_page(&format!("{origin}/")).await?;
-    b.wait_until(
-        tab,
-        "navigator.serviceWorker.controller !== null",
-        "a controller",
-        Duration::from_secs(10),
-    )
-    .await?;
-    step(started, "the worker controls the page");
-
-    b.set_offline(true).await?;
-    b.reload(tab).await?;
-    b.wait_until(
-        tab,
-        "!!document.querySelector('#ok')",
-        "the shell offline",
-        Duration::from_secs(5),
-    )
-    .await?;
-    let online = b
-        .eval(tab, "navigator.onLine", Duration::from_secs(5))
-        .await?;
-    ensure!(
-        online == Value::Bool(false),
-        "the page thinks it is online while emulated offline"
-    );
-    b.set_offline(false).await?;
-    step(started, "offline reload served from the worker's cache");
-
-    b.stop_workers().await?;
-    b.reload(tab).await?;
-    b.wait_until(
-        tab,
-        "navigator.serviceWorker.controller !== null",
-        "a controller",
-        Duration::from_secs(10),
-    )
-    .await?;
-    step(started, "stopped the worker; a reload started it again");
-
-    proxy.set_mode(Mode::Api503).await?;
-    let seen = proxy.api_requests().len();
-    let mark = b.mark();
-    b.fire_sync("selftest", false).await?;
-    wait(
-        || {
-            proxy.api_requests()[seen..]
-                .iter()
-                .any(|s| s.outcome == Outcome::Answered503)
-        },
-        "a 503'd POST",
-    )
-    .await?;
-    let done = b
-        .wait_service_event(mark, "backgroundSync", "", Duration::from_secs(10))
-        .await;
-    println!("    background sync events: {:?}", b.service_events(mark));
-    step(
+    let mut t = SelfTest {
+        b,
+        proxy,
+        posts,
+        origin,
         started,
-        &format!(
-            "a sync during 503 ({})",
-            if done.is_ok() {
-                "observed"
-            } else {
-                "not observed"
-            }
-        ),
-    );
+    };
 
-    proxy.set_mode(Mode::Pass).await?;
-    let mark = b.mark();
-    b.fire_sync("selftest", false).await?;
-    wait(
-        || posts.load(Ordering::SeqCst) >= 1,
-        "the POST on the server",
-    )
-    .await?;
-    b.wait_service_event(mark, "notifications", "", Duration::from_secs(10))
-        .await?;
-    let titles = b
-        .eval(
-            tab,
-            "(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => n.title))()",
-            Duration::from_secs(5),
-        )
-        .await?;
-    println!("    events: {:?}", b.service_events(mark));
-    ensure!(
-        titles.to_string().contains("Added 1"),
-        "getNotifications() gave {titles}"
-    );
-    step(
-        started,
-        "a sync with the server back; notification shown and read",
-    );
-
-    proxy.set_mode(Mode::Refuse).await?;
-    let refused = tokio::net::TcpStream::connect(("127.0.0.1", proxy.port))
-        .await
-        .is_err();
-    ensure!(
-        refused,
-        "the proxy still accepts connections in Refuse mode"
-    );
-    proxy.set_mode(Mode::Pass).await?;
-    step(started, "proxy refuses connections, then passes again");
-
-    let before = posts.load(Ordering::SeqCst);
-    b.set_offline(true).await?;
-    b.eval(
-        tab,
-        "(async () => { await (await navigator.serviceWorker.ready).sync.register('natural'); return true; })()",
-        Duration::from_secs(5),
-    )
-    .await?;
-    tokio::task::yield_now().await;
-    ensure!(
-        posts.load(Ordering::SeqCst) == before,
-        "a sync fired while offline"
-    );
-    let mark = b.mark();
-    b.set_offline(false).await?;
-    wait(
-        || posts.load(Ordering::SeqCst) > before,
-        "the browser's own sync after going online",
-    )
-    .await?;
-    println!("    events: {:?}", b.service_events(mark));
-    step(
-        started,
-        "back online, Chromium fired the registered sync by itself",
-    );
-
-    b.restart().await?;
-    let tab = b.open_page(&format!("{origin}/")).await?;
-    let controlled = b
-        .eval(
-            tab,
-            "navigator.serviceWorker.controller !== null",
-            Duration::from_secs(5),
-        )
-        .await?;
-    ensure!(
-        truthy(&controlled),
-        "after a restart on the same profile, the worker no longer controls the page"
-    );
-    step(
-        started,
-        "restarted Chromium on the same profile; the worker is still there",
-    );
+    let tab = t.worker_controls().await?;
+    t.offline_reload(tab).await?;
+    t.stopped_worker(tab).await?;
+    t.sync_during_503().await?;
+    t.sync_with_the_server_back(tab).await?;
+    t.proxy_refuses().await?;
+    t.browsers_own_sync(tab).await?;
+    t.restart().await?;
 
     server.abort();
     // The built-in worker throws on a 503 on purpose (so the browser
     // retries); anything else uncaught is a surprise.
-    let logs = b.recent_logs(50);
+    let logs = t.b.recent_logs(50);
     if let Some(error) = logs
         .iter()
         .find(|l| l.contains("uncaught") && !l.contains("status 503"))
@@ -249,6 +116,207 @@ pub async fn run() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The browser, the proxy in front of the tiny app, and how many POSTs the
+/// app has counted.
+struct SelfTest {
+    b: Chromium,
+    proxy: Proxy,
+    posts: Arc<AtomicUsize>,
+    origin: String,
+    started: Instant,
+}
+
+impl SelfTest {
+    async fn worker_controls(&mut self) -> Result<PageId> {
+        let b = &mut self.b;
+        let tab = b.open_page(&format!("{}/", self.origin)).await?;
+        b.wait_until(
+            tab,
+            "navigator.serviceWorker.controller !== null",
+            "a controller",
+            Duration::from_secs(10),
+        )
+        .await?;
+        step(self.started, "the worker controls the page");
+        Ok(tab)
+    }
+
+    async fn offline_reload(&mut self, tab: PageId) -> Result<()> {
+        let b = &mut self.b;
+        b.set_offline(true).await?;
+        b.reload(tab).await?;
+        b.wait_until(
+            tab,
+            "!!document.querySelector('#ok')",
+            "the shell offline",
+            Duration::from_secs(5),
+        )
+        .await?;
+        let online = b
+            .eval(tab, "navigator.onLine", Duration::from_secs(5))
+            .await?;
+        ensure!(
+            online == Value::Bool(false),
+            "the page thinks it is online while emulated offline"
+        );
+        b.set_offline(false).await?;
+        step(
+            self.started,
+            "offline reload served from the worker's cache",
+        );
+        Ok(())
+    }
+
+    async fn stopped_worker(&mut self, tab: PageId) -> Result<()> {
+        let b = &mut self.b;
+        b.stop_workers().await?;
+        b.reload(tab).await?;
+        b.wait_until(
+            tab,
+            "navigator.serviceWorker.controller !== null",
+            "a controller",
+            Duration::from_secs(10),
+        )
+        .await?;
+        step(
+            self.started,
+            "stopped the worker; a reload started it again",
+        );
+        Ok(())
+    }
+
+    async fn sync_during_503(&mut self) -> Result<()> {
+        let (b, proxy) = (&mut self.b, &mut self.proxy);
+        proxy.set_mode(Mode::Api503).await?;
+        let seen = proxy.api_requests().len();
+        let mark = b.mark();
+        b.fire_sync("selftest", false).await?;
+        wait(
+            || {
+                proxy.api_requests()[seen..]
+                    .iter()
+                    .any(|s| s.outcome == Outcome::Answered503)
+            },
+            "a 503'd POST",
+        )
+        .await?;
+        let done = b
+            .wait_service_event(mark, "backgroundSync", "", Duration::from_secs(10))
+            .await;
+        println!("    background sync events: {:?}", b.service_events(mark));
+        step(
+            self.started,
+            &format!(
+                "a sync during 503 ({})",
+                if done.is_ok() {
+                    "observed"
+                } else {
+                    "not observed"
+                }
+            ),
+        );
+        Ok(())
+    }
+
+    async fn sync_with_the_server_back(&mut self, tab: PageId) -> Result<()> {
+        let (b, posts) = (&mut self.b, &self.posts);
+        self.proxy.set_mode(Mode::Pass).await?;
+        let mark = b.mark();
+        b.fire_sync("selftest", false).await?;
+        wait(
+            || posts.load(Ordering::SeqCst) >= 1,
+            "the POST on the server",
+        )
+        .await?;
+        b.wait_service_event(mark, "notifications", "", Duration::from_secs(10))
+            .await?;
+        let titles = b
+            .eval(
+                tab,
+                "(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => n.title))()",
+                Duration::from_secs(5),
+            )
+            .await?;
+        println!("    events: {:?}", b.service_events(mark));
+        ensure!(
+            titles.to_string().contains("Added 1"),
+            "getNotifications() gave {titles}"
+        );
+        step(
+            self.started,
+            "a sync with the server back; notification shown and read",
+        );
+        Ok(())
+    }
+
+    async fn proxy_refuses(&mut self) -> Result<()> {
+        let proxy = &mut self.proxy;
+        proxy.set_mode(Mode::Refuse).await?;
+        let refused = tokio::net::TcpStream::connect(("127.0.0.1", proxy.port))
+            .await
+            .is_err();
+        ensure!(
+            refused,
+            "the proxy still accepts connections in Refuse mode"
+        );
+        proxy.set_mode(Mode::Pass).await?;
+        step(self.started, "proxy refuses connections, then passes again");
+        Ok(())
+    }
+
+    async fn browsers_own_sync(&mut self, tab: PageId) -> Result<()> {
+        let (b, posts) = (&mut self.b, &self.posts);
+        let before = posts.load(Ordering::SeqCst);
+        b.set_offline(true).await?;
+        b.eval(
+            tab,
+            "(async () => { await (await navigator.serviceWorker.ready).sync.register('natural'); return true; })()",
+            Duration::from_secs(5),
+        )
+        .await?;
+        tokio::task::yield_now().await;
+        ensure!(
+            posts.load(Ordering::SeqCst) == before,
+            "a sync fired while offline"
+        );
+        let mark = b.mark();
+        b.set_offline(false).await?;
+        wait(
+            || posts.load(Ordering::SeqCst) > before,
+            "the browser's own sync after going online",
+        )
+        .await?;
+        println!("    events: {:?}", b.service_events(mark));
+        step(
+            self.started,
+            "back online, Chromium fired the registered sync by itself",
+        );
+        Ok(())
+    }
+
+    async fn restart(&mut self) -> Result<()> {
+        let b = &mut self.b;
+        b.restart().await?;
+        let tab = b.open_page(&format!("{}/", self.origin)).await?;
+        let controlled = b
+            .eval(
+                tab,
+                "navigator.serviceWorker.controller !== null",
+                Duration::from_secs(5),
+            )
+            .await?;
+        ensure!(
+            truthy(&controlled),
+            "after a restart on the same profile, the worker no longer controls the page"
+        );
+        step(
+            self.started,
+            "restarted Chromium on the same profile; the worker is still there",
+        );
+        Ok(())
+    }
 }
 
 async fn wait(mut condition: impl FnMut() -> bool, what: &str) -> Result<()> {

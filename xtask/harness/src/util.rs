@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use lesson::Stage;
 
 /// A task that lives as long as its owner: aborted when dropped, so a
 /// listener or a connection that the harness started never outlives the
@@ -192,4 +193,15 @@ fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
+}
+
+/// A stage's server binary in the dev build under `target` (cargo names it
+/// after the stage's package). `cargo xtask` always passes `--server-bin`;
+/// this is for running the harness by hand.
+pub fn server_of(target: &Path, stage: Stage) -> PathBuf {
+    target.join("debug").join(format!(
+        "{}{}",
+        stage.binary(),
+        std::env::consts::EXE_SUFFIX
+    ))
 }

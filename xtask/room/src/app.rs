@@ -3,8 +3,10 @@
 //!
 //! - `GET /` (with `/room.js` and `/room.css`): the room page.
 //! - `GET /api/table`: the table as JSON (the page's first paint, tests).
-//! - `GET /api/events`: server-sent events, the table again after every
-//!   stored report.
+//! - `GET /api/events`: server-sent events, the table again after stored
+//!   reports: at most every [`PUBLISH_EVERY`], so that a room of hundreds
+//!   reporting at once costs the page a few tables a second, not one per
+//!   report, and a report's answer never waits for the table to be built.
 //! - `POST /api/report`: a student's report (`room send`).
 //!
 //! Students only ever POST. The page and its data are for the instructor's
@@ -12,6 +14,7 @@
 //! to the LAN with `--host` does not show everyone's names and progress to
 //! everyone on it.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
 use serde_json::json;
-use tokio::sync::broadcast;
+use tokio::sync::watch;
 
 use crate::checkpoints::Catalogue;
 use crate::rate::RateLimiter;
@@ -42,6 +45,8 @@ pub const MAX_BODY: usize = 16 * 1024;
 pub const PER_NAME: usize = 5;
 pub const PER_ADDRESS: usize = 60;
 pub const WINDOW: Duration = Duration::from_secs(10);
+/// The open pages get the table at most this often.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
 const INDEX: &str = include_str!("../static/index.html");
 const SCRIPT: &str = include_str!("../static/room.js");
@@ -58,33 +63,55 @@ pub struct AppState {
 struct Shared {
     code: String,
     catalogue: Catalogue,
-    /// A room is a few dozen students reporting every few minutes: one
-    /// connection behind a mutex, used for well under a millisecond per
-    /// request, is plenty, and simpler than a pool or `spawn_blocking`.
+    /// The lesson plan's minutes per checkpoint (`lesson::plan`).
+    minutes: BTreeMap<String, u32>,
+    /// A room is a few dozen students reporting every few minutes (the
+    /// load benchmark sends 200 every 10 s): one connection behind a mutex,
+    /// used for well under a millisecond per report, is plenty, and simpler
+    /// than a pool or `spawn_blocking`.
     store: Mutex<Store>,
     limits: Mutex<Limits>,
-    /// Each stored report sends the new table (as JSON) to every open page.
-    updates: broadcast::Sender<String>,
+    /// The latest table (as JSON) for every open page: only the latest
+    /// matters, so a page that falls behind skips to it.
+    updates: watch::Sender<Arc<str>>,
+    publishing: Mutex<Publishing>,
 }
 
 struct Limits {
     per_address: RateLimiter<IpAddr>,
-    per_name: RateLimiter<(IpAddr, String)>,
+    /// By address and student: their machine id, or the name an older
+    /// client sends.
+    per_student: RateLimiter<(IpAddr, String)>,
+}
+
+/// When the table was last sent to the pages, and whether a send is
+/// already on its way (then a new report rides along with it).
+#[derive(Default)]
+struct Publishing {
+    last: Option<Instant>,
+    scheduled: bool,
 }
 
 impl AppState {
-    pub fn new(store: Store, code: String, catalogue: Catalogue) -> Self {
-        let (updates, _) = broadcast::channel(16);
+    pub fn new(
+        store: Store,
+        code: String,
+        catalogue: Catalogue,
+        minutes: BTreeMap<String, u32>,
+    ) -> Self {
+        let (updates, _) = watch::channel(Arc::from(""));
         AppState {
             shared: Arc::new(Shared {
                 code,
                 catalogue,
+                minutes,
                 store: Mutex::new(store),
                 limits: Mutex::new(Limits {
                     per_address: RateLimiter::new(PER_ADDRESS, WINDOW),
-                    per_name: RateLimiter::new(PER_NAME, WINDOW),
+                    per_student: RateLimiter::new(PER_NAME, WINDOW),
                 }),
                 updates,
+                publishing: Mutex::new(Publishing::default()),
             }),
         }
     }
@@ -105,13 +132,71 @@ impl AppState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn publishing(&self) -> MutexGuard<'_, Publishing> {
+        self.shared
+            .publishing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub fn table(&self) -> Result<Table, StoreError> {
         Ok(Table {
             code: self.shared.code.clone(),
             now: unix_now(),
             checkpoints: self.shared.catalogue.checkpoints.clone(),
+            minutes: self.shared.minutes.clone(),
             students: self.store().students()?,
         })
+    }
+
+    fn table_json(&self) -> Result<String, StoreError> {
+        Ok(serde_json::to_string(&self.table()?)?)
+    }
+
+    /// The table changed: sends it to the open pages, now if the last send
+    /// was at least [`PUBLISH_EVERY`] ago, else once that time is up. The
+    /// table is read after `scheduled` is cleared, so a report stored
+    /// before then is in it, and one stored after schedules the next send.
+    fn table_changed(&self) {
+        let wait = {
+            let mut publishing = self.publishing();
+            if publishing.scheduled {
+                return;
+            }
+            publishing.scheduled = true;
+            publishing.last.map_or(Duration::ZERO, |last| {
+                PUBLISH_EVERY.saturating_sub(last.elapsed())
+            })
+        };
+        let state = self.clone();
+        tokio::spawn(async move {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            {
+                let mut publishing = state.publishing();
+                publishing.scheduled = false;
+                publishing.last = Some(Instant::now());
+            }
+            // A table of 200 students is some 200 KiB of JSON: written on a
+            // thread of its own, not on one that answers reports.
+            let built = tokio::task::spawn_blocking({
+                let state = state.clone();
+                move || state.table_json()
+            })
+            .await;
+            match built {
+                // No open page is not an error.
+                Ok(Ok(json)) => {
+                    state.shared.updates.send_replace(Arc::from(json));
+                }
+                Ok(Err(error)) => tracing::error!(
+                    "cannot send the table to the pages: {:#}",
+                    anyhow::Error::new(error)
+                ),
+                Err(error) => tracing::error!("the table was not built: {error}"),
+            }
+        });
     }
 }
 
@@ -229,43 +314,33 @@ async fn table(
     state.table().map(Json).map_err(ApiError::internal)
 }
 
-/// The table now, then again after every stored report. A page that fell
-/// behind (more than the channel holds) gets the current table instead of
-/// the ones it missed: only the latest matters.
+/// The table now, then again whenever it changes. A page that fell behind
+/// gets the latest table, not the ones it missed: only the latest matters.
 async fn events(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     instructor_only(peer)?;
-    let receiver = state.shared.updates.subscribe();
-    let first = serde_json::to_string(&state.table().map_err(ApiError::internal)?)
-        .map_err(|e| ApiError::internal(e.into()))?;
-    let stream = futures_util::stream::unfold(
-        (Some(first), receiver, state),
-        |(next, mut receiver, state)| async move {
+    let mut receiver = state.shared.updates.subscribe();
+    // Read after subscribing: a change from now on is sent after this.
+    receiver.mark_unchanged();
+    let first: Arc<str> = Arc::from(state.table_json().map_err(ApiError::internal)?);
+    let stream =
+        futures_util::stream::unfold((Some(first), receiver), |(next, mut receiver)| async move {
             let json = match next {
                 Some(json) => json,
-                None => loop {
-                    match receiver.recv().await {
-                        Ok(json) => break json,
-                        Err(broadcast::error::RecvError::Lagged(_)) => {
-                            match state.table().map(|t| serde_json::to_string(&t)) {
-                                Ok(Ok(json)) => break json,
-                                _ => continue,
-                            }
-                        }
-                        Err(broadcast::error::RecvError::Closed) => return None,
-                    }
-                },
+                None => {
+                    receiver.changed().await.ok()?;
+                    receiver.borrow_and_update().clone()
+                }
             };
-            let event = Event::default().event("table").data(json);
-            Some((Ok(event), (None, receiver, state)))
-        },
-    );
+            let event = Event::default().event("table").data(&*json);
+            Some((Ok(event), (None, receiver)))
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// A student's report: limited, decoded, checked, stored, then pushed to
+/// A student's report: limited, decoded, checked, stored, then sent on to
 /// every open page. Anything wrong is refused before anything is stored.
 async fn receive_report(
     State(state): State<AppState>,
@@ -302,34 +377,38 @@ fn store_report(
         ApiError::new(status, message)
     })?;
     let report = report::decode(&body)?;
+    let student = match &report.machine {
+        Some(machine) => machine.clone(),
+        None => report.name.trim().to_owned(),
+    };
     limited(
-        state
-            .limits()
-            .per_name
-            .hit((ip, report.name.trim().to_owned()), now),
+        state.limits().per_student.hit((ip, student), now),
         PER_NAME,
-        "for one name",
+        "for one student",
     )?;
     let report = report.validate(&state.shared.code, &state.shared.catalogue)?;
-    state
+    let stored = state
         .store()
         .record(&report, unix_now())
         .map_err(ApiError::internal)?;
-    let table = state.table().map_err(ApiError::internal)?;
-    if let Ok(json) = serde_json::to_string(&table) {
-        // No open page is not an error.
-        let _ = state.shared.updates.send(json);
-    }
-    tracing::info!(name = %report.name, passed = report.passed(), "report from {ip}");
-    // Out of the checkpoints that apply in the student's browser, as their
-    // check counts them.
-    let applicable = table.checkpoints.len() - report.not_applicable();
-    Ok(Json(json!({
+    state.table_changed();
+    tracing::info!(name = %stored.name, passed = report.passed(), "report from {ip}");
+    let mut answer = json!({
         "stored": true,
-        "name": report.name,
-        "passed": report.passed(),
-        "checkpoints": applicable,
-    })))
+        "name": stored.name,
+        "asked_name": report.name,
+    });
+    if !report.checkpoints.is_empty() {
+        // Out of the checkpoints that apply in the student's browser, as
+        // their check counts them.
+        let applicable = state.shared.catalogue.checkpoints.len() - report.not_applicable();
+        answer["passed"] = json!(report.passed());
+        answer["checkpoints"] = json!(applicable);
+    }
+    if let Some(lines) = &report.doctor {
+        answer["doctor"] = json!(lines.len());
+    }
+    Ok(Json(answer))
 }
 
 fn limited(outcome: Result<(), Duration>, max: usize, per: &str) -> Result<(), ApiError> {

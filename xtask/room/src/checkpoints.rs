@@ -1,12 +1,11 @@
 //! The columns of the room: the lesson's checkpoints, in the order of
-//! `lessons/background-sync/checkpoints.toml`.
-//!
-//! Only `id` and `title` matter here. The file keeps gaining fields (hints,
-//! book sections, browsers, variants), and the room must not break when it
-//! does: unknown fields are ignored on purpose (no `deny_unknown_fields`).
+//! `lessons/background-sync/checkpoints.toml`, read by the `lesson` crate
+//! (the file's one parser, which the harness and the book use too). Only
+//! `id` and `title` are shown.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use lesson::checkpoints::{self, CheckpointsError};
 use serde::{Deserialize, Serialize};
 
 /// One checkpoint column.
@@ -16,32 +15,6 @@ pub struct Checkpoint {
     pub title: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogueError {
-    #[error("cannot read the checkpoints file {path}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the checkpoints file {path} is not valid: {source}")]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: toml::de::Error,
-    },
-    #[error("the checkpoints file {path} lists no checkpoints")]
-    Empty { path: PathBuf },
-    #[error("the checkpoints file {path} lists `{id}` twice")]
-    Duplicate { path: PathBuf, id: String },
-}
-
-#[derive(Deserialize)]
-struct File {
-    #[serde(default)]
-    checkpoint: Vec<Checkpoint>,
-}
-
 /// The checkpoints, in file order.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
@@ -49,40 +22,34 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    pub fn load(path: &Path) -> Result<Self, CatalogueError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, path)
+    pub fn load(path: &Path) -> Result<Self, CheckpointsError> {
+        checkpoints::load(path).map(Self::columns)
     }
 
-    /// Parses the text of the checkpoints file (`path` only names it in
-    /// errors).
-    pub fn parse(text: &str, path: &Path) -> Result<Self, CatalogueError> {
-        let file: File = toml::from_str(text).map_err(|source| CatalogueError::Parse {
-            path: path.to_owned(),
-            source,
-        })?;
-        if file.checkpoint.is_empty() {
-            return Err(CatalogueError::Empty {
-                path: path.to_owned(),
-            });
+    fn columns(list: Vec<checkpoints::Checkpoint>) -> Self {
+        Catalogue {
+            checkpoints: list
+                .into_iter()
+                .map(|c| Checkpoint {
+                    id: c.id,
+                    title: c.title,
+                })
+                .collect(),
         }
-        for (i, c) in file.checkpoint.iter().enumerate() {
-            if file.checkpoint[..i]
+    }
+
+    /// A catalogue of these columns (id, title), for tests.
+    #[cfg(test)]
+    pub fn of(columns: &[(&str, &str)]) -> Self {
+        Catalogue {
+            checkpoints: columns
                 .iter()
-                .any(|earlier| earlier.id == c.id)
-            {
-                return Err(CatalogueError::Duplicate {
-                    path: path.to_owned(),
-                    id: c.id.clone(),
-                });
-            }
+                .map(|(id, title)| Checkpoint {
+                    id: (*id).to_owned(),
+                    title: (*title).to_owned(),
+                })
+                .collect(),
         }
-        Ok(Catalogue {
-            checkpoints: file.checkpoint,
-        })
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -95,45 +62,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keeps_file_order_and_ignores_other_fields() {
-        let text = r#"
-            [[checkpoint]]
-            id = "b"
-            title = "B"
-            goal = 0
-            some_field_added_later = { x = 1 }
-
-            [checkpoint.firefox]
-            title = "B in Firefox"
-
-            [[checkpoint]]
-            id = "a"
-            title = "A"
-        "#;
-        let catalogue = Catalogue::parse(text, Path::new("c.toml")).unwrap();
+    fn the_columns_are_the_lessons_checkpoints_in_file_order() {
+        // This crate is `xtask/room`.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(lesson::workspace::CHECKPOINTS);
+        let catalogue = Catalogue::load(&path).unwrap();
+        let all = checkpoints::load(&path).unwrap();
         let ids: Vec<&str> = catalogue
             .checkpoints
             .iter()
             .map(|c| c.id.as_str())
             .collect();
-        assert_eq!(ids, ["b", "a"]);
-        assert!(catalogue.contains("a") && !catalogue.contains("c"));
+        let file: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, file);
+        assert!(catalogue.contains("app-loads") && !catalogue.contains("teleport"));
+        assert_eq!(catalogue.checkpoints[0].title, all[0].title);
     }
 
     #[test]
-    fn the_lessons_file_loads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../lessons/background-sync/checkpoints.toml");
-        let catalogue = Catalogue::load(&path).unwrap();
-        assert!(catalogue.contains("app-loads"));
-    }
-
-    #[test]
-    fn duplicates_and_empty_files_are_named() {
-        let twice = "[[checkpoint]]\nid = \"a\"\ntitle = \"A\"\n[[checkpoint]]\nid = \"a\"\ntitle = \"A\"\n";
-        let error = Catalogue::parse(twice, Path::new("c.toml")).unwrap_err();
-        assert!(error.to_string().contains("`a` twice"), "{error}");
-        let error = Catalogue::parse("", Path::new("c.toml")).unwrap_err();
-        assert!(error.to_string().contains("no checkpoints"), "{error}");
+    fn a_missing_file_is_named() {
+        let error = Catalogue::load(Path::new("no/such/checkpoints.toml")).unwrap_err();
+        assert!(
+            error.to_string().contains("no/such/checkpoints.toml"),
+            "{error}"
+        );
     }
 }

@@ -4,7 +4,9 @@
 //!   a page of one row per student and one column per checkpoint, updated
 //!   live as reports arrive.
 //! - `room send` (what `cargo xtask check --room URL` runs, opt-in): one
-//!   student's latest check results, posted to the room.
+//!   student's latest check results, posted to the room; `room send
+//!   --doctor` (what `cargo xtask doctor --room URL` runs): the lines of
+//!   their last `cargo xtask doctor` instead.
 //!
 //! Its own crate, outside the workspace's default members, so that nobody
 //! compiles it on the way to `cargo xtask serve`.
@@ -20,7 +22,7 @@ mod store;
 mod tests;
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -51,8 +53,13 @@ enum Command {
         /// The lesson's checkpoints [default: lessons/background-sync/checkpoints.toml].
         #[arg(long)]
         checkpoints: Option<PathBuf>,
+        /// The lesson's plan, whose minutes say when a student is stuck
+        /// [default: lessons/background-sync/lesson.toml].
+        #[arg(long)]
+        lesson: Option<PathBuf>,
     },
-    /// Send a check run's results (never code) to a room.
+    /// Send a check run's results (never code) to a room, or with
+    /// `--doctor` the lines of `cargo xtask doctor`.
     Send {
         /// The room's address, as the instructor gave it: http://HOST:PORT
         #[arg(long)]
@@ -63,13 +70,20 @@ enum Command {
         /// Your name, as the instructor will see it.
         #[arg(long)]
         name: String,
-        /// The progress file `cargo xtask check` wrote.
+        /// The progress file `cargo xtask check` wrote [default:
+        /// target/xtask/progress.json]. The machine's id is kept beside it
+        /// (`machine-id`, made on first use), and so is `doctor.json`.
         #[arg(long)]
-        progress: PathBuf,
-        #[arg(long)]
-        stage: String,
+        progress: Option<PathBuf>,
+        /// The stage whose last check to send.
+        #[arg(long, required_unless_present = "doctor")]
+        stage: Option<String>,
         #[arg(long, default_value = "chromium")]
         browser: String,
+        /// Send the lines of the last `cargo xtask doctor` (`doctor.json`
+        /// beside the progress file) instead of a check's results.
+        #[arg(long, conflicts_with = "stage")]
+        doctor: bool,
     },
 }
 
@@ -81,6 +95,7 @@ fn main() -> ExitCode {
             port,
             db,
             checkpoints,
+            lesson,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -88,15 +103,17 @@ fn main() -> ExitCode {
                         .unwrap_or_else(|_| "room=info".into()),
                 )
                 .init();
-            let options = serve::Options {
-                host,
-                port,
-                db: db.unwrap_or_else(|| target_dir().join("room/room.sqlite")),
-                checkpoints: checkpoints.unwrap_or_else(|| {
-                    workspace().join("lessons/background-sync/checkpoints.toml")
-                }),
-            };
-            match serve::run(options) {
+            match workspace().and_then(|root| {
+                let target = lesson::workspace::target_dir(&root);
+                serve::run(serve::Options {
+                    host,
+                    port,
+                    db: db.unwrap_or_else(|| target.join("room/room.sqlite")),
+                    checkpoints: checkpoints
+                        .unwrap_or_else(|| root.join(lesson::workspace::CHECKPOINTS)),
+                    lesson: lesson.unwrap_or_else(|| root.join(::lesson::workspace::LESSON_PLAN)),
+                })
+            }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("room: error: {error}");
@@ -114,32 +131,92 @@ fn main() -> ExitCode {
             progress,
             stage,
             browser,
-        } => match send::send(&url, &code, &name, &progress, &stage, &browser) {
-            Ok(line) => {
-                println!("{line}");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                // One line: it is printed under the student's check report.
-                eprintln!("room: not reported: {error:#}");
-                ExitCode::FAILURE
-            }
-        },
+            doctor,
+        } => {
+            // `cargo xtask check` keeps it in the workspace's target directory.
+            let progress = progress.map_or_else(
+                || {
+                    workspace().map(|root| {
+                        ::lesson::workspace::target_dir(&root).join("xtask/progress.json")
+                    })
+                },
+                Ok,
+            );
+            let progress = match progress {
+                Ok(progress) => progress,
+                Err(error) => {
+                    eprintln!("room: not reported: {error:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            // clap lets through `--stage` or `--doctor`, never both.
+            let what = match stage {
+                Some(stage) if !doctor => send::What::Check { stage, browser },
+                _ => send::What::Doctor,
+            };
+            send_and_say(&url, &code, &name, &progress, &what)
+        }
     }
 }
 
-/// The workspace root (this crate is `xtask/room`).
-fn workspace() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // Shown to the instructor (where the room is kept): without the `..`.
-    std::fs::canonicalize(&path).unwrap_or(path)
+/// `room send`: one line on success, one line on failure (it is printed
+/// under the student's check report).
+fn send_and_say(url: &str, code: &str, name: &str, progress: &Path, what: &send::What) -> ExitCode {
+    match send::send(url, code, name, progress, what) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("room: not reported: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
-/// `target/`, or where `CARGO_TARGET_DIR` moved it (relative to the
-/// workspace root, where cargo runs).
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => workspace().join(dir),
-        None => workspace().join("target"),
+/// The workspace root, found at run time (as `cargo xtask` says, or where
+/// cargo runs the room), never where this binary was compiled: a workspace
+/// copied with its `target/` keeps its room in its own `target/`.
+fn workspace() -> anyhow::Result<PathBuf> {
+    let path = lesson::workspace::workspace_root()?;
+    // Shown to the instructor (where the room is kept): without a `..`.
+    Ok(std::fs::canonicalize(&path).unwrap_or(path))
+}
+
+#[cfg(test)]
+mod cli_tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn send_takes_a_stage_or_doctor_never_both() {
+        Cli::command().debug_assert();
+        let send = |extra: &[&str]| {
+            let mut args = vec![
+                "room", "send", "--url", "http://r", "--code", "C", "--name", "N",
+            ];
+            args.extend(extra);
+            Cli::try_parse_from(args).map(|cli| cli.command)
+        };
+        assert!(matches!(
+            send(&["--doctor"]),
+            Ok(Command::Send {
+                doctor: true,
+                stage: None,
+                progress: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            send(&["--stage", "starter"]),
+            Ok(Command::Send {
+                doctor: false,
+                stage: Some(_),
+                ..
+            })
+        ));
+        assert!(send(&[]).is_err());
+        assert!(send(&["--doctor", "--stage", "starter"]).is_err());
     }
 }

@@ -16,6 +16,7 @@ pub struct Options {
     pub port: u16,
     pub db: PathBuf,
     pub checkpoints: PathBuf,
+    pub lesson: PathBuf,
 }
 
 /// Letters and digits that cannot be misheard or misread for another: no
@@ -44,11 +45,16 @@ pub fn new_code() -> String {
 
 pub fn run(options: Options) -> Result<()> {
     let catalogue = Catalogue::load(&options.checkpoints)?;
+    // A lesson file without `[timing]` gives no minutes: the page then
+    // uses its own default threshold.
+    let minutes = lesson::plan::load(&options.lesson)?
+        .map(|timing| timing.minutes_by_checkpoint())
+        .unwrap_or_default();
     let store = Store::open(&options.db)
         .with_context(|| format!("cannot open the room's database {}", options.db.display()))?;
     let code = store.code(new_code)?;
     let students = store.students()?.len();
-    let state = AppState::new(store, code.clone(), catalogue);
+    let state = AppState::new(store, code.clone(), catalogue, minutes);
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
@@ -112,7 +118,12 @@ fn announce(options: &Options, port: u16, code: &str, students: usize) {
         );
         println!("  The room page itself is shown only on this machine.");
     }
-    println!("  Students send only checkpoint results, hints seen and a build id; never code.");
+    println!(
+        "  Students send only checkpoint results, the hints they asked for, the first failure's"
+    );
+    println!(
+        "  expected/seen line, their doctor's lines, a build id and a random machine id; never code."
+    );
     if students > 0 {
         println!(
             "  {students} student(s) from earlier in this room, kept in {}",

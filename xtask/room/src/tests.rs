@@ -3,7 +3,6 @@
 //! room goes on serving.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use axum::Router;
 use axum::body::Body;
@@ -22,13 +21,9 @@ const INSTRUCTOR: &str = "127.0.0.1:50000";
 const STUDENT: &str = "10.0.0.7:50000";
 
 fn state() -> AppState {
-    let catalogue = Catalogue::parse(
-        "[[checkpoint]]\nid = \"app-loads\"\ntitle = \"The app loads\"\n\
-         [[checkpoint]]\nid = \"sync\"\ntitle = \"It syncs\"\n",
-        Path::new("test.toml"),
-    )
-    .unwrap();
-    AppState::new(Store::in_memory().unwrap(), CODE.into(), catalogue)
+    let catalogue = Catalogue::of(&[("app-loads", "The app loads"), ("sync", "It syncs")]);
+    let minutes = [("app-loads".to_owned(), 5), ("sync".to_owned(), 15)].into();
+    AppState::new(Store::in_memory().unwrap(), CODE.into(), catalogue, minutes)
 }
 
 fn app(state: &AppState, from: &str) -> Router {
@@ -106,8 +101,142 @@ async fn a_report_is_stored_and_shown() {
     let students = students(&state).await;
     assert_eq!(students[0]["name"], "Ada");
     assert_eq!(students[0]["results"]["sync"], "fail");
-    assert_eq!(students[0]["hints_seen"], json!(["sync"]));
+    assert_eq!(students[0]["hints"], json!([{"id": "sync", "level": 1}]));
     assert_eq!(students[0]["build_id"], "build-1");
+    assert_eq!(students[0]["on"], "sync");
+    assert_eq!(students[0]["checks_here"], 1);
+}
+
+/// A report from a machine with an id, as `room send` sends it now.
+fn from_machine(machine: &str, name: &str) -> Value {
+    let mut body = report(name);
+    body["machine"] = json!(machine);
+    body
+}
+
+#[tokio::test]
+async fn the_row_says_why_the_student_is_stuck_and_since_when() {
+    let state = state();
+    let mut body = from_machine("machine-ada-1", "Ada");
+    body["failure"] = json!({
+        "id": "sync",
+        "expected": "the article on the server exactly once",
+        "seen": "no POST reached the server"
+    });
+    body["hints"] = json!({"sync": 2});
+    for _ in 0..3 {
+        let (status, answer) = post(&state, STUDENT, body.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let ada = &students(&state).await[0];
+    assert_eq!(ada["failure"]["seen"], "no POST reached the server");
+    assert_eq!(ada["on"], "sync");
+    assert_eq!(ada["checks_here"], 3);
+    assert!(ada["on_since"].as_i64().unwrap() > 0);
+    assert_eq!(ada["hints"], json!([{"id": "sync", "level": 2}]));
+    // The machine id is the row's key, not something the page shows.
+    assert!(!ada.to_string().contains("machine-ada-1"), "{ada}");
+}
+
+#[tokio::test]
+async fn the_table_gives_the_lesson_plans_minutes() {
+    let state = state();
+    let request = Request::get("/api/table").body(Body::empty()).unwrap();
+    let (_, _, table) = send(&state, INSTRUCTOR, request).await;
+    assert_eq!(table["minutes"], json!({"app-loads": 5, "sync": 15}));
+}
+
+#[tokio::test]
+async fn a_second_machine_with_a_taken_name_gets_a_suffix_and_its_own_row() {
+    let state = state();
+    let (_, first) = post(
+        &state,
+        STUDENT,
+        from_machine("machine-one", "Ada").to_string(),
+    )
+    .await;
+    assert_eq!(first["name"], "Ada");
+    let mut other = from_machine("machine-two", "Ada");
+    other["checkpoints"][0]["result"] = json!("fail");
+    let (status, second) = post(&state, "10.0.0.8:50000", other.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["name"], "Ada (2)");
+    assert_eq!(second["asked_name"], "Ada");
+    let rows = students(&state).await;
+    assert_eq!(rows.len(), 2);
+    // The first student's row is as they sent it.
+    assert_eq!(rows[0]["name"], "Ada");
+    assert_eq!(rows[0]["results"]["app-loads"], "pass");
+    assert_eq!(rows[1]["name"], "Ada (2)");
+    assert_eq!(rows[1]["results"]["app-loads"], "fail");
+}
+
+#[tokio::test]
+async fn a_doctor_report_makes_a_row_before_any_check() {
+    let state = state();
+    let body = json!({
+        "code": CODE,
+        "name": "Bo",
+        "machine": "machine-bo-1",
+        "doctor": [
+            {"check": "rust", "ok": true, "detail": "1.89.0"},
+            {"check": "chromium", "ok": false, "detail": "not found"}
+        ]
+    });
+    let (status, answer) = post(&state, STUDENT, body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["doctor"], 2);
+    let bo = &students(&state).await[0];
+    assert_eq!(bo["doctor"]["lines"][1]["detail"], "not found");
+    assert_eq!(bo["checks"], 0);
+    assert_eq!(bo["results"], json!({}));
+}
+
+#[tokio::test]
+async fn new_fields_have_limits_and_the_format_stays_closed() {
+    let mut long = report("Ada");
+    long["checkpoints"][1]["result"] = json!("fail");
+    long["failure"] = json!({"id": "sync", "expected": "x".repeat(301), "seen": "y"});
+    refused(
+        &state(),
+        long.to_string(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "`failure.expected` is not valid: longer than 300",
+    )
+    .await;
+    refused(
+        &state(),
+        from_machine("a b", "Ada").to_string(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "`machine` is not valid",
+    )
+    .await;
+    let mut code = report("Ada");
+    code["failure"] = json!({"id": "sync", "expected": "e", "seen": "s", "source": "fn x() {}"});
+    refused(
+        &state(),
+        code.to_string(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown field `source`",
+    )
+    .await;
+    let mut levels = report("Ada");
+    levels["hints"] = json!({"sync": 7});
+    refused(
+        &state(),
+        levels.to_string(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "level 7",
+    )
+    .await;
+    let empty = json!({"code": CODE, "name": "Ada", "machine": "machine-ada-1"});
+    refused(
+        &state(),
+        empty.to_string(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "neither checkpoint results nor doctor lines",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -227,8 +356,16 @@ async fn a_flood_from_one_client_is_a_429_with_retry_after() {
         .unwrap();
     assert!((1..=10).contains(&retry), "{retry}");
     assert!(answer["error"].as_str().unwrap().contains("too many"));
-    // Another student behind the same address is not held up.
+    // Another student behind the same address is not held up, nor is a
+    // second machine that typed the same name.
     let (status, _) = post(&state, STUDENT, report("Bo").to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = post(
+        &state,
+        STUDENT,
+        from_machine("machine-two", "Ada").to_string(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 }
 

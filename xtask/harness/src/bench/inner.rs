@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
-use super::{Baseline, Better, Goal, Load, Row, Sample, Section, Setup};
-use crate::proxy::http_get;
+use super::report::{Baseline, Better, Goal, Load, Row, Sample, Section};
+use super::setup::Setup;
+use crate::standins::proxy::http_get;
 use crate::util::{TempDir, free_port, kill_process_group, tail_file};
 
 /// The file saved: the page's code, in the starter's library but compiled only
@@ -33,6 +34,33 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             .push("Not measured: no xtask binary was given (`--xtask-bin`).".into());
         return Ok(section);
     };
+    let save = saves(setup, xtask).await?;
+    section.method = vec![format!(
+        "`cargo xtask serve starter --watch` runs (its first build not timed). Each save writes `{FILE}` — once \
+         adding an exported function (so the site's content-hash build id really changes), once restoring the \
+         original bytes — and the clock runs from the write until the server's live-reload long poll \
+         `GET /__dev/reload?build=<old id>` answers the new id: xtask noticing the change (it polls every 100 ms and \
+         waits one more for the files to settle), `cargo build` of the page's wasm (`opt-level = \"z\"`; the worker's \
+         is not compiled from `{FILE}`, so xtask keeps the one it built before), wasm-bindgen of both (side by side), \
+         the site's assembly, and the poll's 200 ms file check; then xtask builds the server (dev: nothing to do, \
+         as `{FILE}` is not in it), which a save right after the reload waits for. \
+         Every save is one sample; the file is restored at the end (and on any error). \
+         No baseline: the goal is absolute."
+    )];
+    section.rows.push(Row {
+        figure: "save → rebuilt → reload answered".into(),
+        ours: save,
+        baseline: Baseline::NotApplicable("none (goal: absolute)"),
+        goal: Goal::AtMost(3.0),
+    });
+
+    first_serve_rows(setup, &mut section).await?;
+    Ok(section)
+}
+
+/// Each save's time while `serve --watch` runs (stopped when this returns):
+/// from the write until the live-reload poll answers the new build.
+async fn saves(setup: &Setup, xtask: &Path) -> Result<Sample> {
     let runs = setup.size(3, 1);
     let dir = TempDir::new("bench-inner")?;
     let port = free_port()?;
@@ -72,27 +100,11 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         }
     }
     drop(restore);
+    Ok(save)
+}
 
-    section.method = vec![format!(
-        "`cargo xtask serve starter --watch` runs (its first build not timed). Each save writes `{FILE}` — once \
-         adding an exported function (so the site's content-hash build id really changes), once restoring the \
-         original bytes — and the clock runs from the write until the server's live-reload long poll \
-         `GET /__dev/reload?build=<old id>` answers the new id: xtask noticing the change (it polls every 100 ms and \
-         waits one more for the files to settle), `cargo build` of the page's wasm (`opt-level = \"z\"`; the worker's \
-         is not compiled from `{FILE}`, so xtask keeps the one it built before), wasm-bindgen of both (side by side), \
-         the site's assembly, and the poll's 200 ms file check; then xtask builds the server (dev: nothing to do, \
-         as `{FILE}` is not in it), which a save right after the reload waits for. \
-         Every save is one sample; the file is restored at the end (and on any error). \
-         No baseline: the goal is absolute."
-    )];
-    section.rows.push(Row {
-        figure: "save → rebuilt → reload answered".into(),
-        ours: save,
-        baseline: Baseline::NotApplicable("none (goal: absolute)"),
-        goal: Goal::AtMost(3.0),
-    });
-
-    drop(_serving);
+/// The first serve's rows, its method and notes.
+async fn first_serve_rows(setup: &Setup, section: &mut Section) -> Result<()> {
     let load = Load::now();
     let (first, cpu) = first_serve(setup).await?;
     section.notes.push(format!(
@@ -140,7 +152,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             goal: Goal::None,
         });
     }
-    Ok(section)
+    Ok(())
 }
 
 /// Seconds from `cargo xtask serve` in a fresh clone until the app answers,
@@ -153,7 +165,10 @@ pub async fn run(setup: &Setup) -> Result<Section> {
 async fn first_serve(setup: &Setup) -> Result<(f64, Option<f64>)> {
     let dir = TempDir::new("bench-first-serve")?;
     let (workspace, target) = if setup.quick {
-        (setup.root.clone(), setup.root.join("target"))
+        (
+            setup.root.clone(),
+            lesson::workspace::target_dir(&setup.root),
+        )
     } else {
         let clone = dir.path().join("repo");
         let status = Command::new("git")

@@ -11,10 +11,12 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use lesson::Stage;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::{Better, Goal, Load, Row, Sample, Section, Setup, median};
+use super::report::{Better, Goal, Load, Row, Sample, Section, median};
+use super::setup::Setup;
 use crate::util::kill_process_group;
 
 /// The file edited: only the worker's `.wasm` is built from it (natively
@@ -38,7 +40,7 @@ fn edit_line(n: usize) -> String {
 pub async fn run(setup: &Setup) -> Result<Section> {
     let mut section = Section::new("6. Inner loop with `check`: one-line edit → result printed");
     let path = setup.root.join(FILE);
-    let target = target_dir(&setup.root);
+    let target = lesson::workspace::target_dir(&setup.root);
     let sw = target.join("site/starter/sw.js");
 
     let mut first = Sample::new("s", Better::Lower);
@@ -62,41 +64,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         first_phases.add(&run);
     }
 
-    let original = std::fs::read(&path).with_context(|| format!("cannot read {FILE}"))?;
-    for n in 1..=setup.size(3, 1) {
-        let mut edited = original.clone();
-        if !edited.ends_with(b"\n") {
-            edited.push(b'\n');
-        }
-        edited.extend_from_slice(edit_line(n).as_bytes());
-        let guard = Edit::apply(&path, &original, edited)?;
-        let run = check(&setup.root)
-            .await
-            .context("the check after the edit")?;
-        ensure!(
-            contains(&sw, MARKER)?,
-            "the edit was not built: {} does not export `{MARKER}`",
-            sw.display()
-        );
-        println!("bench: inner-check edit {n}: {:.1} s", run.seconds);
-        warm.push(run.seconds);
-        phases.add(&run);
-        guard.revert()?;
-        if setup.quick {
-            break;
-        }
-        let run = check(&setup.root)
-            .await
-            .context("the check after the revert")?;
-        ensure!(
-            !contains(&sw, MARKER)?,
-            "the revert was not built: {} still exports `{MARKER}`",
-            sw.display()
-        );
-        println!("bench: inner-check revert {n}: {:.1} s", run.seconds);
-        warm.push(run.seconds);
-        phases.add(&run);
-    }
+    warm_checks(setup, &path, &sw, &mut warm, &mut phases).await?;
 
     section.method = vec![format!(
         "`cargo xtask check starter`, run as a student runs it (through cargo, so cargo's look at whether xtask \
@@ -146,13 +114,53 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     Ok(section)
 }
 
-/// Where cargo builds: `CARGO_TARGET_DIR` (relative to the workspace) or
-/// `target/`, as xtask decides it.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
+/// Edits `path` one line at a time, then reverts it, and times the check
+/// after each (only the first edit in smoke mode); each is a sample of
+/// `warm`, its steps added to `phases`. `sw` is the built worker script,
+/// which must show each edit and each revert.
+async fn warm_checks(
+    setup: &Setup,
+    path: &Path,
+    sw: &Path,
+    warm: &mut Sample,
+    phases: &mut Phases,
+) -> Result<()> {
+    let original = std::fs::read(path).with_context(|| format!("cannot read {FILE}"))?;
+    for n in 1..=setup.size(3, 1) {
+        let mut edited = original.clone();
+        if !edited.ends_with(b"\n") {
+            edited.push(b'\n');
+        }
+        edited.extend_from_slice(edit_line(n).as_bytes());
+        let guard = Edit::apply(path, &original, edited)?;
+        let run = check(&setup.root)
+            .await
+            .context("the check after the edit")?;
+        ensure!(
+            contains(sw, MARKER)?,
+            "the edit was not built: {} does not export `{MARKER}`",
+            sw.display()
+        );
+        println!("bench: inner-check edit {n}: {:.1} s", run.seconds);
+        warm.push(run.seconds);
+        phases.add(&run);
+        guard.revert()?;
+        if setup.quick {
+            break;
+        }
+        let run = check(&setup.root)
+            .await
+            .context("the check after the revert")?;
+        ensure!(
+            !contains(sw, MARKER)?,
+            "the revert was not built: {} still exports `{MARKER}`",
+            sw.display()
+        );
+        println!("bench: inner-check revert {n}: {:.1} s", run.seconds);
+        warm.push(run.seconds);
+        phases.add(&run);
     }
+    Ok(())
 }
 
 /// What of a check's work was in `target/` before the first check: each
@@ -164,13 +172,16 @@ fn already_built(target: &Path) -> String {
         ("the harness", format!("debug/harness{exe}")),
         (
             "the starter's server",
-            format!("debug/before-sync-lesson{exe}"),
+            format!("debug/{}{exe}", Stage::Starter.binary()),
         ),
         // One file for both parts, in the wasm's own target directory
-        // (xtask's `build.rs`).
+        // (xtask's `build/wasm.rs`).
         (
             "the wasm",
-            "wasm/wasm32-unknown-unknown/wasm/before_sync_lesson.wasm".to_owned(),
+            format!(
+                "wasm/wasm32-unknown-unknown/wasm/{}.wasm",
+                Stage::Starter.lib_name()
+            ),
         ),
     ];
     let (there, missing): (Vec<_>, Vec<_>) = parts

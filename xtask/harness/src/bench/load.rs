@@ -12,9 +12,11 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::node::{self, NodeProcess};
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
-use crate::push_service::uuid;
-use crate::server::Server;
+use super::report::{Baseline, Better, Goal, Row, Sample, Section};
+use super::setup::Setup;
+use crate::app::ARTICLES;
+use crate::standins::push_service::uuid;
+use crate::standins::server::Server;
 use crate::util::free_port;
 
 /// How hard and how long one measurement pushes.
@@ -34,6 +36,18 @@ enum Kind {
 struct Measured {
     per_second: f64,
     p99_ms: f64,
+}
+
+/// One run's figures, as the bench prints them while it runs.
+fn print_run(run: usize, who: &str, m: &[Measured; 2]) {
+    println!(
+        "bench: server run {} {who}: GET {:.0}/s p99 {:.2} ms, POST {:.0}/s p99 {:.2} ms",
+        run + 1,
+        m[0].per_second,
+        m[0].p99_ms,
+        m[1].per_second,
+        m[1].p99_ms
+    );
 }
 
 pub async fn run(setup: &Setup) -> Result<Section> {
@@ -62,37 +76,23 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         app.reset().await?;
         let m = measure_server(app.port, seeded, get, post).await?;
         record(&mut ours, &m);
-        println!(
-            "bench: server run {} ours: GET {:.0}/s p99 {:.2} ms, POST {:.0}/s p99 {:.2} ms",
-            run + 1,
-            m[0].per_second,
-            m[0].p99_ms,
-            m[1].per_second,
-            m[1].p99_ms
-        );
+        print_run(run, "ours", &m);
         if let Ok(dir) = &node_dir {
             let port = free_port()?;
             let mut express = NodeProcess::spawn(dir, "server.js", &[port.to_string()])?;
             express.line(Duration::from_secs(20)).await?;
             let m = measure_server(port, seeded, get, post).await?;
             record(&mut theirs, &m);
-            println!(
-                "bench: server run {} express: GET {:.0}/s p99 {:.2} ms, POST {:.0}/s p99 {:.2} ms",
-                run + 1,
-                m[0].per_second,
-                m[0].p99_ms,
-                m[1].per_second,
-                m[1].p99_ms
-            );
+            print_run(run, "express", &m);
         }
     }
 
     let mut section = Section::new("2. Server on loopback: GET and durable POST");
     section.method = vec![format!(
         "Our own load loop (in the harness, Rust/tokio, keep-alive HTTP/1.1): **GET** — {} connections \
-         sending {} `GET /api/v1/articles` in all, each connection its next request when the last is answered, \
+         sending {} `GET {ARTICLES}` in all, each connection its next request when the last is answered, \
          with {seeded} articles stored (after 500 warm-up GETs); then **POST** — {} connections sending {} \
-         `POST /api/v1/articles` of one new article each (so the full-list answer the contract asks for grows \
+         `POST {ARTICLES}` of one new article each (so the full-list answer the contract asks for grows \
          from {seeded} to {} articles, alike for both). Each run starts a fresh server: ours on a new SQLite file \
          (WAL, `synchronous=FULL`: every POST is on disk before its answer), express a new process. \
          Requests/s = requests ÷ wall time; p99 over every request of the run. Ours is built with \
@@ -163,7 +163,7 @@ async fn measure_server(port: u16, seeded: usize, get: Load, post: Load) -> Resu
         .await?
         .exchange(
             format!(
-                "POST /api/v1/articles HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                "POST {ARTICLES} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                 body.len()
             )
             .as_bytes(),
@@ -204,7 +204,7 @@ async fn measure(port: u16, kind: Kind, load: Load) -> Result<Measured> {
             {
                 let request = match kind {
                     Kind::Get => format!(
-                        "GET /api/v1/articles HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\naccept: application/json\r\n\r\n"
+                        "GET {ARTICLES} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\naccept: application/json\r\n\r\n"
                     ),
                     Kind::Post => {
                         let body = format!(
@@ -212,7 +212,7 @@ async fn measure(port: u16, kind: Kind, load: Load) -> Result<Measured> {
                             uuid()?
                         );
                         format!(
-                            "POST /api/v1/articles HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            "POST {ARTICLES} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                             body.len()
                         )
                     }

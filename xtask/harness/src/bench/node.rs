@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use super::Setup;
+use super::setup::Setup;
 
 const FILES: [&str; 3] = ["package.json", "server.js", "push.js"];
 

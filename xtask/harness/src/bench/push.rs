@@ -24,10 +24,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::node::{self, NodeProcess};
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup, median};
-use crate::proxy::http_get;
-use crate::push_service::{Received, Subscriber, check_vapid, http_json, read_request, uuid};
-use crate::server::Server;
+use super::report::{Baseline, Better, Goal, Row, Sample, Section, median};
+use super::setup::Setup;
+use crate::app::{ARTICLES, PUBLIC_KEY, SUBSCRIPTIONS};
+use crate::standins::proxy::http_get;
+use crate::standins::push_service::{
+    Received, Subscriber, check_vapid, http_json, read_request, uuid,
+};
+use crate::standins::server::Server;
 use crate::util::Background;
 
 const ARRIVAL: Duration = Duration::from_secs(120);
@@ -42,40 +46,15 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let app = Server::start_logging(&setup.server_bin, &setup.site, "warn").await?;
     let mut sink = Sink::start().await?;
 
-    let (status, body) = http_get(app.port, "/api/v1/push/public-key").await?;
-    anyhow::ensure!(
-        status == 200,
-        "GET /api/v1/push/public-key answered {status}"
-    );
+    let (status, body) = http_get(app.port, PUBLIC_KEY).await?;
+    anyhow::ensure!(status == 200, "GET {PUBLIC_KEY} answered {status}");
     let server_key = key(serde_json::from_str::<Value>(&body)?["public_key"]
         .as_str()
         .context("no public_key")?)?;
 
     let sizes: &[(usize, usize)] = if setup.quick { &QUICK } else { &FULL };
     let mut section = Section::new("3. Push fan-out");
-    section.method = vec![
-        "N subscriptions (keys made by the harness) registered with the server, each with its own endpoint on a \
-         push service the benchmark runs on 127.0.0.1 (plain HTTP/1.1; it answers `201 Created` and keeps the \
-         connection open for the next request, as real push services do). **Ours**: from sending one article \
-         `POST` to the server until all N pushes have arrived at the push service. **Baseline**: Node `web-push` \
-         3.6.7 (`sendNotification` to all N at once, `Promise.allSettled`), with the same subscriptions and the \
-         same plaintext our server sent, timed from the harness's \"go\" line to the same N pushes received. \
-         (web-push always calls `https.request`; the script routes `http:` endpoints to `http.request`, as our \
-         server also speaks plain HTTP to this push service.)"
-            .into(),
-        "Inside the timed window the push service only reads each request, checks it is for a subscriber that \
-         has not had one yet, and answers; after the clock stops every push of every run, ours and Node's, is \
-         checked: its VAPID header (ES256, RFC 8292, `aud` the push service's origin) and its body, decrypted \
-         (aes128gcm, RFC 8291) with the harness's own RustCrypto code, all to the same plaintext. (Checking \
-         while timing made both senders wait on the harness: see the note below.)"
-            .into(),
-        "CPU time per push: the sender's process (our server; Node) over one fan-out, from `/proc/<pid>/stat` \
-         (10 ms ticks), divided by N — the figure least moved by other work on a shared machine. Of ours, about \
-         four fifths is the `web-push` crate's `WebPushMessageBuilder::build` (aes128gcm through `ece` and \
-         OpenSSL: a fresh P-256 key pair, the subscriber's key re-validated, ECDH, HKDF, AES-GCM), about \
-         165 µs a message on one core here; the VAPID token is signed once per push service."
-            .into(),
-    ];
+    section.method = method();
     let mut payload: Option<String> = None;
     for &(n, runs) in sizes {
         // More subscribers for the larger fan-out: those of the smaller one
@@ -92,20 +71,20 @@ pub async fn run(setup: &Setup) -> Result<Section> {
 
         let mut node_push = None;
         let mut node_error = node_dir.as_ref().err().cloned();
-        let mut ours = Sample::new("ms", Better::Lower);
-        let mut theirs = Sample::new("ms", Better::Lower);
-        let mut checking = Vec::new();
-        let mut ours_cpu = Sample::new("µs", Better::Lower);
-        let mut theirs_cpu = Sample::new("µs", Better::Lower);
+        let mut figures = Figures::new();
+        let Figures {
+            ours,
+            theirs,
+            checking,
+            ours_cpu,
+            theirs_cpu,
+        } = &mut figures;
         for run in 0..runs {
             let article = json!({ "id": uuid()?, "headline": format!("Pushed to {n} subscribers, run {run}"), "byline": "The Bench" });
             let cpu = cpu_time(app.pid());
             let started = Instant::now();
-            let (status, body) = http_json(app.port, "POST", "/api/v1/articles", &article).await?;
-            anyhow::ensure!(
-                status == 201,
-                "POST /api/v1/articles answered {status}: {body}"
-            );
+            let (status, body) = http_json(app.port, "POST", ARTICLES, &article).await?;
+            anyhow::ensure!(status == 201, "POST {ARTICLES} answered {status}: {body}");
             let arrived = sink.collect(n).await?;
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             if let (Some(before), Some(after)) = (cpu, cpu_time(app.pid())) {
@@ -143,6 +122,69 @@ pub async fn run(setup: &Setup) -> Result<Section> {
                 }
             }
         }
+        figures.report(n, node_error, &mut section);
+    }
+    Ok(section)
+}
+
+/// What the push benchmark measures, and how.
+fn method() -> Vec<String> {
+    vec![
+        "N subscriptions (keys made by the harness) registered with the server, each with its own endpoint on a \
+         push service the benchmark runs on 127.0.0.1 (plain HTTP/1.1; it answers `201 Created` and keeps the \
+         connection open for the next request, as real push services do). **Ours**: from sending one article \
+         `POST` to the server until all N pushes have arrived at the push service. **Baseline**: Node `web-push` \
+         3.6.7 (`sendNotification` to all N at once, `Promise.allSettled`), with the same subscriptions and the \
+         same plaintext our server sent, timed from the harness's \"go\" line to the same N pushes received. \
+         (web-push always calls `https.request`; the script routes `http:` endpoints to `http.request`, as our \
+         server also speaks plain HTTP to this push service.)"
+            .into(),
+        "Inside the timed window the push service only reads each request, checks it is for a subscriber that \
+         has not had one yet, and answers; after the clock stops every push of every run, ours and Node's, is \
+         checked: its VAPID header (ES256, RFC 8292, `aud` the push service's origin) and its body, decrypted \
+         (aes128gcm, RFC 8291) with the harness's own RustCrypto code, all to the same plaintext. (Checking \
+         while timing made both senders wait on the harness: see the note below.)"
+            .into(),
+        "CPU time per push: the sender's process (our server; Node) over one fan-out, from `/proc/<pid>/stat` \
+         (10 ms ticks), divided by N — the figure least moved by other work on a shared machine. Of ours, about \
+         four fifths is the `web-push` crate's `WebPushMessageBuilder::build` (aes128gcm through `ece` and \
+         OpenSSL: a fresh P-256 key pair, the subscriber's key re-validated, ECDH, HKDF, AES-GCM), about \
+         165 µs a message on one core here; the VAPID token is signed once per push service."
+            .into(),
+    ]
+}
+
+/// One fan-out size's figures, ours and Node's.
+struct Figures {
+    ours: Sample,
+    theirs: Sample,
+    /// How long the harness took to check each run's pushes, in ms.
+    checking: Vec<f64>,
+    ours_cpu: Sample,
+    theirs_cpu: Sample,
+}
+
+impl Figures {
+    fn new() -> Self {
+        Figures {
+            ours: Sample::new("ms", Better::Lower),
+            theirs: Sample::new("ms", Better::Lower),
+            checking: Vec::new(),
+            ours_cpu: Sample::new("µs", Better::Lower),
+            theirs_cpu: Sample::new("µs", Better::Lower),
+        }
+    }
+
+    /// Their rows and note in `section`, for `n` subscriptions;
+    /// `node_error` says why Node did not run, if it did not.
+    fn report(self, n: usize, node_error: Option<String>, section: &mut Section) {
+        let Figures {
+            ours,
+            theirs,
+            checking,
+            ours_cpu,
+            theirs_cpu,
+        } = self;
         section.notes.push(format!(
             "{n} subscriptions: checking our {n} pushes after each run (VAPID verified once per distinct header, \
              every body decrypted) took the harness {:.0} ms; inside the timed window that alone was {:.0}% of our \
@@ -174,7 +216,6 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             goal: Goal::None,
         });
     }
-    Ok(section)
 }
 
 /// Messages per second at the median, or a dash.
@@ -270,7 +311,7 @@ impl Sink {
         let subscriber = Subscriber::new()?;
         let path = format!("/push/{}", uuid()?);
         let json = subscriber.json(&format!("{}{path}", self.origin));
-        let (status, body) = http_json(port, "POST", "/api/v1/push/subscriptions", &json).await?;
+        let (status, body) = http_json(port, "POST", SUBSCRIPTIONS, &json).await?;
         anyhow::ensure!(
             (200..300).contains(&status),
             "subscribing answered {status}: {body}"

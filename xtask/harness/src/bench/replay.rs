@@ -6,17 +6,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
-use crate::browser::{Browser, PageId};
-use crate::chromium::Chromium;
-use crate::server::Server;
+use super::report::{Baseline, Better, Goal, Row, Sample, Section};
+use super::setup::Setup;
+use crate::app::{ARTICLES, DB_NAME, DB_VERSION, LIST, OUTBOX_STORE, STARRED_STORE, SYNC_TAG};
+use crate::browsers::chromium::Chromium;
+use crate::browsers::{Browser, PageId, js_str};
+use crate::standins::server::Server;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub async fn run(setup: &Setup) -> Result<Section> {
     let n = setup.size(1000, 20);
     let runs = setup.size(5, 1);
-    let (mut app, mut browser, tab) = super::app_in_chromium(setup).await?;
+    let (mut app, mut browser, tab) = super::setup::app_in_chromium(setup).await?;
 
     let mut ours = Sample::new("ms", Better::Lower);
     let mut baseline = Sample::new("ms", Better::Lower);
@@ -41,11 +43,11 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let mut section = Section::new(format!("1. Replay drain ({n} queued articles)"));
     section.method = vec![
         format!(
-            "{n} articles are written straight into the worker's IndexedDB outbox (`offline-news` v1, store `outbox`, \
+            "{n} articles are written straight into the worker's IndexedDB outbox (`{DB_NAME}` v{DB_VERSION}, store `{OUTBOX_STORE}`, \
              `{{article, queued_at}}` entries) from the page, with the server started on a fresh database \
              (same port, so the same origin and worker). The clock starts just before the harness sends \
-             `ServiceWorker.dispatchSyncEvent` (tag `add-article`) and stops when a `MutationObserver` in the page sees \
-             `#latest-headlines` hold these {n} articles (besides the few samples a fresh server starts with); the server's count is checked afterwards."
+             `ServiceWorker.dispatchSyncEvent` (tag `{SYNC_TAG}`) and stops when a `MutationObserver` in the page sees \
+             `{LIST}` hold these {n} articles (besides the few samples a fresh server starts with); the server's count is checked afterwards."
         ),
         format!(
             "**Ours**: the solution's `sync` handler (batches of ≤ 100 articles / 64 KiB per POST, then one message to every page). \
@@ -85,43 +87,7 @@ async fn drain(
     let total = before + n;
     // Fill the outbox in one transaction; the ids of the first and last
     // article tell this run's list from the last one's.
-    let fill = format!(
-        r#"(async () => {{
-  const db = await new Promise((resolve, reject) => {{
-    const r = indexedDB.open('offline-news', 1);
-    r.onupgradeneeded = () => {{
-      r.result.createObjectStore('outbox', {{ keyPath: 'seq', autoIncrement: true }});
-      r.result.createObjectStore('starred', {{ keyPath: 'id' }});
-    }};
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  }});
-  const t = db.transaction('outbox', 'readwrite');
-  const store = t.objectStore('outbox');
-  store.clear();
-  const ids = [];
-  for (let i = 0; i < {n}; i++) {{
-    const id = crypto.randomUUID();
-    ids.push(id);
-    store.add({{ article: {{ id, headline: 'Bench {tag} headline number ' + i, byline: 'The Bench' }}, queued_at: Date.now() }});
-  }}
-  await new Promise((resolve, reject) => {{ t.oncomplete = resolve; t.onerror = () => reject(t.error); }});
-  db.close();
-  const first = ids[0], last = ids[ids.length - 1];
-  window.__benchDone = new Promise((resolve) => {{
-    const list = document.querySelector('#latest-headlines');
-    const check = () => {{
-      if (list.children.length === {total} && list.querySelector(`[data-id="${{first}}"]`) && list.querySelector(`[data-id="${{last}}"]`)) {{
-        observer.disconnect();
-        resolve(Date.now());
-      }}
-    }};
-    const observer = new MutationObserver(check);
-    observer.observe(list, {{ childList: true }});
-  }});
-  return ids.length;
-}})()"#
-    );
+    let fill = fill_js(n, &tag, total);
     let filled = browser.eval(tab, &fill, Duration::from_secs(60)).await?;
     anyhow::ensure!(
         filled.as_u64() == Some(n as u64),
@@ -130,28 +96,25 @@ async fn drain(
 
     let started = now_ms();
     if batched {
-        browser.fire_sync("add-article", false).await?;
+        browser.fire_sync(SYNC_TAG, false).await?;
     } else {
         // Awaited to its end; the page's observer has already stopped the
         // clock by then.
         browser
-            .eval_worker(BASELINE_REPLAY, DRAIN_TIMEOUT)
+            .eval_worker(&baseline_replay_js(), DRAIN_TIMEOUT)
             .await
             .context("the baseline replay in the worker")?;
     }
     let done = match browser.eval(tab, "window.__benchDone", DRAIN_TIMEOUT).await {
         Ok(done) => done,
         Err(error) => {
+            let count = format!("document.querySelector({}).children.length", js_str(LIST));
             let shown = browser
-                .eval(
-                    tab,
-                    "document.querySelector('#latest-headlines').children.length",
-                    Duration::from_secs(5),
-                )
+                .eval(tab, &count, Duration::from_secs(5))
                 .await
                 .unwrap_or_default();
             let left = browser
-                .eval(tab, OUTBOX_LEN, Duration::from_secs(5))
+                .eval(tab, &outbox_len_js(), Duration::from_secs(5))
                 .await
                 .unwrap_or_default();
             let stored = app.count().await.unwrap_or_default();
@@ -169,7 +132,7 @@ async fn drain(
         "the server has {stored} articles after the drain, not {before} + {n}"
     );
     let left = browser
-        .eval(tab, OUTBOX_LEN, Duration::from_secs(10))
+        .eval(tab, &outbox_len_js(), Duration::from_secs(10))
         .await?;
     anyhow::ensure!(
         left == 0,
@@ -178,52 +141,104 @@ async fn drain(
     Ok(ended - started)
 }
 
+/// Fills the outbox with `n` articles named after `tag`, in one
+/// transaction, and sets the page's clock to stop once the list holds
+/// `total` articles, this run's first and last among them.
+fn fill_js(n: usize, tag: &str, total: usize) -> String {
+    format!(
+        r#"(async () => {{
+  const db = await new Promise((resolve, reject) => {{
+    const r = indexedDB.open('{DB_NAME}', {DB_VERSION});
+    r.onupgradeneeded = () => {{
+      r.result.createObjectStore('{OUTBOX_STORE}', {{ keyPath: 'seq', autoIncrement: true }});
+      r.result.createObjectStore('{STARRED_STORE}', {{ keyPath: 'id' }});
+    }};
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  }});
+  const t = db.transaction('{OUTBOX_STORE}', 'readwrite');
+  const store = t.objectStore('{OUTBOX_STORE}');
+  store.clear();
+  const ids = [];
+  for (let i = 0; i < {n}; i++) {{
+    const id = crypto.randomUUID();
+    ids.push(id);
+    store.add({{ article: {{ id, headline: 'Bench {tag} headline number ' + i, byline: 'The Bench' }}, queued_at: Date.now() }});
+  }}
+  await new Promise((resolve, reject) => {{ t.oncomplete = resolve; t.onerror = () => reject(t.error); }});
+  db.close();
+  const first = ids[0], last = ids[ids.length - 1];
+  window.__benchDone = new Promise((resolve) => {{
+    const list = document.querySelector({list});
+    const check = () => {{
+      if (list.children.length === {total} && list.querySelector(`[data-id="${{first}}"]`) && list.querySelector(`[data-id="${{last}}"]`)) {{
+        observer.disconnect();
+        resolve(Date.now());
+      }}
+    }};
+    const observer = new MutationObserver(check);
+    observer.observe(list, {{ childList: true }});
+  }});
+  return ids.length;
+}})()"#,
+        list = js_str(LIST)
+    )
+}
+
 /// The baseline: what a worker without batching does, in the worker itself.
-const BASELINE_REPLAY: &str = r#"(async () => {
-  const db = await new Promise((resolve, reject) => {
-    const r = indexedDB.open('offline-news', 1);
+fn baseline_replay_js() -> String {
+    format!(
+        r#"(async () => {{
+  const db = await new Promise((resolve, reject) => {{
+    const r = indexedDB.open('{DB_NAME}', {DB_VERSION});
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
-  });
-  const queued = await new Promise((resolve, reject) => {
-    const r = db.transaction('outbox').objectStore('outbox').getAll();
+  }});
+  const queued = await new Promise((resolve, reject) => {{
+    const r = db.transaction('{OUTBOX_STORE}').objectStore('{OUTBOX_STORE}').getAll();
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
-  });
-  for (const entry of queued) {
-    const response = await fetch('/api/v1/articles', {
+  }});
+  for (const entry of queued) {{
+    const response = await fetch('{ARTICLES}', {{
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {{ 'content-type': 'application/json' }},
       body: JSON.stringify(entry.article),
-    });
+    }});
     if (!response.ok) throw new Error('POST answered ' + response.status);
     await response.arrayBuffer();
-    await new Promise((resolve, reject) => {
-      const t = db.transaction('outbox', 'readwrite');
-      t.objectStore('outbox').delete(entry.seq);
+    await new Promise((resolve, reject) => {{
+      const t = db.transaction('{OUTBOX_STORE}', 'readwrite');
+      t.objectStore('{OUTBOX_STORE}').delete(entry.seq);
       t.oncomplete = resolve;
       t.onerror = () => reject(t.error);
-    });
-  }
+    }});
+  }}
   db.close();
-  const articles = await (await fetch('/api/v1/articles')).json();
-  for (const client of await clients.matchAll({ type: 'window' })) {
-    client.postMessage({ type: 'articles', articles, delivered: queued.length });
-  }
+  const articles = await (await fetch('{ARTICLES}')).json();
+  for (const client of await clients.matchAll({{ type: 'window' }})) {{
+    client.postMessage({{ type: 'articles', articles, delivered: queued.length }});
+  }}
   return queued.length;
-})()"#;
+}})()"#
+    )
+}
 
-const OUTBOX_LEN: &str = r#"(async () => {
-  const db = await new Promise((resolve, reject) => {
-    const r = indexedDB.open('offline-news', 1);
+fn outbox_len_js() -> String {
+    format!(
+        r#"(async () => {{
+  const db = await new Promise((resolve, reject) => {{
+    const r = indexedDB.open('{DB_NAME}', {DB_VERSION});
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
-  });
-  const n = await new Promise((resolve, reject) => {
-    const r = db.transaction('outbox').objectStore('outbox').count();
+  }});
+  const n = await new Promise((resolve, reject) => {{
+    const r = db.transaction('{OUTBOX_STORE}').objectStore('{OUTBOX_STORE}').count();
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
-  });
+  }});
   db.close();
   return n;
-})()"#;
+}})()"#
+    )
+}

@@ -12,10 +12,11 @@ use anyhow::{Context, Result};
 use base64ct::{Base64, Encoding as _};
 use serde_json::Value;
 
-use super::{Baseline, Better, Goal, Row, Sample, Section, Setup};
-use crate::browser::{Browser, PageId};
-use crate::chromium::Chromium;
-use crate::server::Server;
+use super::report::{Baseline, Better, Goal, Row, Sample, Section};
+use super::setup::Setup;
+use crate::browsers::chromium::Chromium;
+use crate::browsers::{Browser, PageId};
+use crate::standins::server::Server;
 use crate::util::TempDir;
 
 pub async fn run(setup: &Setup) -> Result<Section> {
@@ -27,15 +28,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     let page = read(setup, PAGE_WASM)?;
 
     let mut ours = Probe::start(setup, &setup.site).await?;
-    let js_only_site = TempDir::new("bench-js-only-worker")?;
-    for (name, text) in [
-        ("index.html", JS_ONLY_PAGE),
-        ("page.js", JS_ONLY_PAGE_SCRIPT),
-        ("sw.js", JS_ONLY_WORKER),
-    ] {
-        let path = js_only_site.path().join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    let js_only_site = js_only_site()?;
     let mut js_only = Probe::start(setup, js_only_site.path()).await?;
 
     let mut cold = Sample::new("ms", Better::Lower);
@@ -121,6 +114,21 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     Ok(section)
 }
 
+/// The baseline's site: a page and a service worker with no WebAssembly,
+/// answering the same message the same way.
+fn js_only_site() -> Result<TempDir> {
+    let js_only_site = TempDir::new("bench-js-only-worker")?;
+    for (name, text) in [
+        ("index.html", JS_ONLY_PAGE),
+        ("page.js", JS_ONLY_PAGE_SCRIPT),
+        ("sw.js", JS_ONLY_WORKER),
+    ] {
+        let path = js_only_site.path().join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(js_only_site)
+}
+
 const WORKER_SCRIPT: &str = "sw.js";
 const PAGE_WASM: &str = "pkg/page_bg.wasm";
 
@@ -177,7 +185,7 @@ struct Probe {
 
 impl Probe {
     async fn start(setup: &Setup, site: &Path) -> Result<Self> {
-        let (server, mut browser, tab) = super::site_in_chromium(setup, site).await?;
+        let (server, mut browser, tab) = super::setup::site_in_chromium(setup, site).await?;
         browser
             .eval(tab, ROUND_TRIP_FN, Duration::from_secs(5))
             .await?;

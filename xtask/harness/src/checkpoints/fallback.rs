@@ -7,11 +7,12 @@
 
 use anyhow::{Result, bail};
 
-use super::{
-    Ctx, Failed, SYNC_TAG, add_article, failed, in_order, queue_through_outages, wait_controlled,
-};
-use crate::browser::Browser;
-use crate::proxy::Mode;
+use super::context::{Ctx, in_order, queue_through_outages};
+use super::failed::{Failed, failed};
+use super::page::{add_article, wait_controlled};
+use crate::app::SYNC_TAG;
+use crate::browsers::Browser;
+use crate::standins::proxy::Mode;
 
 /// What a student who relied on `sync` alone should read.
 const NO_SYNC: &str = "here `registration.sync` is undefined and no `sync` ever fires: \

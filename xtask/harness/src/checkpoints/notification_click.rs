@@ -21,8 +21,10 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::Value;
 
-use super::{Ctx, UI, close_notifications, failed};
-use crate::browser::{Browser, PageId, js_str};
+use super::context::Ctx;
+use super::failed::failed;
+use super::page::{UI, close_notifications};
+use crate::browsers::{Browser, PageId, js_str};
 
 /// How long a click has to open a tab it should not have opened, once the
 /// page it should focus has focus.

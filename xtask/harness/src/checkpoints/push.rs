@@ -2,23 +2,21 @@
 //! and the worker shows it.
 //!
 //! The harness stands in for the browser's push service (see
-//! `push_service.rs`): it subscribes keys of its own, receives the server's
+//! `standins/push_service.rs`): it subscribes keys of its own, receives the server's
 //! push on 127.0.0.1, checks its VAPID header and decrypts it, then hands the
 //! plaintext to the app's worker through the browser — which is where the
 //! student's `on_push` runs.
 
 use serde_json::{Value, json};
 
-use super::{
-    ARRIVAL, Ctx, PAYLOAD_HINT, UI, close_notifications, expect_notification, failed,
-    vapid_public_key,
+use super::context::{ARRIVAL, Ctx, vapid_public_key};
+use super::failed::failed;
+use super::page::{PAYLOAD_HINT, UI, close_notifications, expect_notification};
+use crate::app::{ARTICLES, NEW_ARTICLES_PATH, SUBSCRIPTIONS};
+use crate::browsers::Browser;
+use crate::standins::push_service::{
+    PushService, Received, Subscriber, check_vapid, delivery_headers, http_json, uuid,
 };
-use crate::browser::Browser;
-use crate::push_service::{
-    PushService, Subscriber, check_vapid, delivery_headers, http_json, uuid,
-};
-
-const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
 
 pub(super) async fn push<B: Browser>(cx: &mut Ctx<B>) -> anyhow::Result<()> {
     let tab = cx.ready().await?;
@@ -55,7 +53,7 @@ pub(super) async fn push<B: Browser>(cx: &mut Ctx<B>) -> anyhow::Result<()> {
 
 async fn push_and_show<B: Browser>(
     cx: &mut Ctx<B>,
-    tab: crate::browser::PageId,
+    tab: crate::browsers::PageId,
     service: &mut PushService,
     subscriber: &Subscriber,
     endpoint: &str,
@@ -67,11 +65,8 @@ async fn push_and_show<B: Browser>(
     // Publish an article straight to the server, as another reader would.
     let headline = cx.headline("pushed to every subscriber");
     let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
-    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
-    anyhow::ensure!(
-        status == 201,
-        "POST /api/v1/articles answered {status}: {body}"
-    );
+    let (status, body) = http_json(cx.server.port, "POST", ARTICLES, &article).await?;
+    anyhow::ensure!(status == 201, "POST {ARTICLES} answered {status}: {body}");
 
     // The server's push, at the push service.
     let Some(push) = service.next(ARRIVAL).await else {
@@ -83,39 +78,7 @@ async fn push_and_show<B: Browser>(
         ));
     };
     let expected = "a push the browser's push service would accept (RFC 8030/8291/8292)";
-    if push.method != "POST" || !endpoint.ends_with(&push.path) {
-        return Err(failed(
-            format!("{expected}: POST to the endpoint {endpoint}"),
-            format!("{} {}", push.method, push.path),
-        ));
-    }
-    if push.header("content-encoding") != Some("aes128gcm") {
-        return Err(failed(
-            expected,
-            format!(
-                "Content-Encoding {:?}, not aes128gcm",
-                push.header("content-encoding")
-            ),
-        ));
-    }
-    if push
-        .header("ttl")
-        .and_then(|t| t.parse::<u64>().ok())
-        .is_none()
-    {
-        return Err(failed(
-            expected,
-            format!(
-                "TTL {:?}: the header is mandatory, in seconds",
-                push.header("ttl")
-            ),
-        ));
-    }
-    if let Err(why) = delivery_headers(|name| push.header(name)) {
-        return Err(failed(expected, why));
-    }
-    check_vapid(push.header("authorization"), server_key, &service.origin)
-        .map_err(|why| failed(format!("{expected}: a valid VAPID header"), why))?;
+    acceptable(&push, expected, endpoint, server_key, &service.origin)?;
     let plain = subscriber.decrypt(&push.body).map_err(|why| {
         failed(
             format!("{expected}: an aes128gcm body for this subscription"),
@@ -161,9 +124,51 @@ async fn push_and_show<B: Browser>(
     .await
 }
 
-/// The path of the server's pushes about new articles (the app's
-/// `push::NEW_ARTICLES_PATH`).
-const NEW_ARTICLES_PATH: &str = "/#latest-headlines";
+/// Fails unless `push` is a request the browser's push service would
+/// accept: a POST to the `endpoint`, aes128gcm, a TTL, the delivery headers
+/// and a valid VAPID header for `server_key` (`expected` says so).
+fn acceptable(
+    push: &Received,
+    expected: &str,
+    endpoint: &str,
+    server_key: &[u8],
+    origin: &str,
+) -> anyhow::Result<()> {
+    if push.method != "POST" || !endpoint.ends_with(&push.path) {
+        return Err(failed(
+            format!("{expected}: POST to the endpoint {endpoint}"),
+            format!("{} {}", push.method, push.path),
+        ));
+    }
+    if push.header("content-encoding") != Some("aes128gcm") {
+        return Err(failed(
+            expected,
+            format!(
+                "Content-Encoding {:?}, not aes128gcm",
+                push.header("content-encoding")
+            ),
+        ));
+    }
+    if push
+        .header("ttl")
+        .and_then(|t| t.parse::<u64>().ok())
+        .is_none()
+    {
+        return Err(failed(
+            expected,
+            format!(
+                "TTL {:?}: the header is mandatory, in seconds",
+                push.header("ttl")
+            ),
+        ));
+    }
+    if let Err(why) = delivery_headers(|name| push.header(name)) {
+        return Err(failed(expected, why));
+    }
+    check_vapid(push.header("authorization"), server_key, origin)
+        .map_err(|why| failed(format!("{expected}: a valid VAPID header"), why))?;
+    Ok(())
+}
 
 /// Where a click on a push about new articles must lead, for the app at
 /// `app` (`http://127.0.0.1:<proxy>/`): an absolute URL at the origin the

@@ -7,7 +7,7 @@
 //!
 //! The browser subscribes with a script of the harness's own (the page's
 //! button is `push-subscribe`'s), so what fails here is the worker's part.
-//! The harness's push service (`autopush.rs`) refuses a push without TTL,
+//! The harness's push service (`standins/autopush.rs`) refuses a push without TTL,
 //! Urgency and Topic; it cannot read the body (only Firefox holds the keys),
 //! so the declarative body is proven by what the worker shows: the
 //! notification's tag (the worker's, which a browser showing the message by
@@ -17,30 +17,31 @@
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
+use super::context::{ARRIVAL, Ctx};
+use super::failed::failed;
 use super::notification_click::{back_to_the_app, click_focuses, click_opens, tab_in_front};
+use super::page::{UI, close_notifications};
 use super::push::new_articles_link;
 use super::push_subscribe::{Published, publish};
-use super::{ARRIVAL, Ctx, UI, close_notifications, failed};
-use crate::autopush::Autopush;
-use crate::browser::{Browser, PageId};
-use crate::push_service::http_json;
-
-const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
-/// The title of the server's pushes about new articles
-/// (`push::NEW_ARTICLES_TITLE`).
-const TITLE: &str = "New on Offline News";
-/// The tag the worker's `on_push` gives its notification.
-const TAG: &str = "articles-added";
+use crate::app::{PUBLIC_KEY, PUSH_TAG, PUSH_TITLE, SUBSCRIPTIONS};
+use crate::browsers::{Browser, PageId, js_str};
+use crate::standins::autopush::Autopush;
+use crate::standins::push_service::http_json;
 
 /// Subscribes this browser as a page would, with the server's key; the
 /// subscription's JSON.
-const SUBSCRIBE_JS: &str = "(async () => {
+fn subscribe_js() -> String {
+    format!(
+        "(async () => {{
     const r = await navigator.serviceWorker.ready;
-    const { public_key } = await (await fetch('/api/v1/push/public-key')).json();
+    const {{ public_key }} = await (await fetch({})).json();
     const old = await r.pushManager.getSubscription();
     if (old) await old.unsubscribe();
-    const s = await r.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: public_key });
-    return s.toJSON(); })()";
+    const s = await r.pushManager.subscribe({{ userVisibleOnly: true, applicationServerKey: public_key }});
+    return s.toJSON(); }})()",
+        js_str(PUBLIC_KEY)
+    )
+}
 
 const UNSUBSCRIBE_JS: &str = "(async () => {
     const r = await navigator.serviceWorker.ready;
@@ -53,7 +54,7 @@ pub(super) async fn push_declarative<B: Browser>(cx: &mut Ctx<B>) -> Result<()> 
     close_notifications(&mut cx.browser, tab).await?;
     let subscription = cx
         .browser
-        .eval(tab, SUBSCRIBE_JS, ARRIVAL)
+        .eval(tab, &subscribe_js(), ARRIVAL)
         .await
         .context("harness: subscribing Firefox to its (the harness's) push service")?;
     let endpoint = subscription["endpoint"]
@@ -95,15 +96,15 @@ async fn show_and_click<B: Browser>(cx: &mut Ctx<B>, tab: PageId, endpoint: &str
     let result = async {
         let before = cx.browser.tab_urls().await?;
         let expected = show(cx, tab, &service, &channel, &link, "the app open").await?;
-        let at_link = format!("location.href === {}", crate::browser::js_str(&link));
-        click_focuses(cx, tab, TITLE, &at_link, &before, &format!(
+        let at_link = format!("location.href === {}", crate::browsers::js_str(&link));
+        click_focuses(cx, tab, PUSH_TITLE, &at_link, &before, &format!(
             "{expected}; with the app open at {} in a background tab, a click to focus that page and bring it to {link} (`WindowClient.focus()` and `navigate()`), opening no second tab",
             cx.url()
         ))
         .await?;
         close_notifications(&mut cx.browser, tab).await?;
         let expected = show(cx, tab, &service, &channel, &link, "no page open").await?;
-        click_opens(cx, TITLE, &link, &format!(
+        click_opens(cx, PUSH_TITLE, &link, &format!(
             "{expected}; with no page of the app open, a click to open a tab at {link}"
         ))
         .await
@@ -132,7 +133,7 @@ async fn show<B: Browser>(
     } = publish(cx, service, channel, &format!("a declarative push, {with}")).await?;
 
     let expected = format!(
-        "the worker's `on_push` to read the declarative push message and show its notification \"{TITLE}\" naming \"{headline}\", tag \"{TAG}\", its `navigate` ({link}) as the data a click opens"
+        "the worker's `on_push` to read the declarative push message and show its notification \"{PUSH_TITLE}\" naming \"{headline}\", tag \"{PUSH_TAG}\", its `navigate` ({link}) as the data a click opens"
     );
     if cx
         .browser
@@ -158,7 +159,7 @@ async fn show<B: Browser>(
         .await?;
     let shown = shown.as_array().cloned().unwrap_or_default();
     let ours = shown.iter().find(|n| {
-        n["title"] == TITLE && n["body"].as_str().unwrap_or_default().contains(&headline)
+        n["title"] == PUSH_TITLE && n["body"].as_str().unwrap_or_default().contains(&headline)
     });
     let Some(ours) = ours else {
         return Err(failed(
@@ -169,7 +170,7 @@ async fn show<B: Browser>(
             ),
         ));
     };
-    if ours["tag"] != TAG {
+    if ours["tag"] != PUSH_TAG {
         return Err(failed(
             &expected,
             format!(

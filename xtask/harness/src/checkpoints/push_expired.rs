@@ -4,10 +4,10 @@
 //! others.
 //!
 //! Server behaviour the starter already has, so a pre-lesson checkpoint. In
-//! every browser, the harness's push service (`push_service.rs`) holds three
+//! every browser, the harness's push service (`standins/push_service.rs`) holds three
 //! subscriptions it registered itself: one that answers `410`, one `404`, one
 //! `201`. In Firefox a fourth is the browser's own, made with
-//! `pushManager.subscribe` through Firefox's push service (`autopush.rs`) and
+//! `pushManager.subscribe` through Firefox's push service (`standins/autopush.rs`) and
 //! then ended in the browser behind the server's back, as a user who clears
 //! the site's data does: the push service answers `410` for it by itself.
 //!
@@ -20,12 +20,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{ARRIVAL, Ctx, UI, failed, vapid_public_key};
-use crate::autopush::{Autopush, PushEvent};
-use crate::browser::{Browser, PageId, js_str};
-use crate::push_service::{PushService, Received, Subscriber, http_json, uuid};
+use super::context::{ARRIVAL, Ctx, vapid_public_key};
+use super::failed::failed;
+use super::page::UI;
+use crate::app::{ARTICLES, SUBSCRIPTIONS};
+use crate::browsers::{Browser, PageId, js_str};
+use crate::standins::autopush::{Autopush, PushEvent};
+use crate::standins::push_service::{PushService, Received, Subscriber, http_json, uuid};
 
-const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
 /// How long a push that should not come is waited for, once the live
 /// subscription got the same article: the server sends to all of them at
 /// once, so one still to come would be late by far less than this.
@@ -171,24 +173,24 @@ async fn publish_twice<B: Browser>(
     subscriptions: &[Harnessed],
     browser: Option<(Autopush, String)>,
 ) -> Result<()> {
-    let browser_name = "Firefox's own subscription, ended in the browser";
-    let pushed_to_browser = |autopush: &Autopush, mark: usize, channel: &str| {
-        autopush
-            .events_since(mark)
-            .into_iter()
-            .filter_map(|e| match e {
-                PushEvent::Push {
-                    channel: c, status, ..
-                } if c == channel => Some(status),
-                _ => None,
-            })
-            .collect::<Vec<u16>>()
-    };
+    first_reaches_every_subscription(cx, service, subscriptions, browser.as_ref()).await?;
+    tokio::time::sleep(SETTLE).await;
+    second_reaches_only_the_live_one(cx, service, subscriptions, browser.as_ref()).await
+}
 
-    // First article: every subscription is pushed to, and the gone ones say
-    // so.
+/// How the report names the browser's own subscription here.
+const BROWSER_NAME: &str = "Firefox's own subscription, ended in the browser";
+
+/// First article: every subscription is pushed to, and the gone ones say
+/// so.
+async fn first_reaches_every_subscription<B: Browser>(
+    cx: &mut Ctx<B>,
+    service: &mut PushService,
+    subscriptions: &[Harnessed],
+    browser: Option<&(Autopush, String)>,
+) -> Result<()> {
     let first = cx.headline("pushed while some subscriptions are gone");
-    let browser_mark = browser.as_ref().map_or(0, |(a, _)| a.mark());
+    let browser_mark = browser.map_or(0, |(a, _)| a.mark());
     publish(cx, &first).await?;
     let seen = collect(
         service,
@@ -210,7 +212,7 @@ async fn publish_twice<B: Browser>(
             format!("none to {}", missing.join(", ")),
         ));
     }
-    if let Some((autopush, channel)) = &browser {
+    if let Some((autopush, channel)) = browser {
         let answered = autopush
             .wait(browser_mark, ARRIVAL, |e| match e {
                 PushEvent::Push {
@@ -224,7 +226,7 @@ async fn publish_twice<B: Browser>(
             Some(status) => {
                 return Err(failed(
                     format!(
-                        "a push to {browser_name}, answered 410 Gone by Firefox's push service"
+                        "a push to {BROWSER_NAME}, answered 410 Gone by Firefox's push service"
                     ),
                     format!("it answered {status}"),
                 ));
@@ -232,18 +234,40 @@ async fn publish_twice<B: Browser>(
             None => {
                 return Err(failed(
                     format!(
-                        "a push to {browser_name} within {ARRIVAL:?} of publishing \"{first}\""
+                        "a push to {BROWSER_NAME} within {ARRIVAL:?} of publishing \"{first}\""
                     ),
                     "none arrived at its endpoint",
                 ));
             }
         }
     }
-    tokio::time::sleep(SETTLE).await;
 
-    // Second article: only the live subscription.
+    Ok(())
+}
+
+/// Second article: only the live subscription is pushed to; the gone ones
+/// were deleted.
+async fn second_reaches_only_the_live_one<B: Browser>(
+    cx: &mut Ctx<B>,
+    service: &mut PushService,
+    subscriptions: &[Harnessed],
+    browser: Option<&(Autopush, String)>,
+) -> Result<()> {
+    let pushed_to_browser = |autopush: &Autopush, mark: usize, channel: &str| {
+        autopush
+            .events_since(mark)
+            .into_iter()
+            .filter_map(|e| match e {
+                PushEvent::Push {
+                    channel: c, status, ..
+                } if c == channel => Some(status),
+                _ => None,
+            })
+            .collect::<Vec<u16>>()
+    };
+
     let second = cx.headline("pushed only to the live subscription");
-    let browser_mark = browser.as_ref().map_or(0, |(a, _)| a.mark());
+    let browser_mark = browser.map_or(0, |(a, _)| a.mark());
     publish(cx, &second).await?;
     let live = subscriptions
         .iter()
@@ -271,11 +295,11 @@ async fn publish_twice<B: Browser>(
         .filter(|s| s.answers != 201 && seen.iter().any(|r| r.path.ends_with(&s.id)))
         .map(|s| format!("{} (it answered {} to the first push)", s.name, s.answers))
         .collect();
-    if let Some((autopush, channel)) = &browser {
+    if let Some((autopush, channel)) = browser {
         let statuses = pushed_to_browser(autopush, browser_mark, channel);
         if !statuses.is_empty() {
             again.push(format!(
-                "{browser_name} (its push service answered 410 to the first push)"
+                "{BROWSER_NAME} (its push service answered 410 to the first push)"
             ));
         }
     }
@@ -293,11 +317,8 @@ async fn publish_twice<B: Browser>(
 /// Publishes an article straight to the server, as another reader would.
 async fn publish<B: Browser>(cx: &mut Ctx<B>, headline: &str) -> Result<()> {
     let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
-    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
-    anyhow::ensure!(
-        status == 201,
-        "POST /api/v1/articles answered {status}: {body}"
-    );
+    let (status, body) = http_json(cx.server.port, "POST", ARTICLES, &article).await?;
+    anyhow::ensure!(status == 201, "POST {ARTICLES} answered {status}: {body}");
     Ok(())
 }
 

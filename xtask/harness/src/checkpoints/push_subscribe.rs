@@ -3,7 +3,7 @@
 //! Firefox's push service gave it, and Firefox decrypts the push and hands it
 //! to the worker, which shows it.
 //!
-//! Firefox's push service is the harness's (`autopush.rs`), so every step can
+//! Firefox's push service is the harness's (`standins/autopush.rs`), so every step can
 //! be seen: the subscription at the service, the server's push at the
 //! endpoint, the browser's acknowledgement.
 
@@ -12,22 +12,30 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{
-    ARRIVAL, Ctx, PAYLOAD_HINT, UI, close_notifications, expect_notification, failed,
-    vapid_public_key,
-};
-use crate::autopush::{Autopush, PushEvent};
-use crate::browser::{Browser, Mark, PageId};
-use crate::proxy::Outcome;
-use crate::push_service::{http_json, uuid};
+use super::context::{ARRIVAL, Ctx, vapid_public_key};
+use super::failed::failed;
+use super::page::{PAYLOAD_HINT, UI, close_notifications, expect_notification};
+use crate::app::{ARTICLES, PUBLIC_KEY, PUSH_TOGGLE, SUBSCRIPTIONS};
+use crate::browsers::{Browser, Mark, PageId, js_str};
+use crate::standins::autopush::{Autopush, PushEvent};
+use crate::standins::proxy::Outcome;
+use crate::standins::push_service::{http_json, uuid};
 
-const TOGGLE: &str = "#push-toggle";
-const SUBSCRIPTIONS: &str = "/api/v1/push/subscriptions";
-const SHOWN_TOGGLE: &str =
-    "(() => { const b = document.querySelector('#push-toggle'); return !!b && !b.hidden; })()";
+const TOGGLE: &str = PUSH_TOGGLE;
+
+/// Whether the page shows its push toggle.
+fn shown_toggle() -> String {
+    format!(
+        "(() => {{ const b = document.querySelector({}); return !!b && !b.hidden; }})()",
+        js_str(TOGGLE)
+    )
+}
 
 fn pressed(on: bool) -> String {
-    format!("document.querySelector('#push-toggle')?.getAttribute('aria-pressed') === '{on}'")
+    format!(
+        "document.querySelector({})?.getAttribute('aria-pressed') === '{on}'",
+        js_str(TOGGLE)
+    )
 }
 
 pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
@@ -38,27 +46,7 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tab = cx.ready().await?;
     close_notifications(&mut cx.browser, tab).await?;
 
-    if cx
-        .browser
-        .wait_until(tab, SHOWN_TOGGLE, "the push toggle", UI)
-        .await
-        .is_err()
-    {
-        return Err(failed(
-            format!(
-                "the page to show the {TOGGLE} button (it starts `hidden`) where the browser has `registration.pushManager`"
-            ),
-            format!("it is still hidden after {UI:?}"),
-        ));
-    }
-    // A subscription left from before: end it, so this one is seen whole.
-    if cx.browser.eval(tab, &pressed(true), UI).await? == Value::Bool(true) {
-        cx.browser.click(tab, TOGGLE).await?;
-        let _ = cx
-            .browser
-            .wait_until(tab, &pressed(false), "push off", UI)
-            .await;
-    }
+    toggle_shown_and_off(cx, tab).await?;
 
     // Subscribe, as a reader does: one click (the profile allows
     // notifications, which `userVisibleOnly` subscriptions need).
@@ -91,7 +79,9 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let (_, server_key) = vapid_public_key(cx.server.port).await?;
     if key != server_key {
         return Err(failed(
-            "a subscription with `applicationServerKey` the server's VAPID public key (GET /api/v1/push/public-key), or the browser refuses the server's pushes",
+            format!(
+                "a subscription with `applicationServerKey` the server's VAPID public key (GET {PUBLIC_KEY}), or the browser refuses the server's pushes"
+            ),
             if key.is_empty() {
                 "a subscription without an applicationServerKey".to_owned()
             } else {
@@ -129,6 +119,33 @@ pub(super) async fn push_subscribe<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
 
     deliver(cx, tab, &service, &channel).await?;
     unsubscribe(cx, tab, &service, &channel).await
+}
+
+/// Waits for the page's push toggle (hidden until the page knows the
+/// browser has `registration.pushManager`), and ends a subscription left
+/// from before, so that this one is seen whole.
+async fn toggle_shown_and_off<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result<()> {
+    if cx
+        .browser
+        .wait_until(tab, &shown_toggle(), "the push toggle", UI)
+        .await
+        .is_err()
+    {
+        return Err(failed(
+            format!(
+                "the page to show the {TOGGLE} button (it starts `hidden`) where the browser has `registration.pushManager`"
+            ),
+            format!("it is still hidden after {UI:?}"),
+        ));
+    }
+    if cx.browser.eval(tab, &pressed(true), UI).await? == Value::Bool(true) {
+        cx.browser.click(tab, TOGGLE).await?;
+        let _ = cx
+            .browser
+            .wait_until(tab, &pressed(false), "push off", UI)
+            .await;
+    }
+    Ok(())
 }
 
 /// An article published, pushed by the server through the push service to
@@ -215,11 +232,8 @@ pub(super) async fn publish<B: Browser>(
     let service_mark = service.mark();
     let shown_mark = cx.browser.mark();
     let article = json!({ "id": uuid()?, "headline": headline, "byline": "The Harness" });
-    let (status, body) = http_json(cx.server.port, "POST", "/api/v1/articles", &article).await?;
-    anyhow::ensure!(
-        status == 201,
-        "POST /api/v1/articles answered {status}: {body}"
-    );
+    let (status, body) = http_json(cx.server.port, "POST", ARTICLES, &article).await?;
+    anyhow::ensure!(status == 201, "POST {ARTICLES} answered {status}: {body}");
     let push = service
         .wait(service_mark, ARRIVAL, |e| match e {
             PushEvent::Push {

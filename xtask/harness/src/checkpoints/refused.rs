@@ -10,9 +10,12 @@
 
 use anyhow::Result;
 
-use super::text::uuid;
-use super::{Ctx, UI, close_notifications, failed, quote_all, shown_notifications};
-use crate::browser::{Browser, js_str};
+use super::context::Ctx;
+use super::failed::{failed, quote_all};
+use super::page::{UI, close_notifications, shown_notifications};
+use crate::app::{DB_NAME, DB_VERSION, FORM_STATUS, OUTBOX_STORE, STARRED_STORE};
+use crate::browsers::{Browser, Mark, PageId, js_str};
+use crate::standins::push_service::uuid;
 
 const EIGHT_DAYS_MS: u64 = 8 * 24 * 60 * 60 * 1000;
 
@@ -32,37 +35,7 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
         (uuid()?, &refused, "Date.now()".to_owned()),
         (uuid()?, &good, "Date.now()".to_owned()),
     ];
-    let adds: String = entries
-        .iter()
-        .map(|(id, headline, at)| {
-            format!(
-                "store.add({{ article: {{ id: {}, headline: {}, byline: 'The Harness' }}, queued_at: {at} }});",
-                js_str(id),
-                js_str(headline)
-            )
-        })
-        .collect();
-    // The worker's schema (src/idb.rs): DB `offline-news` v1, store
-    // `outbox` keyed by an auto-increment `seq`, store `starred` by `id`.
-    let fill = format!(
-        "new Promise((resolve, reject) => {{
-           const open = indexedDB.open('offline-news', 1);
-           open.onupgradeneeded = () => {{
-             open.result.createObjectStore('outbox', {{ keyPath: 'seq', autoIncrement: true }});
-             open.result.createObjectStore('starred', {{ keyPath: 'id' }});
-           }};
-           open.onerror = () => reject(String(open.error));
-           open.onsuccess = () => {{
-             const db = open.result;
-             const tx = db.transaction('outbox', 'readwrite');
-             const store = tx.objectStore('outbox');
-             {adds}
-             tx.oncomplete = () => {{ db.close(); resolve(true); }};
-             tx.onerror = () => reject(String(tx.error));
-           }};
-         }})"
-    );
-    cx.browser.eval(tab, &fill, UI).await?;
+    cx.browser.eval(tab, &fill_js(&entries), UI).await?;
 
     let mark = cx.deliver_pending(tab).await?;
     let after = format!(
@@ -82,19 +55,63 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
         }
     }
 
-    // Out of the outbox, both of them.
-    let left = "new Promise((resolve, reject) => {
-           const open = indexedDB.open('offline-news', 1);
+    outbox_emptied(cx, tab).await?;
+    user_told(cx, tab, mark).await
+}
+
+/// Puts `entries` (id, headline, when queued as a JavaScript expression)
+/// straight into the worker's outbox, as the worker itself would have.
+fn fill_js(entries: &[(String, &String, String)]) -> String {
+    let adds: String = entries
+        .iter()
+        .map(|(id, headline, at)| {
+            format!(
+                "store.add({{ article: {{ id: {}, headline: {}, byline: 'The Harness' }}, queued_at: {at} }});",
+                js_str(id),
+                js_str(headline)
+            )
+        })
+        .collect();
+    // The worker's schema (its `src/idb.rs`, `app.rs` here): the outbox keyed
+    // by an auto-increment `seq`, the starred articles by `id`.
+    let fill = format!(
+        "new Promise((resolve, reject) => {{
+           const open = indexedDB.open('{DB_NAME}', {DB_VERSION});
+           open.onupgradeneeded = () => {{
+             open.result.createObjectStore('{OUTBOX_STORE}', {{ keyPath: 'seq', autoIncrement: true }});
+             open.result.createObjectStore('{STARRED_STORE}', {{ keyPath: 'id' }});
+           }};
            open.onerror = () => reject(String(open.error));
-           open.onsuccess = () => {
-             const request = open.result.transaction('outbox').objectStore('outbox').getAll();
-             request.onsuccess = () => { open.result.close(); resolve(request.result.map(e => e.article.headline)); };
+           open.onsuccess = () => {{
+             const db = open.result;
+             const tx = db.transaction('{OUTBOX_STORE}', 'readwrite');
+             const store = tx.objectStore('{OUTBOX_STORE}');
+             {adds}
+             tx.oncomplete = () => {{ db.close(); resolve(true); }};
+             tx.onerror = () => reject(String(tx.error));
+           }};
+         }})"
+    );
+    fill
+}
+
+/// Waits until the outbox holds neither the refused article nor the stale
+/// one: dropped, not retried forever.
+async fn outbox_emptied<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result<()> {
+    let left = format!(
+        "new Promise((resolve, reject) => {{
+           const open = indexedDB.open('{DB_NAME}', {DB_VERSION});
+           open.onerror = () => reject(String(open.error));
+           open.onsuccess = () => {{
+             const request = open.result.transaction('{OUTBOX_STORE}').objectStore('{OUTBOX_STORE}').getAll();
+             request.onsuccess = () => {{ open.result.close(); resolve(request.result.map(e => e.article.headline)); }};
              request.onerror = () => reject(String(request.error));
-           };
-         })";
+           }};
+         }})"
+    );
     let deadline = tokio::time::Instant::now() + UI;
     loop {
-        let waiting = cx.browser.eval(tab, left, UI).await?;
+        let waiting = cx.browser.eval(tab, &left, UI).await?;
         let waiting: Vec<String> = waiting
             .as_array()
             .into_iter()
@@ -113,10 +130,15 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
-    // The user is told, never silently: the page names what was not added,
-    // and a notification says what was dropped for its age.
+    Ok(())
+}
+
+/// The user is told, never silently: the page names what was not added,
+/// and a notification says what was dropped for its age.
+async fn user_told<B: Browser>(cx: &mut Ctx<B>, tab: PageId, mark: Mark) -> Result<()> {
     let told = format!(
-        "document.querySelector('#form-status').textContent.includes({})",
+        "document.querySelector({}).textContent.includes({})",
+        js_str(FORM_STATUS),
         js_str("was not added")
     );
     if cx
@@ -125,16 +147,15 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
         .await
         .is_err()
     {
-        let status = cx
-            .browser
-            .eval(
-                tab,
-                "document.querySelector('#form-status').textContent",
-                UI,
-            )
-            .await?;
+        let read = format!(
+            "document.querySelector({}).textContent",
+            js_str(FORM_STATUS)
+        );
+        let status = cx.browser.eval(tab, &read, UI).await?;
         return Err(failed(
-            "#form-status to say an article \"was not added\" (the worker posts `{type: \"rejected\"}` to the pages)",
+            format!(
+                "{FORM_STATUS} to say an article \"was not added\" (the worker posts `{{type: \"rejected\"}}` to the pages)"
+            ),
             format!("it says {status}"),
         ));
     }
