@@ -312,6 +312,8 @@ pub(super) fn describe(seen: &[Seen]) -> String {
                 Outcome::Passed => "passed to the server",
                 Outcome::Answered503 => "answered 503",
                 Outcome::ServerDown => "server down",
+                Outcome::AnswerLost => "answer lost by the proxy",
+                Outcome::Partitioned => "held in a partition",
             };
             format!("{} {} ({outcome})", s.method, s.path)
         })
