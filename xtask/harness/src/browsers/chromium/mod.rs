@@ -102,6 +102,17 @@ impl Chromium {
         Ok(())
     }
 
+    /// Forgets everything of the browser that is gone (its connection, tabs
+    /// and worker session), keeping the events it reported.
+    fn forget_session(&mut self) {
+        self.read_events();
+        self.cdp = None;
+        self.pages.clear();
+        self.control = None;
+        self.worker = None;
+        self.offline = false;
+    }
+
     fn cdp(&self) -> Result<&Cdp> {
         self.cdp.as_ref().context("the browser is not running")
     }
@@ -481,12 +492,17 @@ impl Browser for Chromium {
             // Let it close the profile cleanly; the Drop kills what is left.
             let _ = tokio::time::timeout(Duration::from_secs(10), process.child.wait()).await;
         }
-        self.read_events();
-        self.cdp = None;
-        self.pages.clear();
-        self.control = None;
-        self.worker = None;
-        self.offline = false;
+        self.forget_session();
+        self.start().await
+    }
+
+    async fn kill_and_restart(&mut self) -> Result<()> {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(10), process.child.wait()).await;
+            // The Drop kills the rest of its group (renderers, GPU).
+        }
+        self.forget_session();
         self.start().await
     }
 

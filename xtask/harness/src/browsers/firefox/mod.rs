@@ -143,6 +143,18 @@ impl Firefox {
         Ok(browser)
     }
 
+    /// Forgets everything of the browser that is gone (its connections,
+    /// tabs and what they showed), keeping the events it reported.
+    fn forget_session(&mut self) {
+        self.bidi = None;
+        self.marionette = None;
+        self.pages.clear();
+        self.spare = None;
+        self.offline = false;
+        self.preload = None;
+        self.showing.clear();
+    }
+
     async fn start(&mut self) -> Result<()> {
         let (process, port) = launch(&self.exe, self.profile.path(), self.stdout_tail.clone())
             .await
@@ -483,13 +495,18 @@ impl Browser for Firefox {
             // kills what is left.
             let _ = tokio::time::timeout(Duration::from_secs(15), process.child.wait()).await;
         }
-        self.bidi = None;
-        self.marionette = None;
-        self.pages.clear();
-        self.spare = None;
-        self.offline = false;
-        self.preload = None;
-        self.showing.clear();
+        self.forget_session();
+        self.start().await
+    }
+
+    async fn kill_and_restart(&mut self) -> Result<()> {
+        self.read_events();
+        if let Some(mut process) = self.process.take() {
+            let _ = process.child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(10), process.child.wait()).await;
+            // The Drop kills the rest of its group (content processes).
+        }
+        self.forget_session();
         self.start().await
     }
 
