@@ -29,9 +29,11 @@
 //!   are never compiled on the way to `serve`).
 //! - `screenshots`: `cargo xtask screenshots` — the book's pictures of the
 //!   real app, taken by the harness in headless Chromium.
-//! - `chaos`: `cargo xtask chaos [--seed N]` — articles added from two tabs
-//!   while faults happen at random; nothing may be lost or duplicated (one
-//!   step of `test`).
+//! - `chaos`: `cargo xtask chaos [--clients N --rate R --duration D --runs
+//!   K --seed S]` — clients in two Chromium profiles and one Firefox add
+//!   articles while faults of twelve kinds happen; nothing may be lost,
+//!   duplicated or reordered (one seed is a step of `test`, twenty are a
+//!   benchmark).
 //! - [`bench`]: `cargo xtask bench [name] [--quick]` — the benchmarks
 //!   and their baselines, reported in `target/bench/report.md`.
 //! - [`room`]: `cargo xtask room` — the instructor's live view of every
@@ -129,9 +131,12 @@ enum Cmd {
     /// Drive the solution in headless Chromium and write the book's
     /// screenshots to `book/src/screenshots/`.
     Screenshots,
-    /// Add articles to the solution from two tabs while faults happen at
-    /// random (server killed, 503s, worker stopped or offline, browser
-    /// restarted); check that nothing is lost or duplicated.
+    /// Clients in two Chromium profiles and one Firefox add articles to the
+    /// solution while faults happen at random (the server killed before or
+    /// after it committed, 503s, its disk refusing writes; a worker stopped
+    /// or offline; a browser closed or killed; one browser cut off; a clock
+    /// jumping 8 days; articles the server must refuse); check the history:
+    /// nothing lost, duplicated or reordered. One line per run, a total.
     Chaos(check::ChaosArgs),
     /// Run the benchmarks, each beside its baseline, and write the report
     /// to `target/bench/report.md`.

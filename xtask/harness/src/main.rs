@@ -74,20 +74,39 @@ enum Command {
     },
     /// Check the harness itself against a tiny built-in app.
     Selftest,
-    /// Add articles from two tabs while faults happen at random (the server
-    /// killed mid-replay, 503s, the worker stopped or offline, the browser
-    /// restarted, a lastChance sync); then check that the server holds each
-    /// exactly once, in each tab's order, and the outbox is empty.
+    /// Clients in two Chromium profiles and one Firefox add articles at a
+    /// steady rate while faults of twelve kinds happen (the server killed,
+    /// before or after it committed, a 503, its disk refusing writes; a
+    /// worker stopped or offline; a browser closed or killed; one browser
+    /// cut off; its clock jumping 8 days; articles the server must refuse);
+    /// then the run's history must show every confirmed article on the
+    /// server once, in each client's order, every page showing the server's
+    /// list, every outbox empty, no refusal retried. One line per run, and
+    /// a total.
     Chaos {
-        /// The schedule's seed [default: a new one, printed].
+        /// The first run's seed; the next runs take the next ones
+        /// [default: a new one, printed].
         #[arg(long)]
         seed: Option<u64>,
-        /// How many articles the tabs add.
-        #[arg(long, default_value_t = 50)]
-        articles: usize,
-        /// How many faults happen.
-        #[arg(long, default_value_t = 20)]
+        /// How many runs, each with its own seed.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// Tabs adding articles, spread over the three browsers.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Articles a second, all clients together.
+        #[arg(long, default_value_t = 1.5)]
+        rate: f64,
+        /// Seconds of adding.
+        #[arg(long, default_value_t = 40.0)]
+        duration: f64,
+        /// Faults in each run.
+        #[arg(long, default_value_t = 12)]
         faults: usize,
+        /// Only these kinds of fault, comma-separated [default: every kind
+        /// this machine can do]; `--kinds list` lists them.
+        #[arg(long, value_delimiter = ',')]
+        kinds: Vec<String>,
         /// The built site [default: target/site/solution].
         #[arg(long)]
         site: Option<PathBuf>,
@@ -200,17 +219,29 @@ async fn run(command: Command) -> Result<bool> {
         Command::Selftest => selftest::run().await.map(|()| true),
         Command::Chaos {
             seed,
-            articles,
+            runs,
+            clients,
+            rate,
+            duration,
             faults,
+            kinds,
             site,
             server_bin,
         } => {
             let site = site.unwrap_or_else(solution_site);
             let server_bin = server_bin.unwrap_or_else(solution_server);
+            let Some(kinds) = chaos::kinds(&kinds)? else {
+                return Ok(true);
+            };
             let options = chaos::Options {
                 seed,
-                articles,
+                runs,
+                clients,
+                rate,
+                duration,
                 faults,
+                kinds,
+                out: target.join("chaos"),
             };
             chaos::run(&site, &server_bin, options).await
         }
