@@ -117,7 +117,7 @@ enum Command {
     /// Run the benchmarks (`cargo xtask bench`) and write a Markdown report.
     Bench {
         /// One benchmark only: replay, server, push, worker, inner,
-        /// inner-check or room.
+        /// inner-check, room or chaos.
         name: Option<String>,
         /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
         #[arg(long)]
@@ -262,6 +262,7 @@ async fn run(command: Command) -> Result<bool> {
                 room_bin,
                 quick,
                 root: root.clone(),
+                target: target.clone(),
             };
             let out = out.unwrap_or_else(|| target.join("bench/report.md"));
             bench::run(&setup, name.as_deref(), &out).await
