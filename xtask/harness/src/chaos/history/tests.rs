@@ -171,6 +171,19 @@ fn an_unconfirmed_article_may_be_missing() {
 }
 
 #[test]
+fn an_unconfirmed_article_stored_once_in_its_order_is_fine() {
+    // In `clean`, "b1" never reached a confirmation (the page was gone), and
+    // its worker delivered it anyway: that is the outbox doing its job.
+    let history = clean();
+    let b1 = history.adds.iter().find(|a| a.headline == "Run b1");
+    assert_eq!(b1.map(|a| a.outcome), Some(AddOutcome::Unknown));
+    assert!(history.server.iter().any(|a| a.headline == "Run b1"));
+    let verdict = check(&history);
+    assert!(verdict.unexpected.is_empty() && verdict.lost.is_empty());
+    assert!(verdict.ok(), "{verdict}");
+}
+
+#[test]
 fn a_2xx_that_did_not_store_is_caught_even_unconfirmed() {
     let mut history = clean();
     history.server.retain(|a| a.headline != "Run b1");
@@ -329,6 +342,24 @@ fn a_refused_article_sent_again_is_retried_forever() {
 }
 
 #[test]
+fn an_article_sent_again_after_it_was_refused_alone_is_a_retry_whatever_the_answer() {
+    // In `clean`, "stale" was refused alone. Sent once more, it is a retry
+    // even when the server never refuses it again: here the proxy answers
+    // for a server that is down.
+    let mut history = clean();
+    history.posts.push(Post {
+        via: "firefox".into(),
+        articles: vec![article("stale")],
+        answer: Answer::FromProxy(503),
+        taken_ms: None,
+        answered_ms: None,
+    });
+    let verdict = check(&history);
+    assert_eq!(verdict.retried_after_refusal, ["Run stale"]);
+    assert!(!verdict.ok());
+}
+
+#[test]
 fn a_batch_refused_again_and_again_is_retried_forever() {
     // A worker that keeps a refused batch and sends it whole, again.
     let mut history = clean();
@@ -448,4 +479,88 @@ fn the_servers_times_read_as_milliseconds_since_1970() {
     );
     assert_eq!(rfc3339_ms("2000-02-29T12:00:00Z"), Some(951_825_600_000.0));
     assert_eq!(rfc3339_ms("yesterday"), None);
+}
+
+#[test]
+fn every_broken_rule_fails_the_verdict_with_a_line_of_its_own() {
+    let named = |headline: &str| vec![headline.to_owned()];
+    let broken: Vec<(&str, Verdict)> = vec![
+        (
+            "lost",
+            Verdict {
+                lost: named("x"),
+                ..Verdict::default()
+            },
+        ),
+        (
+            "acknowledged",
+            Verdict {
+                acknowledged_missing: named("x"),
+                ..Verdict::default()
+            },
+        ),
+        (
+            "duplicated",
+            Verdict {
+                duplicated: vec![("x".into(), 2)],
+                ..Verdict::default()
+            },
+        ),
+        (
+            "unexpected",
+            Verdict {
+                unexpected: named("x"),
+                ..Verdict::default()
+            },
+        ),
+        (
+            "out of order",
+            Verdict {
+                out_of_order: vec![("c".into(), 1)],
+                ..Verdict::default()
+            },
+        ),
+        (
+            "does not show",
+            Verdict {
+                diverged: vec![("p".into(), "how".into())],
+                ..Verdict::default()
+            },
+        ),
+        (
+            "outbox is not empty",
+            Verdict {
+                left: vec![("b".into(), named("x"))],
+                ..Verdict::default()
+            },
+        ),
+        (
+            "sent again",
+            Verdict {
+                retried_after_refusal: named("x"),
+                ..Verdict::default()
+            },
+        ),
+        (
+            "had to refuse",
+            Verdict {
+                stored_though_refused: named("x"),
+                ..Verdict::default()
+            },
+        ),
+        (
+            "half-written",
+            Verdict {
+                half_written: named("x"),
+                ..Verdict::default()
+            },
+        ),
+    ];
+    assert!(Verdict::default().ok());
+    for (words, verdict) in broken {
+        assert!(!verdict.ok(), "{words}: {verdict:?}");
+        let problems = verdict.problems();
+        assert_eq!(problems.len(), 1, "{words}: {problems:?}");
+        assert!(problems[0].contains(words), "{words}: {problems:?}");
+    }
 }
