@@ -8,15 +8,19 @@
 //! - [`store`]: put an article in the outbox; returns once it is on disk.
 //! - [`pending`]: how many articles wait.
 //! - [`deliver`]: send the outbox to the server, oldest first, and delete
-//!   what the server answered for; returns what happened ([`Flushed`]).
+//!   what the server answered for; returns what happened ([`Flushed`]). The
+//!   order it sends in and what it makes of each answer are the outbox's
+//!   rules, in `outbox.rs` ([`outbox::send_in_order`]), tested natively.
 //! - [`one_at_a_time`]: run a flush only after the one before it has ended.
 //! - [`sync_manager`]: `registration.sync`, where the browser has Background
 //!   Sync (web-sys has no binding for it: see [`SyncManager`]).
 //!
 //! The rules it keeps (the `outbox` and `sync` checkpoints and the chaos test
 //! prove them): an article leaves the outbox only after the server confirmed
-//! it (2xx) or refused it for good (4xx); a network error or a 5xx stops the
-//! delivery with everything from that article on still queued, in order.
+//! it (2xx) or refused it for good (4xx: bad, stale, or its id already used
+//! for a different article); a network error or a 5xx stops the delivery
+//! with everything from that article on still queued, in order. The worker
+//! never drops an article by its own clock (`outbox::RETENTION_MS` says why).
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -28,9 +32,9 @@ use web_sys::{
     ExtendableEvent, IdbDatabase, IdbKeyRange, IdbTransactionMode, ServiceWorkerGlobalScope,
 };
 
-use crate::article::{Article, NewArticle};
 use crate::idb;
-use crate::outbox::{self, Delivery, Queued};
+pub use crate::outbox::Flushed;
+use crate::outbox::{self, Answer, Delivery, Posted, Queued};
 use crate::web_api::{
     JsResult, api_error, describe, fetch, from_js, json_request, response_json, response_value,
     show_app_badge, to_js, to_json,
@@ -138,84 +142,17 @@ async fn delete_through(db: &IdbDatabase, settled: &[Queued]) -> JsResult<()> {
 // Sending it
 // ---------------------------------------------------------------------------
 
-/// What one delivery of the outbox did.
-#[derive(Debug, Default)]
-pub struct Flushed {
-    /// Stored by the server, in the order they were queued.
-    pub delivered: Vec<NewArticle>,
-    /// Refused for good by the server (a 4xx), with its reason. Out of the
-    /// outbox: retrying would block the queue forever.
-    pub refused: Vec<(NewArticle, String)>,
-    /// Queued longer ago than [`outbox::RETENTION_MS`]: stale news, out of
-    /// the outbox without being sent.
-    pub dropped: Vec<NewArticle>,
-    /// The server's list after the last successful POST.
-    pub articles: Option<Vec<Article>>,
-    /// Why delivery stopped early, if it did (no network, a 5xx): the rest
-    /// is still in the outbox, and the caller should have it retried.
-    pub stopped: Option<String>,
-}
-
 // ANCHOR: deliver
-/// Sends the outbox to the server in order, in batches the server accepts
-/// ([`outbox::batches`]), deleting each batch only once the server has
-/// answered for it. A refused batch is sent again one article at a time, so
-/// that one bad article does not take the good ones down with it.
+/// Sends the outbox to the server, oldest first (`outbox::send_in_order`:
+/// in batches the server accepts, a refused batch again one article at a
+/// time), deleting each part of it only once the server has answered for it.
 pub async fn deliver() -> JsResult<Flushed> {
     let db = idb::open().await?;
     let queue = read_outbox(&db).await?;
-    let mut flushed = Flushed::default();
-    // The oldest come first: drop those past the retention limit.
-    let now = js_sys::Date::now();
-    let too_old = queue.iter().take_while(|q| outbox::expired(q, now)).count();
-    if too_old > 0 {
-        delete_through(&db, &queue[..too_old]).await?;
-        flushed.dropped = queue[..too_old].iter().map(|q| q.article.clone()).collect();
-    }
-    let queue = &queue[too_old..];
-    let articles: Vec<NewArticle> = queue.iter().map(|q| q.article.clone()).collect();
-    'batches: for batch in outbox::batches(&articles) {
-        let mut settled = batch.start;
-        match post(&articles[batch.clone()]).await {
-            Answer::Stored(list) => {
-                flushed
-                    .delivered
-                    .extend_from_slice(&articles[batch.clone()]);
-                flushed.articles = list.or(flushed.articles);
-                settled = batch.end;
-            }
-            Answer::Refused(reason) if batch.len() == 1 => {
-                flushed
-                    .refused
-                    .push((articles[batch.start].clone(), reason));
-                settled = batch.end;
-            }
-            Answer::Refused(_) => {
-                for index in batch.clone() {
-                    match post(std::slice::from_ref(&articles[index])).await {
-                        Answer::Stored(list) => {
-                            flushed.delivered.push(articles[index].clone());
-                            flushed.articles = list.or(flushed.articles);
-                        }
-                        Answer::Refused(reason) => {
-                            flushed.refused.push((articles[index].clone(), reason))
-                        }
-                        Answer::RetryLater(reason) => {
-                            flushed.stopped = Some(reason);
-                            delete_through(&db, &queue[..index]).await?;
-                            break 'batches;
-                        }
-                    }
-                    settled = index + 1;
-                }
-            }
-            Answer::RetryLater(reason) => {
-                flushed.stopped = Some(reason);
-                break;
-            }
-        }
-        delete_through(&db, &queue[..settled]).await?;
-    }
+    let flushed = outbox::send_in_order(&queue, post, async |settled: &[Queued]| {
+        delete_through(&db, settled).await
+    })
+    .await?;
     // What is left waits for a later try: its number on the app's badge
     // (a page need not be open for the badge to be right).
     let left = idb::done(
@@ -230,17 +167,11 @@ pub async fn deliver() -> JsResult<Flushed> {
 }
 // ANCHOR_END: deliver
 
-/// The server's answer to one POST.
-enum Answer {
-    /// Stored, with the server's list (if it could be read).
-    Stored(Option<Vec<Article>>),
-    Refused(String),
-    RetryLater(String),
-}
-
-async fn post(articles: &[NewArticle]) -> Answer {
-    let body = to_json(&articles.to_vec());
-    let response = match json_request("POST", ARTICLES_URL, Some(&body)) {
+/// POSTs `batch`, each article with the time it was queued (the server
+/// judges its age by its own clock), and reads the answer.
+async fn post(batch: &[Queued]) -> Answer {
+    let posted: Vec<Posted> = batch.iter().map(Posted::from).collect();
+    let response = match json_request("POST", ARTICLES_URL, Some(&to_json(&posted))) {
         Ok(request) => fetch(&request).await,
         Err(error) => Err(error),
     };
@@ -257,12 +188,17 @@ async fn post(articles: &[NewArticle]) -> Answer {
     match Delivery::from_status(Some(status)) {
         Delivery::Stored => Answer::Stored(response_json(&response).await.ok()),
         Delivery::Refused => {
-            let reason = response_value(&response)
-                .await
-                .ok()
-                .and_then(|body| api_error(&body))
+            let body = response_value(&response).await.ok();
+            let reason = body
+                .as_ref()
+                .and_then(api_error)
                 .unwrap_or_else(|| format!("HTTP {status}"));
-            Answer::Refused(reason)
+            let code = body.and_then(|body| Reflect::get(&body, &"code".into()).ok());
+            Answer::Refused {
+                reason,
+                expired: code.and_then(|code| code.as_string()).as_deref()
+                    == Some(outbox::EXPIRED_CODE),
+            }
         }
         Delivery::RetryLater => Answer::RetryLater(format!("the server answered HTTP {status}")),
     }

@@ -32,8 +32,8 @@ pub fn added_notification(count: usize) -> String {
 }
 
 /// The text of the notification shown when `count` articles were dropped
-/// for having waited longer than the outbox keeps them (7 days,
-/// `outbox::RETENTION_MS`).
+/// because the server refused them for their age: queued longer than
+/// `outbox::RETENTION_MS` (7 days) before they reached it, by its clock.
 pub fn dropped_notification(count: usize) -> String {
     match count {
         1 => "1 article could not be sent within 7 days and was dropped".to_owned(),

@@ -233,10 +233,13 @@ async fn queue_article(article: NewArticle) -> JsResult<usize> {
     // TODO(outbox): this keeps the article in the worker's memory, which is
     // gone the moment the browser stops the worker (and `delivery::deliver`
     // never sees it). Keep it in the outbox instead: an `outbox::Queued`
-    // entry, the article with the time it was queued (delivery drops what
-    // waited over 7 days; the store numbers the entries itself, so it has
-    // no `seq` yet), written by `delivery::store`, which returns once the
-    // write has committed, with how many wait.
+    // entry, the article with the time it was queued (the store numbers the
+    // entries itself, so it has no `seq` yet), written by `delivery::store`,
+    // which returns once the write has committed, with how many wait. The
+    // time goes out with the article: the server judges its age by its own
+    // clock and refuses one queued over 7 days before it arrived (`422`,
+    // code "expired"). The worker never drops an article by its own clock,
+    // which can jump.
     thread_local! {
         static IN_MEMORY: RefCell<Vec<NewArticle>> = const { RefCell::new(Vec::new()) };
     }
@@ -345,15 +348,16 @@ async fn deliver_and_report() -> JsResult<()> {
 async fn report_refused(flushed: &Flushed) -> JsResult<()> {
     // TODO(refused): `delivery::deliver` has already taken out of the
     // outbox the articles the server refused for good (`flushed.refused`,
-    // each with the server's reason) and those that waited too long to be
-    // news (`flushed.dropped`, older than `outbox::RETENTION_MS`), so that
-    // they never block the ones behind them. But the user saw "Queued" for
-    // each, and must hear what became of it, never silence: tell every open
-    // page which article and why (`tell_pages`, a
-    // `WorkerBroadcast::Rejected` each), and when some were dropped, show a
-    // notification that counts them (`notify`, with the words of
-    // `status_text::dropped_notification`). A notification that fails to
-    // show must not fail the sync: a retry would find nothing to send.
+    // each with the server's reason) and those it refused as too old to be
+    // news (`flushed.dropped`: queued longer than `outbox::RETENTION_MS`
+    // before they reached it, by the server's clock), so that they never
+    // block the ones behind them. But the user saw "Queued" for each, and
+    // must hear what became of it, never silence: tell every open page
+    // which article and why (`tell_pages`, a `WorkerBroadcast::Rejected`
+    // each), and when some were dropped, show a notification that counts
+    // them (`notify`, with the words of `status_text::dropped_notification`).
+    // A notification that fails to show must not fail the sync: a retry
+    // would find nothing to send.
     let _ = flushed;
     Ok(())
 }

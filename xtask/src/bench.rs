@@ -24,7 +24,7 @@ const PROFILE: &str = "bench-server";
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Run only this benchmark: replay, server, push, worker, inner,
-    /// inner-check or room.
+    /// inner-check, room or chaos.
     pub name: Option<String>,
     /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
     #[arg(long)]

@@ -377,29 +377,48 @@ pub fn screenshots() -> anyhow::Result<()> {
     )
 }
 
-/// `cargo xtask chaos`: the solution in headless Chromium, articles added
-/// from two tabs while faults happen at random; nothing may be lost or
-/// duplicated (the harness's `chaos` command says how).
-#[derive(Debug, clap::Args)]
+/// `cargo xtask chaos`: the solution in two Chromium profiles and one
+/// Firefox at once, clients adding articles while faults of twelve kinds
+/// happen; nothing may be lost, duplicated or reordered (the harness's
+/// `chaos` command says how). One line per run, and a total.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ChaosArgs {
-    /// The seed of the fault schedule; every run prints its own, and the
-    /// same seed runs the same schedule again [default: a new one].
+    /// The first run's seed; every run prints its own, and the same seed
+    /// (with the same --clients, --rate, --duration and --faults) runs the
+    /// same script again [default: a new one].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// How many articles the two tabs add.
-    #[arg(long, default_value_t = 50)]
-    pub articles: usize,
-    /// How many faults happen meanwhile.
-    #[arg(long, default_value_t = 20)]
+    /// How many runs, each with its own seed (the next after the first's).
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// Tabs adding articles, spread over the three browsers (at least 3).
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Articles a second, all clients together.
+    #[arg(long, default_value_t = 1.5)]
+    pub rate: f64,
+    /// Seconds of adding.
+    #[arg(long, default_value_t = 40.0)]
+    pub duration: f64,
+    /// Faults in each run.
+    #[arg(long, default_value_t = 12)]
     pub faults: usize,
+    /// Only these kinds of fault, comma-separated [default: every kind this
+    /// machine can do]; `--kinds list` lists them.
+    #[arg(long)]
+    pub kinds: Option<String>,
 }
 
 impl Default for ChaosArgs {
     fn default() -> Self {
         ChaosArgs {
             seed: None,
-            articles: 50,
-            faults: 20,
+            runs: 1,
+            clients: 4,
+            rate: 1.5,
+            duration: 40.0,
+            faults: 12,
+            kinds: None,
         }
     }
 }
@@ -414,17 +433,23 @@ pub fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
         .arg(&site)
         .arg("--server-bin")
         .arg(&server)
-        .args(["--articles", &args.articles.to_string()])
+        .args(["--runs", &args.runs.to_string()])
+        .args(["--clients", &args.clients.to_string()])
+        .args(["--rate", &args.rate.to_string()])
+        .args(["--duration", &args.duration.to_string()])
         .args(["--faults", &args.faults.to_string()]);
     if let Some(seed) = args.seed {
         harness.args(["--seed", &seed.to_string()]);
     }
+    if let Some(kinds) = &args.kinds {
+        harness.args(["--kinds", kinds]);
+    }
     step(
-        "adding articles from two tabs while faults happen (headless Chromium)",
+        "clients in two Chromium profiles and one Firefox adding articles while faults happen",
         || {
             run_command(&mut harness).map_err(|_| {
                 anyhow::anyhow!(
-                    "articles were lost, duplicated or reordered, or the run broke; the report above says which, with the seed to rerun it"
+                    "articles were lost, duplicated or reordered, or a run broke; the report above says which, with the line that reruns it"
                 )
             })
         },

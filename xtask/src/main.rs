@@ -32,9 +32,11 @@
 //! - [`demo`]: `cargo xtask demo [--browser firefox]` — the instructor
 //!   guide's demo script played and checked step by step; its pictures are
 //!   the guide's (a step of `test`, in both browsers).
-//! - `chaos`: `cargo xtask chaos [--seed N]` — articles added from two tabs
-//!   while faults happen at random; nothing may be lost or duplicated (one
-//!   step of `test`).
+//! - `chaos`: `cargo xtask chaos [--clients N --rate R --duration D --runs
+//!   K --seed S]` — clients in two Chromium profiles and one Firefox add
+//!   articles while faults of twelve kinds happen; nothing may be lost,
+//!   duplicated or reordered (one seed is a step of `test`, twenty are a
+//!   benchmark).
 //! - [`bench`]: `cargo xtask bench [name] [--quick]` — the benchmarks
 //!   and their baselines, reported in `target/bench/report.md`.
 //! - [`room`]: `cargo xtask room` — the instructor's live view of every
@@ -138,9 +140,12 @@ enum Cmd {
     /// checking that each step shows what the guide says; the pictures
     /// (Chromium) are the guide's.
     Demo(demo::DemoArgs),
-    /// Add articles to the solution from two tabs while faults happen at
-    /// random (server killed, 503s, worker stopped or offline, browser
-    /// restarted); check that nothing is lost or duplicated.
+    /// Clients in two Chromium profiles and one Firefox add articles to the
+    /// solution while faults happen at random (the server killed before or
+    /// after it committed, 503s, its disk refusing writes; a worker stopped
+    /// or offline; a browser closed or killed; one browser cut off; a clock
+    /// jumping 8 days; articles the server must refuse); check the history:
+    /// nothing lost, duplicated or reordered. One line per run, a total.
     Chaos(check::ChaosArgs),
     /// Run the benchmarks, each beside its baseline, and write the report
     /// to `target/bench/report.md`.

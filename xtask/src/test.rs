@@ -202,11 +202,12 @@ fn browser_checks() -> Vec<Step> {
         "see the step that failed above: the app, or book/src/instructor-guide.md's demo script, is wrong",
         || demo::test(Browser::Chromium),
     ));
-    // Faults at random while two tabs add articles; a new seed each run
-    // (printed, to rerun it with `cargo xtask chaos --seed N`).
+    // Faults at random while four clients in both browsers add articles,
+    // every kind of fault this machine can do; a new seed each run (printed,
+    // to rerun it with `cargo xtask chaos --seed N ...`).
     steps.push(Step::new(
-        "the chaos test: articles added while faults happen, none lost or duplicated",
-        "see the report above, and rerun it with `cargo xtask chaos --seed N` (the seed it printed)",
+        "the chaos test: clients in both browsers adding articles while faults happen, none lost, duplicated or reordered",
+        "see the report above, and rerun it with the line it printed (`cargo xtask chaos --seed N ...`)",
         || check::chaos(&check::ChaosArgs::default()),
     ));
     // Firefox has no Background Sync: the same checkpoints prove the app's

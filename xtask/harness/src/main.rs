@@ -34,7 +34,7 @@ mod selftest;
 mod standins;
 mod util;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -76,31 +76,20 @@ enum Command {
     },
     /// Check the harness itself against a tiny built-in app.
     Selftest,
-    /// Add articles from two tabs while faults happen at random (the server
-    /// killed mid-replay, 503s, the worker stopped or offline, the browser
-    /// restarted, a lastChance sync); then check that the server holds each
-    /// exactly once, in each tab's order, and the outbox is empty.
-    Chaos {
-        /// The schedule's seed [default: a new one, printed].
-        #[arg(long)]
-        seed: Option<u64>,
-        /// How many articles the tabs add.
-        #[arg(long, default_value_t = 50)]
-        articles: usize,
-        /// How many faults happen.
-        #[arg(long, default_value_t = 20)]
-        faults: usize,
-        /// The built site [default: target/site/solution].
-        #[arg(long)]
-        site: Option<PathBuf>,
-        /// The solution's server binary [default: target/debug/after-sync-lesson].
-        #[arg(long)]
-        server_bin: Option<PathBuf>,
-    },
+    /// Clients in two Chromium profiles and one Firefox add articles at a
+    /// steady rate while faults of twelve kinds happen (the server killed,
+    /// before or after it committed, a 503, its disk refusing writes; a
+    /// worker stopped or offline; a browser closed or killed; one browser
+    /// cut off; its clock jumping 8 days; articles the server must refuse);
+    /// then the run's history must show every confirmed article on the
+    /// server once, in each client's order, every page showing the server's
+    /// list, every outbox empty, no refusal retried. One line per run, and
+    /// a total.
+    Chaos(ChaosArgs),
     /// Run the benchmarks (`cargo xtask bench`) and write a Markdown report.
     Bench {
         /// One benchmark only: replay, server, push, worker, inner,
-        /// inner-check or room.
+        /// inner-check, room or chaos.
         name: Option<String>,
         /// Smoke mode: tiny sizes, one run each (the figures mean nothing).
         #[arg(long)]
@@ -187,6 +176,40 @@ enum Command {
         out: Option<PathBuf>,
     },
 }
+
+/// `chaos`'s options.
+#[derive(Debug, clap::Args)]
+struct ChaosArgs {
+    /// The first run's seed; the next runs take the next ones
+    /// [default: a new one, printed].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// How many runs, each with its own seed.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Tabs adding articles, spread over the three browsers.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// Articles a second, all clients together.
+    #[arg(long, default_value_t = 1.5)]
+    rate: f64,
+    /// Seconds of adding.
+    #[arg(long, default_value_t = 40.0)]
+    duration: f64,
+    /// Faults in each run.
+    #[arg(long, default_value_t = 12)]
+    faults: usize,
+    /// Only these kinds of fault, comma-separated [default: every kind
+    /// this machine can do]; `--kinds list` lists them.
+    #[arg(long, value_delimiter = ',')]
+    kinds: Vec<String>,
+    /// The built site [default: target/site/solution].
+    #[arg(long)]
+    site: Option<PathBuf>,
+    /// The solution's server binary [default: target/debug/after-sync-lesson].
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+}
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -231,22 +254,7 @@ async fn run(command: Command) -> Result<bool> {
             Ok(true)
         }
         Command::Selftest => selftest::run().await.map(|()| true),
-        Command::Chaos {
-            seed,
-            articles,
-            faults,
-            site,
-            server_bin,
-        } => {
-            let site = site.unwrap_or_else(solution_site);
-            let server_bin = server_bin.unwrap_or_else(solution_server);
-            let options = chaos::Options {
-                seed,
-                articles,
-                faults,
-            };
-            chaos::run(&site, &server_bin, options).await
-        }
+        Command::Chaos(args) => chaos_command(args, &target).await,
         Command::Bench {
             name,
             quick,
@@ -264,6 +272,7 @@ async fn run(command: Command) -> Result<bool> {
                 room_bin,
                 quick,
                 root: root.clone(),
+                target: target.clone(),
             };
             let out = out.unwrap_or_else(|| target.join("bench/report.md"));
             bench::run(&setup, name.as_deref(), &out).await
@@ -308,6 +317,38 @@ async fn run(command: Command) -> Result<bool> {
             room::screenshot(&room_bin, &out).await.map(|()| true)
         }
     }
+}
+
+/// `chaos`: its options as the chaos test takes them, the solution's site
+/// and server by default.
+async fn chaos_command(args: ChaosArgs, target: &Path) -> Result<bool> {
+    let ChaosArgs {
+        seed,
+        runs,
+        clients,
+        rate,
+        duration,
+        faults,
+        kinds,
+        site,
+        server_bin,
+    } = args;
+    let site = site.unwrap_or_else(|| target.join("site").join(Stage::Solution.name()));
+    let server_bin = server_bin.unwrap_or_else(|| server_of(target, Stage::Solution));
+    let Some(kinds) = chaos::kinds(&kinds)? else {
+        return Ok(true);
+    };
+    let options = chaos::Options {
+        seed,
+        runs,
+        clients,
+        rate,
+        duration,
+        faults,
+        kinds,
+        out: target.join("chaos"),
+    };
+    chaos::run(&site, &server_bin, options).await
 }
 
 /// When the harness is asked to stop: Ctrl-C on every system; on Unix also

@@ -94,6 +94,12 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
+        // A log line that cannot be written (the disk is full) is dropped.
+        // Reporting it, tracing-subscriber would `eprintln!`, which panics
+        // when stderr is on that same full disk: the request would then end
+        // with no answer at all instead of the 500 that tells the worker to
+        // keep the article and try again.
+        .log_internal_errors(false)
         .init();
     let args = Args::parse();
 

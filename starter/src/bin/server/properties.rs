@@ -14,16 +14,16 @@ use crate::shared::article::is_uuid;
 
 /// The prefixes every refusal starts with: a field, or an array index.
 fn names_a_field(message: &str) -> bool {
-    ["body:", "id:", "headline:", "byline:", "["]
+    ["body:", "id:", "headline:", "byline:", "queued_at:", "["]
         .iter()
         .any(|prefix| message.starts_with(prefix))
 }
 
 fn check_decoding(body: &[u8]) -> Result<(), TestCaseError> {
     match decode_json(body) {
-        Ok(articles) => {
-            prop_assert!(!articles.is_empty());
-            for article in articles {
+        Ok(posted) => {
+            prop_assert!(!posted.posted.is_empty());
+            for article in posted.posted.into_iter().map(|p| p.article) {
                 prop_assert!(is_uuid(&article.id) && article.id == article.id.to_lowercase());
                 prop_assert_eq!(article.headline.trim(), article.headline.as_str());
                 prop_assert!(!article.headline.is_empty() && !article.byline.is_empty());
@@ -65,14 +65,20 @@ fn article_like() -> impl Strategy<Value = Value> {
         proptest::option::of(text()),
         proptest::option::of(text()),
         proptest::option::of(text()),
+        proptest::option::of(prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            text(),
+        ]),
     )
-        .prop_map(|(id, headline, byline, extra)| {
+        .prop_map(|(id, headline, byline, extra, queued_at)| {
             let mut object = serde_json::Map::new();
             for (key, value) in [
                 ("id", id),
                 ("headline", headline),
                 ("byline", byline),
                 ("extra", extra),
+                ("queued_at", queued_at),
             ] {
                 if let Some(value) = value {
                     object.insert(key.to_owned(), value);

@@ -33,7 +33,41 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Not a failure of the database: the request reuses an id for a
+    /// different article, and nothing of it was stored.
+    #[error(transparent)]
+    IdReused(#[from] IdReused),
 }
+
+/// An id sent again with a different headline or byline. The id is the
+/// idempotency key: the same id must always mean the same article, so a
+/// reused one is refused (as payment APIs refuse a reused idempotency key
+/// with other content) rather than silently dropping the new text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdReused {
+    /// Where in the request the article that reuses the id is.
+    pub index: usize,
+    pub id: String,
+    /// `Some(i)` when the id first came at `[i]` of the same request;
+    /// `None` when it was stored before.
+    pub earlier: Option<usize>,
+}
+
+impl std::fmt::Display for IdReused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let id = &self.id;
+        match self.earlier {
+            Some(earlier) => write!(f, "{id} is also the id of [{earlier}] in this request"),
+            None => write!(f, "{id} is already stored"),
+        }?;
+        write!(
+            f,
+            ", with a different headline or byline; a new article needs a new id"
+        )
+    }
+}
+
+impl std::error::Error for IdReused {}
 
 /// A browser's push subscription, as stored (`push::subscription` checks one
 /// before it gets here). The keys stay base64url (no padding), the form the
@@ -184,8 +218,11 @@ impl Store {
     }
 
     /// Stores the articles in one transaction, in the order given. An id that
-    /// is already stored is skipped: the id is the idempotency key that makes
-    /// a retried sync harmless. Returns how many were new.
+    /// is already stored with the same headline and byline is skipped: the id
+    /// is the idempotency key that makes a retried sync harmless. An id that
+    /// is stored (or comes earlier in `articles`) with a different headline
+    /// or byline is [`StoreError::IdReused`], and nothing is stored. Returns
+    /// how many were new.
     pub fn insert(&self, articles: &[NewArticle]) -> Result<usize, StoreError> {
         let mut conn = self.lock()?;
         self.insert_locked(&mut conn, articles)
@@ -203,8 +240,36 @@ impl Store {
                 "INSERT INTO articles (id, headline, byline) VALUES (?1, ?2, ?3)
                  ON CONFLICT (id) DO NOTHING",
             )?;
-            for article in articles {
-                added += insert.execute(params![article.id, article.headline, article.byline])?;
+            let mut stored =
+                tx.prepare_cached("SELECT seq, headline, byline FROM articles WHERE id = ?1")?;
+            // Rows this transaction added start after the last seq before it.
+            let first_new_seq: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM articles",
+                [],
+                |row| row.get(0),
+            )?;
+            for (index, article) in articles.iter().enumerate() {
+                if insert.execute(params![article.id, article.headline, article.byline])? == 1 {
+                    added += 1;
+                    continue;
+                }
+                let (seq, headline, byline): (i64, String, String) = stored
+                    .query_row([&article.id], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })?;
+                if headline != article.headline || byline != article.byline {
+                    // Returning drops `tx` uncommitted: SQLite rolls back
+                    // whatever this request had added before.
+                    let earlier = (seq >= first_new_seq)
+                        .then(|| articles.iter().position(|a| a.id == article.id))
+                        .flatten();
+                    return Err(IdReused {
+                        index,
+                        id: article.id.clone(),
+                        earlier,
+                    }
+                    .into());
+                }
             }
         }
         tx.commit()?;
@@ -331,6 +396,31 @@ mod tests {
             .map(|a| a.id)
             .collect();
         assert_eq!(ids, [article(1).id, article(2).id, article(3).id]);
+    }
+
+    #[test]
+    fn an_id_reused_for_other_text_stores_nothing() {
+        let store = Store::in_memory().unwrap();
+        store.insert(&[article(1)]).unwrap();
+        let reworded = |n| NewArticle {
+            headline: "other".into(),
+            ..article(n)
+        };
+        let error = store.insert(&[article(2), reworded(1)]).unwrap_err();
+        assert!(
+            matches!(&error, StoreError::IdReused(r) if *r == IdReused { index: 1, id: article(1).id, earlier: None }),
+            "{error:?}"
+        );
+        let error = store
+            .insert(&[article(3), article(4), reworded(4)])
+            .unwrap_err();
+        assert!(
+            matches!(&error, StoreError::IdReused(r) if *r == IdReused { index: 2, id: article(4).id, earlier: Some(1) }),
+            "{error:?}"
+        );
+        // Neither transaction left anything behind.
+        assert_eq!(store.articles().unwrap().len(), 4);
+        assert_eq!(store.insert(&[article(2), article(3)]).unwrap(), 2);
     }
 
     #[test]

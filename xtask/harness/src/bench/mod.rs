@@ -10,6 +10,7 @@
 //! report says which goals are met, and the command fails only when a
 //! benchmark cannot run at all.
 
+mod chaos;
 mod inner;
 mod inner_check;
 mod load;
@@ -32,7 +33,7 @@ use report::Section;
 pub use setup::Setup;
 
 /// The benchmarks, in report order.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "replay",
     "server",
     "push",
@@ -40,6 +41,7 @@ pub const NAMES: [&str; 7] = [
     "inner",
     "inner-check",
     "room",
+    "chaos",
 ];
 
 /// Runs the benchmarks named (all when none), writes the report to `out`
@@ -67,6 +69,7 @@ pub async fn run(setup: &Setup, only: Option<&str>, out: &Path) -> Result<bool> 
             "inner" => inner::run(setup).await,
             "inner-check" => inner_check::run(setup).await,
             "room" => room::run(setup).await,
+            "chaos" => chaos::run(setup).await,
             _ => unreachable!("checked above"),
         };
         match result {

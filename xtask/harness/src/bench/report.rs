@@ -108,6 +108,8 @@ pub enum Goal {
     Ratio(f64),
     /// Ours (median) must be at most this.
     AtMost(f64),
+    /// Ours (median) must be at least this.
+    AtLeast(f64),
     /// Both: at most this, and at least that ratio.
     AtMostAndRatio(f64, f64),
     /// Reported only.
@@ -165,6 +167,7 @@ impl Row {
         match self.goal {
             Goal::Ratio(want) => self.ratio().map(|r| r >= want),
             Goal::AtMost(limit) => Some(ours <= limit),
+            Goal::AtLeast(floor) => Some(ours >= floor),
             Goal::AtMostAndRatio(limit, want) => self
                 .ratio()
                 .map(|r| r >= want && ours <= limit)
@@ -178,6 +181,7 @@ impl Row {
         match self.goal {
             Goal::Ratio(want) => format!("≥ {want}× baseline"),
             Goal::AtMost(limit) => format!("≤ {} {unit}", number(limit)),
+            Goal::AtLeast(floor) => format!("≥ {} {unit}", number(floor)),
             Goal::AtMostAndRatio(limit, want) => {
                 format!("< {} {unit} and ≥ {want}×", number(limit))
             }

@@ -13,6 +13,8 @@ use crate::standins::server::Server;
 /// What every benchmark gets.
 pub struct Setup {
     pub root: PathBuf,
+    /// The workspace's target directory.
+    pub target: PathBuf,
     pub site: PathBuf,
     pub server_bin: PathBuf,
     /// The xtask binary, for the inner-loop benchmark's `serve --watch`.

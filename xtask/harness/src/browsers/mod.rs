@@ -15,6 +15,7 @@
 //! | `fire_sync` | `ServiceWorker.dispatchSyncEvent` | none: `supports(BackgroundSync)` is false; `sync-when-online` is marked `browsers = ["chromium"]` in the lesson file, and the other checkpoints set off the app's fallback with a tab's `online` event (`set_tab_offline`) |
 //! | `set_tab_offline` | (every tab, as `set_offline`) | `emulation.setNetworkConditions` with `contexts`, or the tab-side emulation |
 //! | `restart` | `Browser.close`, relaunch on the same `--user-data-dir` | Marionette `Marionette:Quit` (the session is Marionette's), relaunch on the same `--profile` |
+//! | `kill_and_restart` | the process group killed (SIGKILL; `TerminateProcess` on Windows), relaunch on the same `--user-data-dir` | the same, on the same `--profile` |
 //! | `wait_service_event` | `BackgroundService.startObserving` ("Notification displayed", "Dispatched sync event", "Sync completed") | poll `registration.getNotifications()` from a tab and report "Notification displayed" |
 //! | `click_notification` | none (no command clicks a notification) | Marionette in the chrome context: a trusted mouse click in the notification's alert window (`window.synthesizeMouseEvent`; `windowUtils.sendMouseEvent` in a Firefox without it, such as ESR 140) |
 //! | `tab_urls`, `close_page`, `close_other_tabs` | none (only the Firefox-only `notification-click` needs them) | `browsingContext.getTree`, `browsingContext.close` |
@@ -141,6 +142,12 @@ pub trait Browser {
     /// Closes the browser and starts it again on the same profile (the tabs
     /// are gone; the origin's storage, caches and workers stay).
     async fn restart(&mut self) -> Result<()>;
+    /// Kills the browser at once, as a crash or the out-of-memory killer
+    /// would, and starts it again on the same profile: on Unix SIGKILL to
+    /// its whole process group, on Windows `TerminateProcess` (what
+    /// `Child::kill` does there), neither of which gives it a chance to
+    /// write anything more. What the origin's storage had committed stays.
+    async fn kill_and_restart(&mut self) -> Result<()>;
     /// Deletes the app's service worker registrations at once, and with
     /// them their pending syncs; the tabs stay open, no longer controlled.
     /// Only where there is Background Sync (whose failed syncs wait minutes

@@ -165,7 +165,8 @@ impl<B: Browser> Ctx<B> {
     pub(super) async fn set_mode(&mut self, mode: Mode) -> Result<()> {
         match mode {
             Mode::Api503 => self.caused(Fault::Answers503),
-            Mode::Refuse => self.caused(Fault::Refused),
+            // A cut-off client's requests fail as refused ones do, only later.
+            Mode::Refuse | Mode::Partitioned => self.caused(Fault::Refused),
             Mode::Pass => {}
         }
         self.proxy.set_mode(mode).await
@@ -389,6 +390,8 @@ pub(super) fn describe(seen: &[Seen]) -> String {
                 Outcome::Passed => "passed to the server",
                 Outcome::Answered503 => "answered 503",
                 Outcome::ServerDown => "server down",
+                Outcome::AnswerLost => "answer lost by the proxy",
+                Outcome::Partitioned => "held in a partition",
             };
             format!("{} {} ({outcome})", s.method, s.path)
         })

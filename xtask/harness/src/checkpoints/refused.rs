@@ -1,7 +1,9 @@
 //! Goal 2, the queue's two ways out that are not "delivered": an article
 //! the server refuses for good (a 4xx) and one that waited past the
-//! retention limit (7 days). Both must leave the outbox, the user must be
-//! told, and neither may hold back the article queued after them.
+//! retention limit (7 days), which the server refuses too, judging by its
+//! own clock the `queued_at` the worker sends (the worker never drops one
+//! by its clock, which can jump). Both must leave the outbox, the user must
+//! be told, and neither may hold back the article queued after them.
 //!
 //! No form can queue such articles (the worker checks what it queues, and
 //! the clock cannot be turned back), so the check writes them into the

@@ -1,12 +1,15 @@
 //! A small HTTP proxy in front of the app's server. The browser only ever
 //! talks to the proxy, so a checkpoint can make "the server" answer 503 to the
-//! API, or refuse connections, without touching the app or the server.
+//! API, or refuse connections, without touching the app or the server; and
+//! the chaos test can cut one browser off (a partition) or lose the answer
+//! to a POST the server has already committed.
 //!
 //! Every request gets its own upstream connection (`Connection: close`), so a
-//! mode change applies to the very next request.
+//! mode change applies to the very next request. Every API request is
+//! recorded with its body and the server's answer: the chaos test's history.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,6 +25,10 @@ pub enum Mode {
     Api503,
     /// Nobody listens: connections are refused, as when the server is down.
     Refuse,
+    /// A partition: connections are accepted and held, never forwarded, and
+    /// closed unanswered when the mode changes, as a client cut off from the
+    /// server sees them time out.
+    Partitioned,
 }
 
 /// One API request the proxy saw, and what became of it.
@@ -30,22 +37,48 @@ pub struct Seen {
     pub method: String,
     pub path: String,
     pub outcome: Outcome,
-    /// The request body, when the proxy read it (the requests it answered
-    /// 503); empty otherwise.
+    /// The request body (empty for a GET).
     pub body: String,
+    /// The server's status, once it answered (`None`: not yet, or never).
+    pub status: Option<u16>,
+    /// When the proxy took the request.
+    pub at: Instant,
+    /// The same, and when the server's answer came, in milliseconds since
+    /// 1970 (the server's clock too, on this machine): what the server
+    /// stored in between, it stored while answering this request.
+    pub taken_ms: f64,
+    pub answered_ms: Option<f64>,
+}
+
+/// Now, in milliseconds since 1970.
+pub fn unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// Forwarded to the server; its answer, if any, went to the client.
     Passed,
     Answered503,
     /// Nobody answered: the server was down, or the proxy refused.
     ServerDown,
+    /// Forwarded, and the server answered (see `status`), but the proxy
+    /// closed the client's connection instead of passing the answer on
+    /// ([`Proxy::lose_next_answer`]).
+    AnswerLost,
+    /// Held during a partition, then closed unanswered.
+    Partitioned,
 }
 
 struct State {
     mode: Mode,
     api: Vec<Seen>,
+    /// Lose the answer to the next API POST the server answers `2xx`.
+    lose_next_answer: bool,
+    /// Answers lost so far.
+    answers_lost: usize,
 }
 
 pub struct Proxy {
@@ -63,6 +96,8 @@ impl Proxy {
             state: Arc::new(Mutex::new(State {
                 mode: Mode::Pass,
                 api: Vec::new(),
+                lose_next_answer: false,
+                answers_lost: 0,
             })),
             accepting: None,
         };
@@ -115,80 +150,219 @@ impl Proxy {
     pub fn api_requests(&self) -> Vec<Seen> {
         self.state.lock().unwrap().api.clone()
     }
+
+    /// From now on, the next API POST that the server answers with a `2xx`
+    /// is not answered: the proxy closes the client's connection, so that
+    /// the client retries what the server has committed. Undone by
+    /// [`Proxy::keep_answers`], or once one answer was lost.
+    pub fn lose_next_answer(&self) {
+        self.state.lock().unwrap().lose_next_answer = true;
+    }
+
+    /// Passes every answer on again.
+    pub fn keep_answers(&self) {
+        self.state.lock().unwrap().lose_next_answer = false;
+    }
+
+    /// How many answers the proxy has lost so far.
+    pub fn answers_lost(&self) -> usize {
+        self.state.lock().unwrap().answers_lost
+    }
+}
+
+/// A request's head, as the proxy read it, and when it was taken.
+struct Head {
+    request_line: String,
+    method: String,
+    path: String,
+    headers: Vec<String>,
+    /// What came after the head: the start of the body.
+    rest: Vec<u8>,
+    at: Instant,
+    taken_ms: f64,
+}
+
+impl Head {
+    async fn read(client: &mut TcpStream) -> Option<Self> {
+        let Ok(Ok(Some((head, rest)))) =
+            tokio::time::timeout(Duration::from_secs(60), read_head(client)).await
+        else {
+            return None;
+        };
+        let (at, taken_ms) = (Instant::now(), unix_ms());
+        let text = String::from_utf8_lossy(&head).into_owned();
+        let mut lines = text.split("\r\n");
+        let request_line = lines.next().unwrap_or_default().to_owned();
+        let mut parts = request_line.split(' ');
+        let method = parts.next().unwrap_or_default().to_owned();
+        let path = parts.next().unwrap_or_default().to_owned();
+        let headers = lines.filter(|l| !l.is_empty()).map(str::to_owned).collect();
+        Some(Head {
+            request_line,
+            method,
+            path,
+            headers,
+            rest,
+            at,
+            taken_ms,
+        })
+    }
+
+    fn is_api(&self) -> bool {
+        self.path.starts_with("/api/")
+    }
+
+    /// Records this API request; its index in the record.
+    fn record(&self, state: &Mutex<State>, outcome: Outcome, body: &[u8]) -> usize {
+        let mut state = state.lock().unwrap();
+        state.api.push(Seen {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            outcome,
+            body: String::from_utf8_lossy(body).into_owned(),
+            status: None,
+            at: self.at,
+            taken_ms: self.taken_ms,
+            answered_ms: None,
+        });
+        state.api.len() - 1
+    }
 }
 
 async fn handle(mut client: TcpStream, upstream: u16, state: Arc<Mutex<State>>) {
-    let Ok(Ok(Some((head, rest)))) =
-        tokio::time::timeout(Duration::from_secs(60), read_head(&mut client)).await
-    else {
+    let Some(mut head) = Head::read(&mut client).await else {
         return;
     };
-    let head_text = String::from_utf8_lossy(&head).into_owned();
-    let mut lines = head_text.split("\r\n");
-    let request_line = lines.next().unwrap_or_default().to_owned();
-    let mut parts = request_line.split(' ');
-    let method = parts.next().unwrap_or_default().to_owned();
-    let path = parts.next().unwrap_or_default().to_owned();
-    let headers: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
-    let is_api = path.starts_with("/api/");
     let mode = state.lock().unwrap().mode;
-    let record = |outcome, body: &[u8]| {
-        if is_api {
-            let body = String::from_utf8_lossy(body).into_owned();
-            state.lock().unwrap().api.push(Seen {
-                method: method.clone(),
-                path: path.clone(),
-                outcome,
-                body,
-            });
+    if mode == Mode::Partitioned {
+        // Held, unanswered, until the partition ends; then closed.
+        while state.lock().unwrap().mode == Mode::Partitioned {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    };
-
-    if mode == Mode::Refuse {
-        // A connection the browser opened before the port closed: drop it
-        // unanswered, as a server that went away would.
-        record(Outcome::ServerDown, &[]);
+        if head.is_api() {
+            let body = read_body(&mut client, &mut head).await;
+            head.record(&state, Outcome::Partitioned, &body);
+        }
         return;
     }
-    if mode == Mode::Api503 && is_api {
-        // Read the body first: closing on unread data would reset the
-        // connection and the browser would see a network error, not a 503.
-        let length = headers
-            .iter()
-            .find_map(|h| {
-                let (name, value) = h.split_once(':')?;
-                name.trim()
-                    .eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = rest;
-        while body.len() < length {
-            let mut buf = [0u8; 8192];
-            match tokio::time::timeout(Duration::from_secs(10), client.read(&mut buf)).await {
-                Ok(Ok(n)) if n > 0 => body.extend_from_slice(&buf[..n]),
-                _ => break,
-            }
+    if !head.is_api() {
+        // The app's files: passed on as they come, unrecorded.
+        let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
+            return;
+        };
+        let start = std::mem::take(&mut head.rest);
+        if forward(&mut server, &head, &start).await.is_ok() {
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
         }
-        record(Outcome::Answered503, &body);
-        let body = r#"{"error":"service unavailable (the check's proxy says so)"}"#;
-        let response = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = client.write_all(response.as_bytes()).await;
-        let _ = client.shutdown().await;
         return;
     }
+    // Read the body first, whatever comes next: closing on unread data would
+    // reset the connection, and the browser would see a network error, not
+    // the answer.
+    let body = read_body(&mut client, &mut head).await;
+    match mode {
+        Mode::Refuse => {
+            // A connection the browser opened before the port closed: drop
+            // it unanswered, as a server that went away would.
+            head.record(&state, Outcome::ServerDown, &body);
+        }
+        Mode::Api503 => {
+            head.record(&state, Outcome::Answered503, &body);
+            answer_503(&mut client).await;
+        }
+        Mode::Pass | Mode::Partitioned => {
+            pass_api(&mut client, upstream, &state, &head, &body).await;
+        }
+    }
+}
 
+async fn answer_503(client: &mut TcpStream) {
+    let body = r#"{"error":"service unavailable (the check's proxy says so)"}"#;
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = client.write_all(response.as_bytes()).await;
+    let _ = client.shutdown().await;
+}
+
+/// An API request passed to the server, recorded with the server's answer,
+/// which the client then gets, or not ([`Proxy::lose_next_answer`]).
+async fn pass_api(
+    client: &mut TcpStream,
+    upstream: u16,
+    state: &Mutex<State>,
+    head: &Head,
+    body: &[u8],
+) {
     let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
         // Server down: the browser sees the connection close with no answer.
-        record(Outcome::ServerDown, &[]);
+        head.record(state, Outcome::ServerDown, body);
         return;
     };
-    record(Outcome::Passed, &[]);
-    let mut forwarded = format!("{request_line}\r\n");
-    for header in &headers {
+    // Recorded as it goes to the server: a check may wait for a POST to be
+    // on its way before it kills the server.
+    let index = head.record(state, Outcome::Passed, body);
+    if forward(&mut server, head, body).await.is_err() {
+        return;
+    }
+    // The whole answer (the server closes the connection after it).
+    let mut answer = Vec::new();
+    let _ = server.read_to_end(&mut answer).await;
+    let status = status_of(&answer);
+    let answered_ms = unix_ms();
+    let lose = {
+        let mut state = state.lock().unwrap();
+        let lose = state.lose_next_answer
+            && head.method == "POST"
+            && status.is_some_and(|s| (200..300).contains(&s));
+        if lose {
+            state.lose_next_answer = false;
+            state.answers_lost += 1;
+        }
+        let seen = &mut state.api[index];
+        seen.status = status;
+        seen.answered_ms = status.map(|_| answered_ms);
+        if lose {
+            seen.outcome = Outcome::AnswerLost;
+        }
+        lose
+    };
+    if !lose && !answer.is_empty() {
+        let _ = client.write_all(&answer).await;
+        let _ = client.shutdown().await;
+    }
+}
+
+/// The request's body: what came after its head, read on up to its
+/// `content-length`.
+async fn read_body(client: &mut TcpStream, head: &mut Head) -> Vec<u8> {
+    let length = head
+        .headers
+        .iter()
+        .find_map(|h| {
+            let (name, value) = h.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = std::mem::take(&mut head.rest);
+    while body.len() < length {
+        let mut buf = [0u8; 8192];
+        match tokio::time::timeout(Duration::from_secs(10), client.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => body.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    body
+}
+
+/// Sends the request on to the server, on a connection of its own, with
+/// `body` (or what of it has come so far).
+async fn forward(server: &mut TcpStream, head: &Head, body: &[u8]) -> std::io::Result<()> {
+    let mut forwarded = format!("{}\r\n", head.request_line);
+    for header in &head.headers {
         let name = header.split(':').next().unwrap_or_default().trim();
         if !name.eq_ignore_ascii_case("connection") && !name.eq_ignore_ascii_case("keep-alive") {
             forwarded.push_str(header);
@@ -196,12 +370,15 @@ async fn handle(mut client: TcpStream, upstream: u16, state: Arc<Mutex<State>>) 
         }
     }
     forwarded.push_str("connection: close\r\n\r\n");
-    if server.write_all(forwarded.as_bytes()).await.is_err()
-        || server.write_all(&rest).await.is_err()
-    {
-        return;
-    }
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    server.write_all(forwarded.as_bytes()).await?;
+    server.write_all(body).await
+}
+
+/// The status of an HTTP answer (`HTTP/1.1 201 Created…`).
+fn status_of(answer: &[u8]) -> Option<u16> {
+    let line_end = answer.windows(2).position(|w| w == b"\r\n")?;
+    let line = String::from_utf8_lossy(&answer[..line_end]);
+    line.split(' ').nth(1)?.parse().ok()
 }
 
 /// Reads up to the end of an HTTP head; returns it and the bytes after it.
@@ -354,6 +531,64 @@ mod tests {
         assert_eq!(
             outcomes,
             [Outcome::Passed, Outcome::Answered503, Outcome::Passed]
+        );
+        let statuses: Vec<Option<u16>> = proxy.api_requests().iter().map(|s| s.status).collect();
+        assert_eq!(statuses, [Some(200), None, Some(200)]);
+    }
+
+    #[tokio::test]
+    async fn a_partition_holds_requests_and_closes_them_unanswered() {
+        let mut proxy = Proxy::start(crate::util::free_port().unwrap(), upstream().await)
+            .await
+            .unwrap();
+        proxy.set_mode(Mode::Partitioned).await.unwrap();
+        let held = tokio::spawn(http_request(
+            proxy.port,
+            "POST",
+            "/api/v1/articles",
+            Some("[1]"),
+        ));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!held.is_finished(), "answered during the partition");
+        proxy.set_mode(Mode::Pass).await.unwrap();
+        assert!(held.await.unwrap().is_err(), "closed without an answer");
+        let seen = proxy.api_requests();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            (seen[0].outcome, seen[0].body.as_str()),
+            (Outcome::Partitioned, "[1]")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_reaches_the_server_and_not_the_client() {
+        let proxy = Proxy::start(crate::util::free_port().unwrap(), upstream().await)
+            .await
+            .unwrap();
+        proxy.lose_next_answer();
+        // A GET is never the one.
+        assert_eq!(
+            http_get(proxy.port, "/api/v1/articles").await.unwrap().0,
+            200
+        );
+        let lost = http_request(proxy.port, "POST", "/api/v1/articles", Some("[2]")).await;
+        assert!(lost.is_err(), "{lost:?}");
+        assert_eq!(proxy.answers_lost(), 1);
+        // Only the next one.
+        let kept = http_request(proxy.port, "POST", "/api/v1/articles", Some("[3]")).await;
+        assert_eq!(kept.unwrap().0, 200);
+        let seen: Vec<(Outcome, Option<u16>)> = proxy
+            .api_requests()
+            .iter()
+            .map(|s| (s.outcome, s.status))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Outcome::Passed, Some(200)),
+                (Outcome::AnswerLost, Some(200)),
+                (Outcome::Passed, Some(200)),
+            ]
         );
     }
 

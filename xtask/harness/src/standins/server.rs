@@ -18,7 +18,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// An article as the server lists it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Article {
+    pub id: String,
     pub headline: String,
+    /// When the server stored it (RFC 3339, UTC, to the millisecond).
+    pub created_at: String,
 }
 
 pub struct Server {
@@ -127,6 +130,19 @@ impl Server {
             .append(true)
             .open(self.log_path())?;
         let mut command = Command::new(&self.bin);
+        #[cfg(target_os = "linux")]
+        // SAFETY: `signal` is async-signal-safe, as a `pre_exec` hook must
+        // be; it only sets this child's disposition of one signal.
+        unsafe {
+            // A write past the file-size limit then fails (EFBIG), which the
+            // database reports, instead of killing the server
+            // (`refuse_writes`). An ignored signal stays ignored across
+            // `exec`.
+            command.pre_exec(|| {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                Ok(())
+            });
+        }
         if let Some(origin) = &self.public_origin {
             command.args(["--public-origin", origin]);
         }
@@ -192,6 +208,49 @@ impl Server {
                 .context("timed out after 10 s waiting for the server to exit")??;
         }
         Ok(())
+    }
+
+    /// Makes the server's disk refuse writes past `limit` bytes into any
+    /// file (`None`: takes them all again): its file-size limit
+    /// (`RLIMIT_FSIZE`) set from outside, so that such a write fails (EFBIG)
+    /// and SQLite's commit with it, as on a full or failing disk. At 0 every
+    /// write fails; a little past the end of the write-ahead log
+    /// ([`Server::wal_len`]) the first writes of a request may still go in,
+    /// and the rest fail. Reads go on.
+    #[cfg(target_os = "linux")]
+    pub fn refuse_writes(&self, limit: Option<u64>) -> Result<()> {
+        let pid = self.pid().context("the server is not running")?;
+        let limit = libc::rlimit {
+            rlim_cur: limit.unwrap_or(libc::RLIM_INFINITY),
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: `prlimit` reads `limit` and writes nothing (the old limit
+        // is not asked for); `pid` is our own child.
+        let result = unsafe {
+            libc::prlimit(
+                pid as libc::pid_t,
+                libc::RLIMIT_FSIZE,
+                &limit,
+                std::ptr::null_mut(),
+            )
+        };
+        if result != 0 {
+            bail!(
+                "cannot set the server's file-size limit: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(())
+    }
+
+    /// The length of the database's write-ahead log, where SQLite appends
+    /// what a transaction writes.
+    pub fn wal_len(&self) -> u64 {
+        let wal = self
+            .dir
+            .path()
+            .join(format!("articles-{}.sqlite3-wal", self.generation));
+        std::fs::metadata(wal).map_or(0, |m| m.len())
     }
 
     /// Starts it again on the same port and database.

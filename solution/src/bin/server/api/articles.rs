@@ -1,12 +1,12 @@
 //! The article routes: `GET` and `POST /api/v1/articles`.
 //!
 //! A refused POST stores nothing: a batch is checked whole before the first
-//! article is written.
+//! article is written, and written in one transaction.
 
 use std::sync::Arc;
 
 use crate::shared::article::{ArticleDraft, NewArticle};
-use crate::shared::outbox::MAX_BATCH_ARTICLES;
+use crate::shared::outbox::{self, MAX_BATCH_ARTICLES, Posted};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::error::{ApiError, unprocessable};
 use super::json::{FromJson, media_type, parse_json};
 use crate::push::Push;
-use crate::store::{Store, with_store};
+use crate::store::{IdReused, Store, StoreError, with_store};
 
 // ANCHOR: list
 /// `GET /api/v1/articles`: every article, oldest first.
@@ -35,16 +35,25 @@ pub async fn list_articles(State(store): State<Arc<Store>>) -> Result<Response, 
 // ANCHOR: create
 /// `POST /api/v1/articles`: one article or an array of them. `201` and the
 /// whole list when something new was stored; `200` when every id was already
-/// there (a retried sync); a plain HTML form post is sent back to the page.
-/// Something new is also announced to every push subscriber — after the
-/// commit, and without waiting for it.
+/// there with the same text (a retried sync); a plain HTML form post is sent
+/// back to the page. An id already used for a different article is a `409`,
+/// and an article queued more than 7 days before it arrived a `422`: then
+/// nothing of the request is stored. Something new is also announced to
+/// every push subscriber — after the commit, and without waiting for it.
 pub async fn create_articles(
     State(store): State<Arc<Store>>,
     State(push): State<Arc<Push>>,
     submission: Submission,
 ) -> Result<Response, ApiError> {
-    let articles = submission.articles;
-    let (added, list) = with_store(&store, move |s| s.insert_and_list(&articles)).await?;
+    let posted = submission.articles;
+    // Judged by this server's clock, never the client's, which may have
+    // jumped since the article was queued (`outbox::RETENTION_MS`).
+    posted.refuse_stale(unix_time_ms())?;
+    let articles = posted.articles();
+    let (added, list) = match with_store(&store, move |s| s.insert_and_list(&articles)).await {
+        Err(StoreError::IdReused(reused)) => return Err(posted.id_reused(&reused)),
+        stored => stored?,
+    };
     if added > 0 {
         // The list is in insertion order and was read under the insert's
         // lock, so its last `added` entries are exactly this request's.
@@ -70,7 +79,7 @@ pub async fn create_articles(
 /// its own rather than a [`super::json::JsonBody`], since a browser without
 /// JavaScript posts the page's form.
 pub struct Submission {
-    articles: Vec<NewArticle>,
+    articles: PostedArticles,
     /// A browser without JavaScript posted the page's form: answer with a
     /// redirect back to the page rather than with JSON.
     from_html_form: bool,
@@ -105,7 +114,13 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
                 from_html_form: false,
             }),
             Some("application/x-www-form-urlencoded") => Ok(Submission {
-                articles: vec![decode_form(&body)?],
+                articles: PostedArticles {
+                    posted: vec![Posted {
+                        article: decode_form(&body)?,
+                        queued_at: None,
+                    }],
+                    as_array: false,
+                },
                 from_html_form: wants_html,
             }),
             other => Err(ApiError::new(
@@ -126,14 +141,67 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
+/// The checked articles of a POST, each with the time it was queued if the
+/// client sent one (a worker's outbox does; a form or `curl` need not).
+#[derive(Debug)]
+pub struct PostedArticles {
+    pub posted: Vec<Posted>,
+    /// They came as a JSON array: a refusal names one as `[2].headline`
+    /// there, and as `headline` alone in a single object.
+    pub as_array: bool,
+}
+
+impl PostedArticles {
+    /// The articles, in the order they came, ready to be stored.
+    fn articles(&self) -> Vec<NewArticle> {
+        self.posted.iter().map(|p| p.article.clone()).collect()
+    }
+
+    /// `field` of the article at `index`, as a refusal names it.
+    fn field(&self, index: usize, field: &str) -> String {
+        if self.as_array {
+            format!("[{index}].{field}")
+        } else {
+            field.to_owned()
+        }
+    }
+
+    /// `422`, with the code the worker reads as "dropped for its age", if
+    /// an article was queued more than [`outbox::RETENTION_MS`] before
+    /// `now_ms`.
+    pub fn refuse_stale(&self, now_ms: f64) -> Result<(), ApiError> {
+        const DAY_MS: f64 = 24.0 * 60.0 * 60.0 * 1000.0;
+        let stale = self.posted.iter().enumerate().find_map(|(index, p)| {
+            let queued_at = p.queued_at?;
+            outbox::expired(queued_at, now_ms).then_some((index, queued_at))
+        });
+        match stale {
+            None => Ok(()),
+            Some((index, queued_at)) => Err(unprocessable(format!(
+                "{}: queued {} days ago; an article is taken up to {} days after it was queued",
+                self.field(index, "queued_at"),
+                ((now_ms - queued_at) / DAY_MS).floor(),
+                outbox::RETENTION_MS / DAY_MS,
+            ))
+            .with_code(outbox::EXPIRED_CODE)),
+        }
+    }
+
+    /// `409`, naming the id that came again with a different article.
+    fn id_reused(&self, reused: &IdReused) -> ApiError {
+        let field = self.field(reused.index, "id");
+        ApiError::new(StatusCode::CONFLICT, format!("{field}: {reused}"))
+    }
+}
+
 /// Decodes and checks a JSON body: one article object, or an array of them.
-pub fn decode_json(body: &[u8]) -> Result<Vec<NewArticle>, ApiError> {
-    Vec::<NewArticle>::from_json(parse_json(body)?).map_err(unprocessable)
+pub fn decode_json(body: &[u8]) -> Result<PostedArticles, ApiError> {
+    PostedArticles::from_json(parse_json(body)?).map_err(unprocessable)
 }
 
 /// One article object, or an array of at most [`MAX_BATCH_ARTICLES`], each
 /// checked; an article's error says which one it is (`[2].headline: …`).
-impl FromJson for Vec<NewArticle> {
+impl FromJson for PostedArticles {
     fn from_json(value: serde_json::Value) -> Result<Self, String> {
         match value {
             serde_json::Value::Array(items) => {
@@ -146,23 +214,48 @@ impl FromJson for Vec<NewArticle> {
                         items.len()
                     ));
                 }
-                items
+                let posted = items
                     .into_iter()
                     .enumerate()
                     .map(|(index, item)| decode_article(item).map_err(|e| format!("[{index}].{e}")))
-                    .collect()
+                    .collect::<Result<_, _>>()?;
+                Ok(PostedArticles {
+                    posted,
+                    as_array: true,
+                })
             }
-            item @ serde_json::Value::Object(_) => Ok(vec![decode_article(item)?]),
+            item @ serde_json::Value::Object(_) => Ok(PostedArticles {
+                posted: vec![decode_article(item)?],
+                as_array: false,
+            }),
             _ => Err("body: expected an article object or an array of articles".into()),
         }
     }
 }
 
-fn decode_article(value: serde_json::Value) -> Result<NewArticle, String> {
+fn decode_article(value: serde_json::Value) -> Result<Posted, String> {
+    let queued_at = match value.get("queued_at") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Number(number)) => number.as_f64(),
+        Some(_) => {
+            return Err(
+                "queued_at: must be a number, the milliseconds since 1970 when the article was queued"
+                    .into(),
+            );
+        }
+    };
     // serde_path_to_error puts the field's name in front of a type error
     // ("headline: invalid type: integer `5`, expected a string").
     let draft: ArticleDraft = serde_path_to_error::deserialize(value).map_err(|e| e.to_string())?;
-    draft.validate().map_err(|e| e.to_string())
+    let article = draft.validate().map_err(|e| e.to_string())?;
+    Ok(Posted { article, queued_at })
+}
+
+/// Now, by this server's clock, in milliseconds since 1970.
+fn unix_time_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_millis() as f64)
 }
 
 /// Decodes and checks an urlencoded form post. A form has no script to make

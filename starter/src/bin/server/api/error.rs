@@ -1,5 +1,6 @@
 //! A refusal as the client sees it: [`ApiError`], a status and a sentence,
-//! sent as `{"error": "..."}`.
+//! sent as `{"error": "..."}` (with a `code` beside it where a program must
+//! tell one refusal from the others).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -12,6 +13,9 @@ use crate::store::StoreError;
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// A word a program reads (the sentence is for people), such as
+    /// `outbox::EXPIRED_CODE`.
+    code: Option<&'static str>,
 }
 
 impl ApiError {
@@ -19,6 +23,14 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            code: None,
+        }
+    }
+
+    pub(crate) fn with_code(self, code: &'static str) -> Self {
+        ApiError {
+            code: Some(code),
+            ..self
         }
     }
 
@@ -35,13 +47,19 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(serde_json::json!({ "error": self.message }));
+        let body = match self.code {
+            None => Json(serde_json::json!({ "error": self.message })),
+            Some(code) => Json(serde_json::json!({ "error": self.message, "code": code })),
+        };
         (self.status, body).into_response()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        if let StoreError::IdReused(reused) = error {
+            return ApiError::new(StatusCode::CONFLICT, format!("id: {reused}"));
+        }
         // The details go to the log, not to the client.
         tracing::error!("{error}");
         ApiError::new(

@@ -200,6 +200,140 @@ async fn a_batch_is_stored_in_order_and_retrying_it_adds_nothing() {
     assert_eq!(server.count(), 7);
 }
 
+/// `article(n)` with another headline: the same id for a different article.
+fn reworded(n: u32) -> Value {
+    json!({"id": id(n), "headline": "Different", "byline": "A. Reporter"})
+}
+
+fn headline_of(server: &TestServer, n: u32) -> String {
+    let articles = server.store.articles().unwrap();
+    let stored = articles.iter().find(|a| a.id == id(n)).unwrap();
+    stored.headline.clone()
+}
+
+#[tokio::test]
+async fn an_id_sent_again_with_other_text_is_a_conflict_that_names_it() {
+    let server = TestServer::new();
+    assert_eq!(server.post_json(article(1)).await.0, StatusCode::CREATED);
+    // The same text (once trimmed) is the same article: still 200.
+    let mut padded = article(1);
+    padded["headline"] = json!("  Headline 1 ");
+    assert_eq!(server.post_json(padded).await.0, StatusCode::OK);
+
+    let (status, error) = server.post_json(reworded(1)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(
+        error["error"],
+        format!(
+            "id: {} is already stored, with a different headline or byline; a new article needs a new id",
+            id(1)
+        )
+    );
+    // In a batch: nothing of it is stored, and the refusal says which one.
+    let (status, error) = server.post_json(json!([article(2), reworded(1)])).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("[1].id: {}", id(1))),
+        "{message}"
+    );
+    assert_eq!(server.count(), 4, "article 2 came with the conflict");
+    assert_eq!(headline_of(&server, 1), "Headline 1", "never overwritten");
+}
+
+#[tokio::test]
+async fn an_id_twice_in_one_batch_with_other_text_is_a_conflict() {
+    let server = TestServer::new();
+    let (status, error) = server
+        .post_json(json!([article(3), article(1), reworded(1)]))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(
+        error["error"],
+        format!(
+            "[2].id: {} is also the id of [1] in this request, with a different headline or byline; a new article needs a new id",
+            id(1)
+        )
+    );
+    assert_eq!(server.count(), 3, "nothing of the batch is stored");
+    // Twice with the same text is one article, stored once.
+    let (status, _) = server.post_json(json!([article(1), article(1)])).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(server.count(), 4);
+}
+
+/// Milliseconds since 1970, `offset_ms` from now.
+fn now_plus(offset_ms: f64) -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    (now.as_millis() as f64 + offset_ms).floor()
+}
+
+const DAY_MS: f64 = 24.0 * 60.0 * 60.0 * 1000.0;
+
+fn queued(n: u32, queued_at: Value) -> Value {
+    let mut article = article(n);
+    article["queued_at"] = queued_at;
+    article
+}
+
+#[tokio::test]
+async fn an_article_queued_over_seven_days_ago_is_refused_by_the_servers_clock() {
+    let server = TestServer::new();
+    let (status, error) = server
+        .post_json(queued(1, json!(now_plus(-8.0 * DAY_MS))))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(
+        error,
+        json!({
+            "error": "queued_at: queued 8 days ago; an article is taken up to 7 days after it was queued",
+            "code": "expired",
+        })
+    );
+    let stale_in_a_batch = json!([
+        queued(2, json!(now_plus(-60_000.0))),
+        queued(1, json!(now_plus(-8.0 * DAY_MS))),
+    ]);
+    let (status, error) = server.post_json(stale_in_a_batch).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("[1].queued_at:"),
+        "{error}"
+    );
+    assert_eq!(server.count(), 3, "nothing of it is stored");
+
+    // Queued an hour ago by this clock: taken, whatever the client's clock
+    // says now. Queued "in eight days" (a client clock that ran ahead when
+    // it was queued): taken, not judged stale.
+    for (n, queued_at) in [(3, -60.0 * 60_000.0), (4, 8.0 * DAY_MS)] {
+        let (status, _) = server
+            .post_json(queued(n, json!(now_plus(queued_at))))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "queued {queued_at} ms from now"
+        );
+    }
+    // Not a time at all: refused by name, with no `code`.
+    let (status, error) = server.post_json(queued(5, json!("yesterday"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("queued_at: must be a number"),
+        "{error}"
+    );
+    assert!(error.get("code").is_none(), "{error}");
+    assert_eq!(server.count(), 5);
+}
+
 #[tokio::test]
 async fn a_form_post_works_without_javascript() {
     let server = TestServer::new();

@@ -3,7 +3,6 @@
 //! fresh profile in `launch.rs`; what it reports (background-service events,
 //! console lines) read back in `events.rs`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -16,7 +15,7 @@ use crate::browsers::process::Process;
 use crate::browsers::{
     Browser, Feature, LogMark, Mark, PageId, Permission, PermissionState, ServiceEvent,
 };
-use crate::protocol::cdp::{Cdp, Event};
+use crate::protocol::cdp::Cdp;
 use crate::util::TempDir;
 
 mod events;
@@ -123,6 +122,18 @@ impl Chromium {
         .map(drop)
     }
 
+    /// Forgets everything of the browser that is gone (its connection, tabs
+    /// and worker session), keeping the events it reported.
+    fn forget_session(&mut self) {
+        self.read_events();
+        self.cdp = None;
+        self.pages.clear();
+        self.control = None;
+        self.worker = None;
+        self.offline = false;
+        self.preloads.clear();
+    }
+
     fn cdp(&self) -> Result<&Cdp> {
         self.cdp.as_ref().context("the browser is not running")
     }
@@ -214,46 +225,6 @@ impl Chromium {
             return Err(error);
         }
         Ok(())
-    }
-
-    /// The app's service-worker registration id, as the ServiceWorker domain
-    /// reported it.
-    async fn registration_id(&self) -> Result<String> {
-        let scope = format!("{}/", self.origin);
-        let find = |events: &[Event]| {
-            let mut live: HashMap<String, bool> = HashMap::new();
-            for e in events
-                .iter()
-                .filter(|e| e.method == "ServiceWorker.workerRegistrationUpdated")
-            {
-                for r in e.params["registrations"].as_array().into_iter().flatten() {
-                    if r["scopeURL"] == scope.as_str() {
-                        let id = r["registrationId"].as_str().unwrap_or_default().to_owned();
-                        live.insert(id, !r["isDeleted"].as_bool().unwrap_or(false));
-                    }
-                }
-            }
-            live.into_iter().find(|(_, alive)| *alive).map(|(id, _)| id)
-        };
-        let cdp = self.cdp()?;
-        if let Some(id) = find(&cdp.events_since(0)) {
-            return Ok(id);
-        }
-        let scope2 = scope.clone();
-        cdp.wait_event(
-            0,
-            &format!("a service worker registration for {scope}"),
-            COMMAND_TIMEOUT,
-            move |e| {
-                e.method == "ServiceWorker.workerRegistrationUpdated"
-                    && e.params["registrations"]
-                        .as_array()
-                        .is_some_and(|rs| rs.iter().any(|r| r["scopeURL"] == scope2.as_str()))
-            },
-        )
-        .await?;
-        find(&cdp.events_since(0))
-            .with_context(|| format!("the registration for {scope} was deleted"))
     }
 }
 
@@ -546,13 +517,17 @@ impl Browser for Chromium {
             // Let it close the profile cleanly; the Drop kills what is left.
             let _ = tokio::time::timeout(Duration::from_secs(10), process.child.wait()).await;
         }
-        self.read_events();
-        self.cdp = None;
-        self.pages.clear();
-        self.control = None;
-        self.worker = None;
-        self.offline = false;
-        self.preloads.clear();
+        self.forget_session();
+        self.start().await
+    }
+
+    async fn kill_and_restart(&mut self) -> Result<()> {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(10), process.child.wait()).await;
+            // The Drop kills the rest of its group (renderers, GPU).
+        }
+        self.forget_session();
         self.start().await
     }
 

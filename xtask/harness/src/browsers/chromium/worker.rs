@@ -1,15 +1,57 @@
 //! The harness's sessions to the app's service worker: the running one
 //! (for its console and its network emulation) and the registration's
-//! active one (for script run in it).
+//! active one (for script run in it), and the registration's id.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use super::COMMAND_TIMEOUT;
+use crate::protocol::cdp::Event;
 
 impl super::Chromium {
+    /// The app's service-worker registration id, as the ServiceWorker domain
+    /// reported it.
+    pub(super) async fn registration_id(&self) -> Result<String> {
+        let scope = format!("{}/", self.origin);
+        let find = |events: &[Event]| {
+            let mut live: HashMap<String, bool> = HashMap::new();
+            for e in events
+                .iter()
+                .filter(|e| e.method == "ServiceWorker.workerRegistrationUpdated")
+            {
+                for r in e.params["registrations"].as_array().into_iter().flatten() {
+                    if r["scopeURL"] == scope.as_str() {
+                        let id = r["registrationId"].as_str().unwrap_or_default().to_owned();
+                        live.insert(id, !r["isDeleted"].as_bool().unwrap_or(false));
+                    }
+                }
+            }
+            live.into_iter().find(|(_, alive)| *alive).map(|(id, _)| id)
+        };
+        let cdp = self.cdp()?;
+        if let Some(id) = find(&cdp.events_since(0)) {
+            return Ok(id);
+        }
+        let scope2 = scope.clone();
+        cdp.wait_event(
+            0,
+            &format!("a service worker registration for {scope}"),
+            COMMAND_TIMEOUT,
+            move |e| {
+                e.method == "ServiceWorker.workerRegistrationUpdated"
+                    && e.params["registrations"]
+                        .as_array()
+                        .is_some_and(|rs| rs.iter().any(|r| r["scopeURL"] == scope2.as_str()))
+            },
+        )
+        .await?;
+        find(&cdp.events_since(0))
+            .with_context(|| format!("the registration for {scope} was deleted"))
+    }
+
     /// The app's running service workers' targets. Usually one; while a new
     /// version takes over, the old one may still run beside it.
     pub(super) async fn worker_targets(&self) -> Result<Vec<String>> {

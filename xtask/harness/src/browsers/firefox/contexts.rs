@@ -6,12 +6,42 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::scripts::{HEAR_ONLINE, TELL_ONLINE};
+use super::scripts::{GO_OFFLINE, GO_ONLINE, HEAR_ONLINE, OFFLINE_PRELOAD, TELL_ONLINE};
 use super::{COMMAND_TIMEOUT, LOAD_TIMEOUT};
 use crate::browsers::PageId;
 use crate::protocol::bidi;
 
 impl super::Firefox {
+    /// Offline as the pages see it, where the browser cannot emulate it: a
+    /// preload script tells every page opened from now on, and a script in
+    /// each open tab tells it now.
+    pub(super) async fn tell_pages_offline(&mut self, offline: bool) -> Result<()> {
+        if offline && self.preload.is_none() {
+            let added = self
+                .call(
+                    "script.addPreloadScript",
+                    json!({ "functionDeclaration": OFFLINE_PRELOAD }),
+                )
+                .await?;
+            self.preload = added["script"].as_str().map(str::to_owned);
+        } else if !offline && let Some(script) = self.preload.take() {
+            self.call("script.removePreloadScript", json!({ "script": script }))
+                .await?;
+        }
+        let js = if offline { GO_OFFLINE } else { GO_ONLINE };
+        for context in self.open_pages().cloned().collect::<Vec<_>>() {
+            self.evaluate(&context, js, COMMAND_TIMEOUT)
+                .await
+                .with_context(|| {
+                    format!(
+                        "telling a tab it is {}",
+                        if offline { "offline" } else { "online" }
+                    )
+                })?;
+        }
+        Ok(())
+    }
+
     /// Every top-level browsing context (tab) now, as BiDi lists them:
     /// (context, url).
     pub(super) async fn contexts(&self) -> Result<Vec<(String, String)>> {

@@ -67,7 +67,7 @@ mod scripts;
 pub use launch::find_or_install;
 use launch::{LAUNCH_TIMEOUT, launch};
 use profile::{USER_JS, push_prefs};
-use scripts::{CLICK_ALERT_JS, GO_OFFLINE, GO_ONLINE, OFFLINE_PRELOAD};
+use scripts::{CLICK_ALERT_JS, GO_OFFLINE, GO_ONLINE};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -150,6 +150,19 @@ impl Firefox {
         };
         browser.start().await?;
         Ok(browser)
+    }
+
+    /// Forgets everything of the browser that is gone (its connections,
+    /// tabs and what they showed), keeping the events it reported.
+    fn forget_session(&mut self) {
+        self.bidi = None;
+        self.marionette = None;
+        self.pages.clear();
+        self.spare = None;
+        self.offline = false;
+        self.preload = None;
+        self.spies.clear();
+        self.showing.clear();
     }
 
     async fn start(&mut self) -> Result<()> {
@@ -437,31 +450,7 @@ impl Browser for Firefox {
     async fn set_offline(&mut self, offline: bool) -> Result<()> {
         match self.offline_by {
             Offline::Emulation => self.emulate_network(offline, None).await?,
-            Offline::PageScript => {
-                if offline && self.preload.is_none() {
-                    let added = self
-                        .call(
-                            "script.addPreloadScript",
-                            json!({ "functionDeclaration": OFFLINE_PRELOAD }),
-                        )
-                        .await?;
-                    self.preload = added["script"].as_str().map(str::to_owned);
-                } else if !offline && let Some(script) = self.preload.take() {
-                    self.call("script.removePreloadScript", json!({ "script": script }))
-                        .await?;
-                }
-                let js = if offline { GO_OFFLINE } else { GO_ONLINE };
-                for context in self.open_pages().cloned().collect::<Vec<_>>() {
-                    self.evaluate(&context, js, COMMAND_TIMEOUT)
-                        .await
-                        .with_context(|| {
-                            format!(
-                                "telling a tab it is {}",
-                                if offline { "offline" } else { "online" }
-                            )
-                        })?;
-                }
-            }
+            Offline::PageScript => self.tell_pages_offline(offline).await?,
         }
         self.offline = offline;
         Ok(())
@@ -511,14 +500,18 @@ impl Browser for Firefox {
             // kills what is left.
             let _ = tokio::time::timeout(Duration::from_secs(15), process.child.wait()).await;
         }
-        self.bidi = None;
-        self.marionette = None;
-        self.pages.clear();
-        self.spare = None;
-        self.offline = false;
-        self.preload = None;
-        self.spies.clear();
-        self.showing.clear();
+        self.forget_session();
+        self.start().await
+    }
+
+    async fn kill_and_restart(&mut self) -> Result<()> {
+        self.read_events();
+        if let Some(mut process) = self.process.take() {
+            let _ = process.child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(10), process.child.wait()).await;
+            // The Drop kills the rest of its group (content processes).
+        }
+        self.forget_session();
         self.start().await
     }
 
