@@ -10,6 +10,7 @@
 //! report says which goals are met, and the command fails only when a
 //! benchmark cannot run at all.
 
+mod goals;
 mod inner;
 mod inner_check;
 mod load;

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use base64ct::{Base64, Encoding as _};
 use serde_json::Value;
 
+use super::goals;
 use super::report::{Baseline, Better, Goal, Row, Sample, Section};
 use super::setup::Setup;
 use crate::browsers::chromium::Chromium;
@@ -82,9 +83,11 @@ pub async fn run(setup: &Setup) -> Result<Section> {
          JS-only worker's, run by run)."
             .to_owned(),
     ];
-    section
-        .rows
-        .extend(size_rows("the worker's .wasm", &module, Some(40_000.0))?);
+    section.rows.extend(size_rows(
+        "the worker's .wasm",
+        &module,
+        Some(goals::WORKER_WASM_GZIP_BYTES),
+    )?);
     section.rows.extend(size_rows(
         &format!("`{WORKER_SCRIPT}` (shim, glue and the .wasm in base64)"),
         &script,
@@ -93,17 +96,22 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     section
         .rows
         .extend(size_rows(&format!("`{PAGE_WASM}`"), &page, None)?);
+    // The goal is what our wasm adds: the browser's own start (the JS-only
+    // worker's) is not ours to cut, and a goal on the whole would be met or
+    // missed with the machine's mood.
     section.rows.push(Row {
         figure: "stopped worker → Rust handler (cold − warm); baseline: a JS-only worker".into(),
         ours: start,
         baseline: Baseline::Measured(floor),
-        goal: Goal::AtMost(10.0),
+        goal: Goal::None,
     });
+    section.rows.push(Row::without_baseline(
+        "what our worker adds to the JS-only worker's cold start (ours − JS-only, run by run)",
+        added,
+        "none (goal: absolute)",
+        goals::COLD_START_ADDED_MS,
+    ));
     for (figure, ours) in [
-        (
-            "what our worker adds to the browser's floor (ours − JS-only, run by run)",
-            added,
-        ),
         ("cold round trip (as measured)", cold),
         ("warm round trip (subtracted)", warm),
     ] {
