@@ -133,13 +133,18 @@ pub(super) fn wasm_target_dir() -> PathBuf {
     target_dir().join("wasm")
 }
 
-/// `cargo build`s the stage's library for the browser with only the feature
-/// `part`, in the profile [`WASM_PROFILE`], and returns where the `.wasm` is
-/// (until the other part is built: see [`lock_wasm_builds`]).
+/// Compiles the stage's library for the browser, as a cdylib, with only the
+/// feature `part`, in the profile [`WASM_PROFILE`], and returns where the
+/// `.wasm` is (until the other part is built: see [`lock_wasm_builds`]).
 pub(super) fn build_wasm(source: &SiteSource, part: &str) -> anyhow::Result<PathBuf> {
     run_command(
         cargo()
-            .arg("build")
+            // `cargo rustc`, to build the library as a cdylib alone: cargo
+            // does not LTO a library that is also an rlib (the server links
+            // the stage's library as one; rust-lang/cargo#9672), and the
+            // link-time optimisation across crates is what lets the linker
+            // drop the parts of wasm-bindgen, js-sys and std we never call.
+            .arg("rustc")
             .arg("--manifest-path")
             .arg(&source.manifest)
             // Always ours, also for a manifest elsewhere.
@@ -157,6 +162,8 @@ pub(super) fn build_wasm(source: &SiteSource, part: &str) -> anyhow::Result<Path
                 "--no-default-features",
                 "--features",
                 part,
+                "--crate-type",
+                "cdylib",
             ]),
     )?;
     let built = wasm_target_dir()
