@@ -11,6 +11,7 @@ use anyhow::Context;
 
 use super::wasm::{SiteSource, build_wasm, lock_wasm_builds};
 use crate::command::step;
+use crate::workspace::target_dir;
 
 /// One part's `.wasm`, as bytes: the one this process built last time when
 /// none of the files it was compiled from has changed since, else a new
@@ -65,6 +66,7 @@ pub(super) fn wasm_of(source: &SiteSource, part: &'static str) -> anyhow::Result
             let dep_info = fs::read_to_string(built.with_extension("d")).ok();
             (wasm, dep_info)
         };
+        keep_with_names(source, part, &wasm)?;
         let mut cache = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
         cache.retain(|built| built.key != key);
         if let Some(dep_info) = dep_info {
@@ -87,6 +89,17 @@ pub(super) fn wasm_of(source: &SiteSource, part: &'static str) -> anyhow::Result
         }
         Ok(wasm)
     })
+}
+
+/// Keeps a copy of the part's `.wasm` as cargo built it, names and all, out
+/// of the site: what `cargo xtask bench` reads to name the biggest functions
+/// when the worker is over its budget (see `lesson::workspace::wasm_with_names`).
+fn keep_with_names(source: &SiteSource, part: &str, wasm: &[u8]) -> anyhow::Result<()> {
+    let path = lesson::workspace::wasm_with_names(&target_dir(), source.name, part);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    fs::write(&path, wasm).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Which part of which crate (its workspace manifest, its package) a

@@ -18,6 +18,7 @@ mod node;
 mod push;
 mod replay;
 mod room;
+mod wasm_budget;
 mod worker;
 
 pub mod report;

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::goals;
 use super::report::{Baseline, Better, Goal, Row, Sample, Section};
 use super::setup::Setup;
+use super::wasm_budget;
 use crate::browsers::chromium::Chromium;
 use crate::browsers::{Browser, PageId};
 use crate::standins::server::Server;
@@ -62,7 +63,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     section.method = vec![
         format!(
             "Size: the worker's .wasm as built by `cargo xtask build solution` (the library with only its `worker` \
-             feature; release profile, `opt-level = \"z\"`), raw and gzip -9 (flate2), in bytes (the goal, 40 kB, \
+             feature; release profile, `opt-level = \"z\"`, fat LTO), raw and gzip -9 (flate2), in bytes (the goal, 40 kB, \
              is 40,000 of them). The build puts it, base64, and its wasm-bindgen glue into `{WORKER_SCRIPT}`, so \
              that a stopped worker starts from that one script; the module is decoded from there, and `{WORKER_SCRIPT}` \
              itself, what a browser downloads for each new build, is reported too. The page's `{PAGE_WASM}` \
@@ -88,6 +89,9 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         &module,
         Some(goals::WORKER_WASM_GZIP_BYTES),
     )?);
+    if section.rows.last().and_then(Row::met) == Some(false) {
+        section.notes.push(budget_line(setup));
+    }
     section.rows.extend(size_rows(
         &format!("`{WORKER_SCRIPT}` (shim, glue and the .wasm in base64)"),
         &script,
@@ -120,6 +124,29 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             .push(Row::without_baseline(figure, ours, "—", Goal::None));
     }
     Ok(section)
+}
+
+/// What the worker's .wasm is made of, for when it is over its budget: the
+/// module as cargo built it, names and all, which `cargo xtask build` keeps
+/// out of the site.
+fn budget_line(setup: &Setup) -> String {
+    let site = setup
+        .site
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("solution");
+    let target = lesson::workspace::target_dir(&setup.root);
+    let path = lesson::workspace::wasm_with_names(&target, site, "worker");
+    let contents = std::fs::read(&path)
+        .with_context(|| format!("cannot read {}", path.display()))
+        .and_then(|wasm| wasm_budget::contents(&wasm));
+    match contents {
+        Ok(contents) => format!(
+            "Over budget. The worker's .wasm as cargo built it (before wasm-bindgen, raw bytes): {}",
+            contents.line(6, 8)
+        ),
+        Err(error) => format!("Over budget; what it is made of is unknown: {error:#}"),
+    }
 }
 
 /// The baseline's site: a page and a service worker with no WebAssembly,
