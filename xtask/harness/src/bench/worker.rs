@@ -156,7 +156,9 @@ fn budget_line(setup: &Setup) -> String {
         .and_then(|wasm| wasm_budget::contents(&wasm));
     match contents {
         Ok(contents) => format!(
-            "Over budget. The worker's .wasm as cargo built it (before wasm-bindgen, raw bytes): {}",
+            "Over budget. The worker's .wasm as cargo built it (before wasm-bindgen, raw bytes; our async \
+             handlers are compiled into the `js_sys::futures::future_to_promise` closures that poll them, and \
+             count there): {}",
             contents.line(6, 8)
         ),
         Err(error) => format!("Over budget; what it is made of is unknown: {error:#}"),
