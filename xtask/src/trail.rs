@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::build::{SiteSource, build_site_of};
+use crate::build::{SiteSource, WasmBuild, build_site_of};
 use crate::check::{Browser, harness, run_harness};
 use crate::command::{cargo, openssl_features, run as run_command, show, step};
 use crate::progress::{self, Entry, Report, Verdict};
@@ -221,13 +221,16 @@ fn judge(report: &Report, done: &[&str], current: &str) -> Result<(), Vec<String
 /// Builds a copy's site (named `name`) and server; returns both.
 fn build_copy(name: &str, workspace: &Path, copy: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     let manifest = workspace.join("Cargo.toml");
-    let site = build_site_of(&SiteSource {
-        name,
-        manifest: manifest.clone(),
-        package: PACKAGE,
-        lib_name: LIB_NAME,
-        static_dir: copy.join("static"),
-    })?;
+    let site = build_site_of(
+        &SiteSource {
+            name,
+            manifest: manifest.clone(),
+            package: PACKAGE,
+            lib_name: LIB_NAME,
+            static_dir: copy.join("static"),
+        },
+        WasmBuild::Shipped,
+    )?;
     step("building the copy's server", || {
         run_command(
             cargo()

@@ -87,6 +87,18 @@ pub fn target_dir(root: &Path) -> PathBuf {
     }
 }
 
+/// A part's `.wasm` (`page` or `worker`) of the site `site`, as cargo built
+/// it, under the target directory `target`: with its name section, which
+/// wasm-bindgen then drops from what the browser gets. `cargo xtask build`
+/// keeps it here, out of the site, so that the benchmark can say which
+/// functions and crates a size is made of.
+pub fn wasm_with_names(target: &Path, site: &str, part: &str) -> PathBuf {
+    target
+        .join("wasm")
+        .join("with-names")
+        .join(format!("{site}-{part}.wasm"))
+}
+
 /// Why the workspace was not found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotFound {

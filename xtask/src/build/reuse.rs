@@ -9,12 +9,14 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
-use super::wasm::{SiteSource, build_wasm, lock_wasm_builds};
+use super::wasm::{SiteSource, WasmBuild, build_wasm, lock_wasm_builds};
 use crate::command::step;
+use crate::workspace::target_dir;
 
 /// One part's `.wasm`, as bytes: the one this process built last time when
-/// none of the files it was compiled from has changed since, else a new
-/// build.
+/// none of the files it was compiled from has changed since (and it was
+/// built at least as `how` asks: see [`stands_in`]), else a new build, as
+/// `how` says.
 ///
 /// Why not leave that to cargo: both parts are built in one profile (so that
 /// a first build compiles their dependencies once, see the workspace's
@@ -26,10 +28,14 @@ use crate::command::step;
 /// the ~2.8 s the site took on 2 cores). Which files a part is compiled from,
 /// cargo says in the dep-info it writes beside the `.wasm`; the manifests
 /// and `Cargo.lock` count too.
-pub(super) fn wasm_of(source: &SiteSource, part: &'static str) -> anyhow::Result<Vec<u8>> {
+pub(super) fn wasm_of(
+    source: &SiteSource,
+    part: &'static str,
+    how: WasmBuild,
+) -> anyhow::Result<Vec<u8>> {
     let name = source.name;
     let key = (source.manifest.clone(), source.package.to_owned(), part);
-    if let Some(wasm) = reusable(&key) {
+    if let Some(wasm) = reusable(&key, how) {
         println!(
             "==> the {part}'s wasm ({name}): none of its sources changed since its last build"
         );
@@ -58,13 +64,14 @@ pub(super) fn wasm_of(source: &SiteSource, part: &'static str) -> anyhow::Result
         let started = SystemTime::now();
         let (wasm, dep_info) = {
             let _lock = lock_wasm_builds()?;
-            let built = build_wasm(source, part)?;
+            let built = build_wasm(source, part, how)?;
             let wasm =
                 fs::read(&built).with_context(|| format!("cannot read {}", built.display()))?;
             // Beside it, named after it: `<lib>.d`.
             let dep_info = fs::read_to_string(built.with_extension("d")).ok();
             (wasm, dep_info)
         };
+        keep_with_names(source, part, &wasm)?;
         let mut cache = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
         cache.retain(|built| built.key != key);
         if let Some(dep_info) = dep_info {
@@ -81,12 +88,24 @@ pub(super) fn wasm_of(source: &SiteSource, part: &'static str) -> anyhow::Result
                 .collect();
             cache.push(Built {
                 key,
+                how,
                 inputs,
                 wasm: wasm.clone(),
             });
         }
         Ok(wasm)
     })
+}
+
+/// Keeps a copy of the part's `.wasm` as cargo built it, names and all, out
+/// of the site: what `cargo xtask bench` reads to name the biggest functions
+/// when the worker is over its budget (see `lesson::workspace::wasm_with_names`).
+fn keep_with_names(source: &SiteSource, part: &str, wasm: &[u8]) -> anyhow::Result<()> {
+    let path = lesson::workspace::wasm_with_names(&target_dir(), source.name, part);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    fs::write(&path, wasm).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Which part of which crate (its workspace manifest, its package) a
@@ -98,6 +117,7 @@ pub(super) type PartKey = (PathBuf, String, &'static str);
 /// where that is not known).
 pub(super) struct Built {
     key: PartKey,
+    how: WasmBuild,
     inputs: Vec<(PathBuf, Option<Stamp>)>,
     wasm: Vec<u8>,
 }
@@ -115,15 +135,25 @@ pub(super) fn file_stamp(path: &Path) -> Option<Stamp> {
 }
 
 /// The `.wasm` built for `key` before, if every file it was compiled from is
-/// still as it was then.
-pub(super) fn reusable(key: &PartKey) -> Option<Vec<u8>> {
+/// still as it was then, and it can stand in for one built as `how` asks.
+pub(super) fn reusable(key: &PartKey, how: WasmBuild) -> Option<Vec<u8>> {
     let cache = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
     let built = cache.iter().find(|built| built.key == *key)?;
-    built
-        .inputs
-        .iter()
-        .all(|(path, stamp)| stamp.is_some() && file_stamp(path) == *stamp)
-        .then(|| built.wasm.clone())
+    (stands_in(built.how, how)
+        && built
+            .inputs
+            .iter()
+            .all(|(path, stamp)| stamp.is_some() && file_stamp(path) == *stamp))
+    .then(|| built.wasm.clone())
+}
+
+/// Whether a `.wasm` built as `built` may be handed out for a build asked as
+/// `asked`: a shipped one (LTO) does for a quick one too, being the same code
+/// only smaller (under `serve --watch`, the worker's from the first build
+/// stays while only `page.rs` is saved); a quick one never passes for a
+/// shipped one.
+pub(super) fn stands_in(built: WasmBuild, asked: WasmBuild) -> bool {
+    built == WasmBuild::Shipped || asked == WasmBuild::Quick
 }
 
 /// The files the part `key` was compiled from when this process last built
@@ -216,18 +246,37 @@ mod tests {
         let key: PartKey = (dir.0.join("Cargo.toml"), "test-reuse".into(), "page");
         BUILT.lock().unwrap().push(Built {
             key: key.clone(),
+            how: WasmBuild::Shipped,
             inputs,
             wasm: b"\0asm".to_vec(),
         });
-        assert_eq!(reusable(&key).as_deref(), Some(&b"\0asm"[..]));
+        assert_eq!(
+            reusable(&key, WasmBuild::Shipped).as_deref(),
+            Some(&b"\0asm"[..])
+        );
+        assert_eq!(
+            reusable(&key, WasmBuild::Quick).as_deref(),
+            Some(&b"\0asm"[..])
+        );
         let other: PartKey = (dir.0.join("Cargo.toml"), "test-reuse".into(), "worker");
-        assert_eq!(reusable(&other), None);
+        assert_eq!(reusable(&other, WasmBuild::Shipped), None);
 
         // A write that changes the size is seen even where the file
         // system's clock is too coarse to show a new modification time.
         dir.write("src/lib.rs", "// lib, edited");
-        assert_eq!(reusable(&key), None);
+        assert_eq!(reusable(&key, WasmBuild::Quick), None);
         BUILT.lock().unwrap().retain(|built| built.key != key);
+    }
+
+    #[test]
+    fn a_quick_wasm_never_passes_for_a_shipped_one() {
+        use WasmBuild::{Quick, Shipped};
+        assert!(stands_in(Shipped, Shipped));
+        assert!(stands_in(Shipped, Quick));
+        assert!(stands_in(Quick, Quick));
+        // `cargo xtask build`, `check` or `bench` after a quick build in
+        // the same process would ship a `.wasm` without LTO.
+        assert!(!stands_in(Quick, Shipped));
     }
 
     #[test]

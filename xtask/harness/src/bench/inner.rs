@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
+use super::goals;
 use super::report::{Baseline, Better, Goal, Load, Row, Sample, Section};
 use super::setup::Setup;
 use crate::standins::proxy::http_get;
@@ -18,9 +19,6 @@ use crate::util::{TempDir, free_port, kill_tree, own_tree, tail_file};
 /// The file saved: the page's code, in the starter's library but compiled only
 /// for the page's `.wasm` (not the worker's, not the native server's).
 const FILE: &str = "starter/src/page.rs";
-/// The goal for a fresh clone's first `cargo xtask serve`, in seconds, on 2
-/// cores (issue 16; it took 282 s at the full bench that filed it).
-const FIRST_SERVE_GOAL_S: f64 = 150.0;
 
 /// What the save adds: a function the wasm exports, so the build (whose id
 /// is a hash of the site's contents) really changes. Removed again at once.
@@ -40,8 +38,9 @@ pub async fn run(setup: &Setup) -> Result<Section> {
          adding an exported function (so the site's content-hash build id really changes), once restoring the \
          original bytes — and the clock runs from the write until the server's live-reload long poll \
          `GET /__dev/reload?build=<old id>` answers the new id: xtask noticing the change (it polls every 100 ms and \
-         waits one more for the files to settle), `cargo build` of the page's wasm (`opt-level = \"z\"`; the worker's \
-         is not compiled from `{FILE}`, so xtask keeps the one it built before), wasm-bindgen of both (side by side), \
+         waits one more for the files to settle), `cargo build` of the page's wasm (`opt-level = \"z\"`, without the \
+         LTO of the first build, which is the site as shipped; the worker's is not compiled from `{FILE}`, so xtask \
+         keeps the one it built before), wasm-bindgen of both (side by side), \
          the site's assembly, and the poll's 200 ms file check; then xtask builds the server (dev: nothing to do, \
          as `{FILE}` is not in it), which a save right after the reload waits for. \
          Every save is one sample; the file is restored at the end (and on any error). \
@@ -51,7 +50,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         figure: "save → rebuilt → reload answered".into(),
         ours: save,
         baseline: Baseline::NotApplicable("none (goal: absolute)"),
-        goal: Goal::AtMost(3.0),
+        goal: goals::RELOAD_S,
     });
 
     first_serve_rows(setup, &mut section).await?;
@@ -128,7 +127,7 @@ async fn first_serve_rows(setup: &Setup, section: &mut Section) -> Result<()> {
         figure: "fresh clone → first `cargo xtask serve` answers".into(),
         ours: first_sample,
         baseline: Baseline::NotApplicable("none (goal: absolute)"),
-        goal: Goal::AtMost(FIRST_SERVE_GOAL_S),
+        goal: Goal::AtMost(goals::FIRST_SERVE_S),
     });
     // Where the figure came from, for the reader comparing runs: the same
     // measure before the build was cut down (dev dependencies at opt-level 1,

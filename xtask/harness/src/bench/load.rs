@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use super::goals;
 use super::node::{self, NodeProcess};
 use super::report::{Baseline, Better, Goal, Row, Sample, Section};
 use super::setup::Setup;
@@ -125,7 +126,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         figure: "durable POST throughput (vs in-memory)".into(),
         ours: post_rate,
         baseline: base(&theirs[2]),
-        goal: Goal::Ratio(1.0),
+        goal: goals::DURABLE_POST,
     });
     section.rows.push(Row {
         figure: "durable POST p99 latency".into(),

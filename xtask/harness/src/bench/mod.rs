@@ -11,6 +11,7 @@
 //! benchmark cannot run at all.
 
 mod chaos;
+mod goals;
 mod inner;
 mod inner_check;
 mod load;
@@ -18,6 +19,7 @@ mod node;
 mod push;
 mod replay;
 mod room;
+mod wasm_budget;
 mod worker;
 
 pub mod report;

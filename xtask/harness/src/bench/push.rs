@@ -23,6 +23,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+use super::goals;
 use super::node::{self, NodeProcess};
 use super::report::{Baseline, Better, Goal, Row, Sample, Section, median};
 use super::setup::Setup;
@@ -203,7 +204,11 @@ impl Figures {
                 Some(e) => Baseline::Skipped(e),
                 None => Baseline::Measured(theirs),
             },
-            goal: Goal::Ratio(5.0),
+            goal: if n >= 10_000 {
+                goals::PUSH_10K
+            } else {
+                goals::PUSH_1K
+            },
         });
         section.rows.push(Row {
             figure: format!("CPU time per push, {n} (the server's process; Node's)"),

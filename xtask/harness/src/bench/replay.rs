@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use super::report::{Baseline, Better, Goal, Row, Sample, Section};
+use super::goals;
+use super::report::{Baseline, Better, Row, Sample, Section};
 use super::setup::Setup;
 use crate::app::{ARTICLES, DB_NAME, DB_VERSION, LIST, OUTBOX_STORE, STARRED_STORE, SYNC_TAG};
 use crate::browsers::chromium::Chromium;
@@ -61,7 +62,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         figure: format!("sync → {n} on the server and in the page"),
         ours,
         baseline: Baseline::Measured(baseline),
-        goal: Goal::AtMostAndRatio(1000.0, 10.0),
+        goal: goals::DRAIN,
     });
     Ok(section)
 }

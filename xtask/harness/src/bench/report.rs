@@ -103,6 +103,7 @@ pub fn number(x: f64) -> String {
 }
 
 /// The goal a figure is held to.
+#[derive(Clone, Copy)]
 pub enum Goal {
     /// Ours must be at least this many times better than the baseline.
     Ratio(f64),
@@ -110,8 +111,8 @@ pub enum Goal {
     AtMost(f64),
     /// Ours (median) must be at least this.
     AtLeast(f64),
-    /// Both: at most this, and at least that ratio.
-    AtMostAndRatio(f64, f64),
+    /// Both: below this (strictly), and at least that ratio.
+    BelowAndRatio(f64, f64),
     /// Reported only.
     None,
 }
@@ -168,10 +169,10 @@ impl Row {
             Goal::Ratio(want) => self.ratio().map(|r| r >= want),
             Goal::AtMost(limit) => Some(ours <= limit),
             Goal::AtLeast(floor) => Some(ours >= floor),
-            Goal::AtMostAndRatio(limit, want) => self
+            Goal::BelowAndRatio(limit, want) => self
                 .ratio()
-                .map(|r| r >= want && ours <= limit)
-                .or((ours > limit).then_some(false)),
+                .map(|r| r >= want && ours < limit)
+                .or((ours >= limit).then_some(false)),
             Goal::None => None,
         }
     }
@@ -182,7 +183,7 @@ impl Row {
             Goal::Ratio(want) => format!("≥ {want}× baseline"),
             Goal::AtMost(limit) => format!("≤ {} {unit}", number(limit)),
             Goal::AtLeast(floor) => format!("≥ {} {unit}", number(floor)),
-            Goal::AtMostAndRatio(limit, want) => {
+            Goal::BelowAndRatio(limit, want) => {
                 format!("< {} {unit} and ≥ {want}×", number(limit))
             }
             Goal::None => "(reported)".into(),
@@ -274,10 +275,19 @@ mod tests {
             figure: "drain".into(),
             ours,
             baseline: Baseline::Measured(base),
-            goal: Goal::AtMostAndRatio(1000.0, 10.0),
+            goal: Goal::BelowAndRatio(1000.0, 10.0),
         };
         assert_eq!(row.ratio(), Some(10.0));
         assert_eq!(row.met(), Some(true));
+        // "< 100 ms": a figure of exactly the limit does not meet it.
+        let mut at_the_limit = Sample::new("ms", Better::Lower);
+        at_the_limit.push(100.0);
+        let row = Row {
+            ours: at_the_limit,
+            goal: Goal::BelowAndRatio(100.0, 1.0),
+            ..row
+        };
+        assert_eq!(row.met(), Some(false));
         let mut fast = Sample::new("req/s", Better::Higher);
         fast.push(50.0);
         let mut slow = Sample::new("req/s", Better::Higher);

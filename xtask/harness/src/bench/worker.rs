@@ -12,8 +12,10 @@ use anyhow::{Context, Result};
 use base64ct::{Base64, Encoding as _};
 use serde_json::Value;
 
+use super::goals;
 use super::report::{Baseline, Better, Goal, Row, Sample, Section};
 use super::setup::Setup;
+use super::wasm_budget;
 use crate::browsers::chromium::Chromium;
 use crate::browsers::{Browser, PageId};
 use crate::standins::server::Server;
@@ -61,7 +63,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
     section.method = vec![
         format!(
             "Size: the worker's .wasm as built by `cargo xtask build solution` (the library with only its `worker` \
-             feature; release profile, `opt-level = \"z\"`), raw and gzip -9 (flate2), in bytes (the goal, 40 kB, \
+             feature; release profile, `opt-level = \"z\"`, fat LTO), raw and gzip -9 (flate2), in bytes (the goal, 40 kB, \
              is 40,000 of them). The build puts it, base64, and its wasm-bindgen glue into `{WORKER_SCRIPT}`, so \
              that a stopped worker starts from that one script; the module is decoded from there, and `{WORKER_SCRIPT}` \
              itself, what a browser downloads for each new build, is reported too. The page's `{PAGE_WASM}` \
@@ -82,28 +84,23 @@ pub async fn run(setup: &Setup) -> Result<Section> {
          JS-only worker's, run by run)."
             .to_owned(),
     ];
-    section
-        .rows
-        .extend(size_rows("the worker's .wasm", &module, Some(40_000.0))?);
-    section.rows.extend(size_rows(
-        &format!("`{WORKER_SCRIPT}` (shim, glue and the .wasm in base64)"),
-        &script,
-        None,
-    )?);
-    section
-        .rows
-        .extend(size_rows(&format!("`{PAGE_WASM}`"), &page, None)?);
+    size_rows_of_each(setup, &mut section, &module, &script, &page)?;
+    // The goal is what our wasm adds: the browser's own start (the JS-only
+    // worker's) is not ours to cut, and a goal on the whole would be met or
+    // missed with the machine's mood.
     section.rows.push(Row {
         figure: "stopped worker → Rust handler (cold − warm); baseline: a JS-only worker".into(),
         ours: start,
         baseline: Baseline::Measured(floor),
-        goal: Goal::AtMost(10.0),
+        goal: Goal::None,
     });
+    section.rows.push(Row::without_baseline(
+        "what our worker adds to the JS-only worker's cold start (ours − JS-only, run by run)",
+        added,
+        "none (goal: absolute)",
+        goals::COLD_START_ADDED_MS,
+    ));
     for (figure, ours) in [
-        (
-            "what our worker adds to the browser's floor (ours − JS-only, run by run)",
-            added,
-        ),
         ("cold round trip (as measured)", cold),
         ("warm round trip (subtracted)", warm),
     ] {
@@ -112,6 +109,60 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             .push(Row::without_baseline(figure, ours, "—", Goal::None));
     }
     Ok(section)
+}
+
+/// The size rows of the worker's .wasm (held to its budget, with a note of
+/// what it is made of when it is over), of `sw.js` and of the page's .wasm.
+fn size_rows_of_each(
+    setup: &Setup,
+    section: &mut Section,
+    module: &[u8],
+    script: &[u8],
+    page: &[u8],
+) -> Result<()> {
+    section.rows.extend(size_rows(
+        "the worker's .wasm",
+        module,
+        Some(goals::WORKER_WASM_GZIP_BYTES),
+    )?);
+    // The last row is the gzip size, the one held to the budget.
+    if section.rows.last().and_then(Row::met) == Some(false) {
+        section.notes.push(budget_line(setup));
+    }
+    section.rows.extend(size_rows(
+        &format!("`{WORKER_SCRIPT}` (shim, glue and the .wasm in base64)"),
+        script,
+        None,
+    )?);
+    section
+        .rows
+        .extend(size_rows(&format!("`{PAGE_WASM}`"), page, None)?);
+    Ok(())
+}
+
+/// What the worker's .wasm is made of, for when it is over its budget: the
+/// module as cargo built it, names and all, which `cargo xtask build` keeps
+/// out of the site.
+fn budget_line(setup: &Setup) -> String {
+    let site = setup
+        .site
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("solution");
+    let target = lesson::workspace::target_dir(&setup.root);
+    let path = lesson::workspace::wasm_with_names(&target, site, "worker");
+    let contents = std::fs::read(&path)
+        .with_context(|| format!("cannot read {}", path.display()))
+        .and_then(|wasm| wasm_budget::contents(&wasm));
+    match contents {
+        Ok(contents) => format!(
+            "Over budget. The worker's .wasm as cargo built it (before wasm-bindgen, raw bytes; our async \
+             handlers are compiled into the `js_sys::futures::future_to_promise` closures that poll them, and \
+             count there): {}",
+            contents.line(6, 8)
+        ),
+        Err(error) => format!("Over budget; what it is made of is unknown: {error:#}"),
+    }
 }
 
 /// The baseline's site: a page and a service worker with no WebAssembly,
