@@ -142,15 +142,16 @@ pub(super) fn wasm_target_dir() -> PathBuf {
 /// optimisation across crates lets the linker drop the parts of
 /// wasm-bindgen, js-sys and std we never call: the worker's `.wasm` 41,365 →
 /// 36,919 B gzip. That link costs ~1.2 s of CPU a part, which a student pays
-/// at every save under `serve --watch`: there the inner loop's speed matters
+/// at every save under `serve --watch` and at every `check`: there the inner loop's speed matters
 /// more than the size of a site only their own browser loads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WasmBuild {
-    /// As the site is shipped and measured (`build`, `serve`, `check`,
-    /// `bench`, and `serve --watch`'s first build): `cargo rustc
-    /// --crate-type cdylib`, with LTO.
+    /// As the site is shipped and measured (`build`, `serve`, `bench`, and
+    /// `serve --watch`'s first build): `cargo rustc --crate-type cdylib`,
+    /// with LTO.
     Shipped,
-    /// `serve --watch`'s rebuilds after a save: a plain `cargo build`, the
+    /// `serve --watch`'s rebuilds after a save, and `check`'s builds (a
+    /// verdict does not depend on the link's optimisation): a plain `cargo build`, the
     /// library as cdylib and rlib, so without LTO. Its dependencies are the
     /// very files the shipped build compiled: only the library is compiled
     /// again, as it is after every save anyway.

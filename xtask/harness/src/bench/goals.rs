@@ -32,6 +32,10 @@ pub const WORKER_WASM_GZIP_BYTES: f64 = 40_000.0;
 /// What the worker's wasm adds to a JS-only worker's cold start, in ms.
 pub const COLD_START_ADDED_MS: Goal = Goal::AtMost(3.0);
 
+/// A one-line edit saved → `cargo xtask check`'s verdict, the student's
+/// loop with the checks, in seconds (issue 23).
+pub const CHECK_AFTER_SAVE_S: Goal = Goal::AtMost(5.0);
+
 /// Save → rebuilt → reload answered under `serve --watch`, in seconds.
 pub const RELOAD_S: Goal = Goal::AtMost(2.0);
 
@@ -53,6 +57,7 @@ mod tests {
         assert_eq!(row(DURABLE_POST, "req/s").goal_text(), "≥ 1.5× baseline");
         assert_eq!(row(COLD_START_ADDED_MS, "ms").goal_text(), "≤ 3.00 ms");
         assert_eq!(row(RELOAD_S, "s").goal_text(), "≤ 2.00 s");
+        assert_eq!(row(CHECK_AFTER_SAVE_S, "s").goal_text(), "≤ 5.00 s");
         assert_eq!(row(Goal::AtMost(FIRST_SERVE_S), "s").goal_text(), "≤ 100 s");
         assert_eq!(
             row(Goal::AtMost(WORKER_WASM_GZIP_BYTES), "bytes").goal_text(),

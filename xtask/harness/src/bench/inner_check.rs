@@ -15,6 +15,7 @@ use lesson::Stage;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
+use super::goals;
 use super::report::{Better, Goal, Load, Row, Sample, Section, median};
 use super::setup::Setup;
 use crate::util::{kill_tree, own_tree};
@@ -27,9 +28,6 @@ const FILE: &str = "starter/src/worker.rs";
 /// `.wasm` and its glue (and with them the site's build id) really change,
 /// and the site's `sw.js` shows the edit was built.
 const MARKER: &str = "bench_inner_check_marker";
-
-/// The goal for a warm check, in seconds (issue 16).
-const GOAL_S: f64 = 20.0;
 
 /// The one line the edit appends; `n` makes each edit's build a new one.
 /// A full path to the attribute, so it needs no `use` in the file.
@@ -88,7 +86,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         "`inner-check`: edit → `check` printed (warm)",
         warm,
         "none (goal: absolute)",
-        Goal::AtMost(GOAL_S),
+        goals::CHECK_AFTER_SAVE_S,
     ));
     for (phases, which) in [
         (&first_phases, "the first check's"),
