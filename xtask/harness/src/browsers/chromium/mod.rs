@@ -402,14 +402,7 @@ impl Browser for Chromium {
                 timeout,
             )
             .await?;
-        if let Some(details) = result.get("exceptionDetails") {
-            let text = details["exception"]["description"]
-                .as_str()
-                .or(details["text"].as_str())
-                .unwrap_or("exception");
-            bail!("the worker threw: {text}");
-        }
-        Ok(result["result"]["value"].clone())
+        evaluated(&result, "worker")
     }
 
     async fn eval(&mut self, page: PageId, expression: &str, timeout: Duration) -> Result<Value> {
@@ -428,14 +421,7 @@ impl Browser for Chromium {
                 timeout,
             )
             .await?;
-        if let Some(details) = result.get("exceptionDetails") {
-            let text = details["exception"]["description"]
-                .as_str()
-                .or(details["text"].as_str())
-                .unwrap_or("exception");
-            bail!("the page threw: {text}");
-        }
-        Ok(result["result"]["value"].clone())
+        evaluated(&result, "page")
     }
 
     async fn set_offline(&mut self, offline: bool) -> Result<()> {
@@ -669,4 +655,17 @@ impl Browser for Chromium {
         }
         out
     }
+}
+
+/// What `Runtime.evaluate` gave, by value, or an error naming `who` (the
+/// page or the worker) and what it threw.
+fn evaluated(result: &Value, who: &str) -> Result<Value> {
+    if let Some(details) = result.get("exceptionDetails") {
+        let text = details["exception"]["description"]
+            .as_str()
+            .or(details["text"].as_str())
+            .unwrap_or("exception");
+        bail!("the {who} threw: {text}");
+    }
+    Ok(result["result"]["value"].clone())
 }
