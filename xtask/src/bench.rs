@@ -1,6 +1,7 @@
 //! `cargo xtask bench [name] [--quick]`: the figures that matter, each
 //! beside its baseline measured in the same run, as a Markdown report in
-//! `target/bench/report.md` (and printed).
+//! `target/bench/report.md` (`smoke.md` with `--quick`; printed too). A run
+//! of one benchmark keeps the others' sections as they were last measured.
 //!
 //! This side only builds: the solution's site, and its server and the
 //! instructor's room in the `bench-server` profile (release with
@@ -12,9 +13,10 @@
 //! that the other test steps have built already.
 
 use crate::build::build_site;
-use crate::command::{cargo, openssl_features, run as run_command, step};
+use crate::clock::Utc;
+use crate::command::{cargo, git, openssl_features, run as run_command, step};
 use crate::serve::{build_server, server_binary};
-use crate::workspace::target_dir;
+use crate::workspace::{project_root, target_dir};
 use lesson::Stage;
 
 /// The cargo profile the benchmarked server (and the harness driving it)
@@ -65,9 +67,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if let Some(room) = room {
         harness.arg("--room-bin").arg(room);
     }
-    harness
-        .arg("--out")
-        .arg(target_dir().join("bench/report.md"));
+    harness.arg("--measured").arg(measured_at());
     step(
         &format!(
             "running the benchmarks{}",
@@ -129,4 +129,24 @@ fn room_binary(args: &BenchArgs) -> anyhow::Result<Option<std::path::PathBuf>> {
             .join(dir)
             .join(format!("room{}", std::env::consts::EXE_SUFFIX)),
     ))
+}
+
+/// `2026-12-06 07:12 UTC at 0a1b2c3` (`+ uncommitted changes` when the
+/// checkout has some): what each section of the report says of when it was
+/// measured. Without git, only the time.
+fn measured_at() -> String {
+    let now = Utc::at(crate::progress::now());
+    let root = project_root();
+    match git(&root, &["rev-parse", "--short", "HEAD"]) {
+        Ok(commit) => {
+            let dirty = git(&root, &["status", "--porcelain", "--untracked-files=no"])
+                .is_ok_and(|changes| !changes.trim().is_empty());
+            format!(
+                "{now} at {}{}",
+                commit.trim(),
+                if dirty { " + uncommitted changes" } else { "" }
+            )
+        }
+        Err(_) => now.to_string(),
+    }
 }

@@ -131,6 +131,24 @@ pub fn report(error: &anyhow::Error) {
     }
 }
 
+/// Runs git in `root` and returns what it printed; its error message when
+/// it fails.
+pub fn git(root: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let mut command = Command::new("git");
+    command.current_dir(root).args(args);
+    let shown = show(&command);
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run `{shown}` (is git installed?)"))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "`{shown}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    String::from_utf8(output.stdout).with_context(|| format!("`{shown}` printed what is not UTF-8"))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;

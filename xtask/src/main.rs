@@ -49,6 +49,7 @@ mod bench;
 mod book;
 mod build;
 mod check;
+mod clock;
 mod command;
 mod copied;
 #[cfg(test)]

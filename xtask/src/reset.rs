@@ -10,11 +10,11 @@
 use std::fs;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::command::show;
+use crate::clock::Utc;
+use crate::command::git;
 use crate::progress::{self, xtask_dir};
 use crate::trail;
 use crate::workspace::project_root;
@@ -61,7 +61,10 @@ pub fn run(args: &ResetArgs) -> anyhow::Result<()> {
         println!("nothing reset");
         return Ok(());
     }
-    let backups = fresh_dir(&xtask_dir().join("backups"), &timestamp(progress::now()));
+    let backups = fresh_dir(
+        &xtask_dir().join("backups"),
+        &Utc::at(progress::now()).file_name(),
+    );
     for (file, original) in changed {
         let path = root.join(starter).join(&file);
         let backup = backups.join(starter).join(&file);
@@ -161,24 +164,6 @@ fn same_text(a: &str, b: &str) -> bool {
     a.replace("\r\n", "\n") == b.replace("\r\n", "\n")
 }
 
-/// Runs git in `root` and returns what it printed; its error message when
-/// it fails.
-fn git(root: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let mut command = Command::new("git");
-    command.current_dir(root).args(args);
-    let shown = show(&command);
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run `{shown}` (is git installed?)"))?;
-    if !output.status.success() {
-        bail!(
-            "`{shown}` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    String::from_utf8(output.stdout).with_context(|| format!("`{shown}` printed what is not UTF-8"))
-}
-
 fn relative(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
         .unwrap_or(path)
@@ -196,36 +181,6 @@ fn fresh_dir(parent: &Path, name: &str) -> std::path::PathBuf {
         dir = parent.join(format!("{name}-{n}"));
     }
     dir
-}
-
-/// `2026-12-03T09-12-44Z`: a UTC time that sorts, and that is a valid
-/// directory name everywhere (no `:`).
-fn timestamp(unix: u64) -> String {
-    let days = unix / 86_400;
-    let seconds = unix % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}-{:02}-{:02}Z",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
-    )
-}
-
-/// The calendar date of a day counted from 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, for days on or after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -269,15 +224,6 @@ mod tests {
         assert_eq!(first, dir.0.join("t"));
         fs::create_dir_all(&first).unwrap();
         assert_eq!(fresh_dir(&dir.0, "t"), dir.0.join("t-2"));
-    }
-
-    #[test]
-    fn backups_are_named_by_utc_time() {
-        assert_eq!(timestamp(0), "1970-01-01T00-00-00Z");
-        // `date -u -d @1796290364`: Thu Dec  3 09:32:44 UTC 2026.
-        assert_eq!(timestamp(1_796_290_364), "2026-12-03T09-32-44Z");
-        // A leap day.
-        assert_eq!(timestamp(951_782_400), "2000-02-29T00-00-00Z");
     }
 
     #[test]

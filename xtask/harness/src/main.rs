@@ -108,9 +108,15 @@ enum Command {
         /// with `cargo build -p room`].
         #[arg(long)]
         room_bin: Option<PathBuf>,
-        /// The report [default: target/bench/report.md].
+        /// The report [default: target/bench/report.md, or smoke.md with
+        /// --quick]. Each benchmark's section is kept beside it, so that a
+        /// run of one keeps the others' last figures.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// When and at which commit this run measures, said in each of
+        /// its sections (`cargo xtask bench` passes both).
+        #[arg(long)]
+        measured: Option<String>,
     },
     /// Drive the solution through the lesson's story and write the book's
     /// screenshots (PNG, 900×700).
@@ -263,6 +269,7 @@ async fn run(command: Command) -> Result<bool> {
             xtask_bin,
             room_bin,
             out,
+            measured,
         } => {
             let setup = bench::Setup {
                 site: site.unwrap_or_else(solution_site),
@@ -274,8 +281,8 @@ async fn run(command: Command) -> Result<bool> {
                 root: root.clone(),
                 target: target.clone(),
             };
-            let out = out.unwrap_or_else(|| target.join("bench/report.md"));
-            bench::run(&setup, name.as_deref(), &out).await
+            let out = out.unwrap_or_else(|| target.join(bench::report_file(quick)));
+            bench::run(&setup, name.as_deref(), measured.as_deref(), &out).await
         }
         Command::Screenshots {
             site,

@@ -14,6 +14,7 @@ mod chaos;
 mod goals;
 mod inner;
 mod inner_check;
+mod kept;
 mod load;
 mod node;
 mod push;
@@ -46,9 +47,26 @@ pub const NAMES: [&str; 8] = [
     "chaos",
 ];
 
-/// Runs the benchmarks named (all when none), writes the report to `out`
-/// and prints it. Fails when a benchmark could not run.
-pub async fn run(setup: &Setup, only: Option<&str>, out: &Path) -> Result<bool> {
+/// The report, under the target directory: a smoke run's figures mean
+/// nothing, so they never replace a real run's.
+pub fn report_file(quick: bool) -> &'static str {
+    if quick {
+        "bench/smoke.md"
+    } else {
+        "bench/report.md"
+    }
+}
+
+/// Runs the benchmarks named (all when none), keeps their sections, writes
+/// the report to `out` (every section kept there, the ones not run this
+/// time as they were last measured) and prints it. `measured` says when and
+/// at which commit (xtask knows both). Fails when a benchmark could not run.
+pub async fn run(
+    setup: &Setup,
+    only: Option<&str>,
+    measured: Option<&str>,
+    out: &Path,
+) -> Result<bool> {
     let names: Vec<&str> = match only {
         Some(name) if NAMES.contains(&name) => vec![name],
         Some(name) => bail!(
@@ -57,8 +75,6 @@ pub async fn run(setup: &Setup, only: Option<&str>, out: &Path) -> Result<bool> 
         ),
         None => NAMES.to_vec(),
     };
-    let started = Instant::now();
-    let mut sections = Vec::new();
     let mut failures = Vec::new();
     for name in names {
         println!("bench: {name}…");
@@ -74,19 +90,27 @@ pub async fn run(setup: &Setup, only: Option<&str>, out: &Path) -> Result<bool> 
             "chaos" => chaos::run(setup).await,
             _ => unreachable!("checked above"),
         };
-        match result {
+        let took = t.elapsed().as_secs_f64();
+        let mut section = match result {
             Ok(section) => {
-                println!("bench: {name} done in {:.1} s", t.elapsed().as_secs_f64());
-                sections.push(section);
+                println!("bench: {name} done in {took:.1} s");
+                section
             }
             Err(error) => {
                 eprintln!("bench: {name} failed: {error:#}");
                 let mut section = Section::new(format!("{name}: could not run"));
                 section.notes.push(format!("error: {error:#}"));
-                sections.push(section);
                 failures.push(name);
+                section
             }
-        }
+        };
+        section.measured = Some(match measured {
+            Some(when) => format!("{when}, in {took:.0} s"),
+            None => format!("in {took:.0} s"),
+        });
+        let mut markdown = String::new();
+        section.markdown(&mut markdown);
+        kept::keep(out, &NAMES, name, &markdown)?;
     }
 
     let mut report = String::new();
@@ -103,16 +127,17 @@ pub async fn run(setup: &Setup, only: Option<&str>, out: &Path) -> Result<bool> 
         report,
         "Each figure is the median of its runs, with min–max and the number of runs; \
          the ratio is how many times better ours is than the baseline measured in the \
-         same run (above 1: ours is better). Machine: {} CPU(s), {}; took {:.0} s. \
-         Figures on a shared machine are noisy: read the ratios, and the min–max.\n",
+         same run (above 1: ours is better). Machine: {} CPU(s), {}. Each section \
+         says when it was measured: `cargo xtask bench <name>` measures one again and \
+         keeps the others. Figures on a shared machine are noisy: read the ratios, \
+         and the min–max.\n",
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
         node::version().unwrap_or_else(|| "no Node".into()),
-        started.elapsed().as_secs_f64()
     );
-    for section in &sections {
-        section.markdown(&mut report);
+    for section in kept::all(out, &NAMES)? {
+        report.push_str(&section);
     }
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

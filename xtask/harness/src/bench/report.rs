@@ -199,6 +199,9 @@ pub struct Section {
     pub rows: Vec<Row>,
     /// Anything else worth saying (a skipped part and why).
     pub notes: Vec<String>,
+    /// When, at which commit and in how long it was measured: the report
+    /// keeps each section until its benchmark is run again.
+    pub measured: Option<String>,
 }
 
 impl Section {
@@ -208,11 +211,15 @@ impl Section {
             method: Vec::new(),
             rows: Vec::new(),
             notes: Vec::new(),
+            measured: None,
         }
     }
 
     pub fn markdown(&self, out: &mut String) {
         let _ = writeln!(out, "## {}\n", self.title);
+        if let Some(measured) = &self.measured {
+            let _ = writeln!(out, "*Measured {measured}.*\n");
+        }
         for line in &self.method {
             let _ = writeln!(out, "{line}");
         }
