@@ -403,11 +403,11 @@ async fn submit_article() -> JsResult<()> {
     // messages the two sides exchange are in src/message.rs). Then
     // #form-status must say what became of it, truthfully, however it
     // ended, the worker unreachable included: "queued" is not "added" (the
-    // server has not seen it yet), and the line never stays on "Sending…".
-    // The form is the user's only copy of the article until the worker
-    // has it safe. Given: `queued_status` (the words for an article
-    // queued). Asking the worker and waiting for its answer is a function
-    // of its own, below.
+    // server has not seen it yet), and no outcome leaves the line on what
+    // it said while waiting. The form is the user's only copy of the
+    // article until the worker has it safe. Given: `queued_status` (the
+    // words for an article queued). Asking the worker and waiting for its
+    // answer is a function of its own, below.
     set_text("form-status", "Sending…");
     let body = to_json(&draft);
     let status = match fetch(&json_request("POST", "/api/v1/articles", Some(&body))?).await {

@@ -361,12 +361,12 @@ async fn report_refused(flushed: &Flushed) -> JsResult<()> {
     // before they reached it, by the server's clock), so that they never
     // block the ones behind them. But the user saw "Queued" for each, and
     // must hear what became of it, never silence: every open page hears
-    // which article and why (a dropped one has no reason from the server);
-    // and those dropped for their age are counted in a notification. A
-    // notification that fails to show must not fail the sync: a retry
-    // would find nothing to send. Given: `tell_pages` (`WorkerBroadcast`
-    // has a message for this), `notify`, `status_text::dropped_notification`
-    // (the notification's words).
+    // which article and why (`flushed.dropped` carries no reason: the
+    // words are yours), and those dropped for their age are counted in a
+    // notification. A notification that fails to show must not fail the
+    // sync: a retry would find nothing to send. Given: `tell_pages`
+    // (`WorkerBroadcast` has a message for this), `notify`,
+    // `status_text::dropped_notification` (the notification's words).
     let _ = flushed;
     Ok(())
 }
