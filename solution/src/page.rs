@@ -414,10 +414,13 @@ async fn submit_article() -> JsResult<()> {
 /// answer reaches only the page that asked.
 async fn ask_worker(message: &PageMessage) -> JsResult<WorkerReply> {
     // `ready` resolves once a worker is active for this page's scope — on a
-    // first visit, a moment after `register`.
-    let registration: ServiceWorkerRegistration = JsFuture::from(service_worker()?.ready()?)
-        .await?
-        .unchecked_into();
+    // first visit, a moment after `register`; and never if `register` failed.
+    let ready = service_worker()?.ready()?;
+    let no_worker = "no service worker is active for this page";
+    let registration: ServiceWorkerRegistration =
+        push_subscription::with_timeout(ready, 10_000, no_worker)
+            .await?
+            .unchecked_into();
     let worker = registration.active().ok_or("no active service worker")?;
     let channel = MessageChannel::new()?;
     let answers = channel.port1();

@@ -399,12 +399,14 @@ async fn submit_article() -> JsResult<()> {
     };
     // TODO(page-worker): this posts the article straight to the server, so
     // on a flaky connection it is simply lost. Hand it to the service
-    // worker instead (a `PageMessage::AddArticle`), and show the worker's
-    // answer in #form-status: when the worker says the article is queued
-    // (`WorkerReply::Queued`, with how many wait), the words of
-    // `queued_status`, and the form emptied for the next one; when it
-    // refuses it (`WorkerReply::Error`), or cannot be asked, or never
-    // answers, "Not added" and why. Asking the worker and waiting for its
+    // worker instead, which keeps it until it can be delivered (the
+    // messages the two sides exchange are in src/message.rs). Then
+    // #form-status must say what became of it, truthfully, however it
+    // ended, the worker unreachable included: "queued" is not "added" (the
+    // server has not seen it yet), and no outcome leaves the line on what
+    // it said while waiting. The form is the user's only copy of the
+    // article until the worker has it safe. Given: `queued_status` (the
+    // words for an article queued). Asking the worker and waiting for its
     // answer is a function of its own, below.
     set_text("form-status", "Sending…");
     let body = to_json(&draft);
@@ -441,12 +443,15 @@ async fn submit_article() -> JsResult<()> {
 //   hard reload.
 // - A port delivers nothing until it is started. Setting its `onmessage`
 //   starts it; listening with `addEventListener` does not.
-// - A worker that never answers (stopped, or broken) must not leave the
-//   page waiting forever.
+// - No wait may be endless. `ready` settles only once a worker is active,
+//   and never if registering it failed (see `register_worker`); a worker
+//   may never answer (stopped, or broken). The page gives up after a few
+//   seconds, and says so.
 // Given: `service_worker` (the page's `ServiceWorkerContainer`), `to_js`
 // and `from_js` (a Rust value to a plain JS object and back), `next_event`
 // (waits for one event on a target, fails on another one and after a
-// time limit).
+// time limit), `push_subscription::with_timeout` (a Promise's outcome, or
+// a rejection after a time limit).
 // ANCHOR_END: ask_worker
 
 // ---------------------------------------------------------------------------
@@ -458,12 +463,15 @@ async fn submit_article() -> JsResult<()> {
 /// browsers without Background Sync never wake the worker when the network
 /// returns, so the page does.
 fn tell_worker_online() -> JsResult<()> {
-    // TODO(sync): tell the worker that controls this page, if one does, that
-    // the page is online (`PageMessage::Online`). Browsers without
-    // Background Sync (Firefox, Safari) never wake a worker when the
-    // network comes back, and a worker that is not woken never sends what
-    // waits in its outbox: this message is its cue. The page sends it when
-    // it loads and on the window's `online` event; it needs no answer.
+    // TODO(sync): browsers without Background Sync (Firefox, Safari) never
+    // wake a worker when the network comes back, and a worker that is not
+    // woken never sends what waits in its outbox. The page sees the network
+    // come back (this runs on the window's `online` event, and when it
+    // loads): let its worker know (src/message.rs has the message). It
+    // needs no answer, and this function cannot wait (it is not async). A
+    // page no worker is in charge of yet has no one to tell: a worker just
+    // starting sends the outbox by itself (`on_start`). Given:
+    // `service_worker`, `to_js`.
     Ok(())
 }
 // ANCHOR_END: tell_worker_online
@@ -490,16 +498,14 @@ fn listen_to_worker() -> JsResult<()> {
 
 // ANCHOR: on_worker_message
 // TODO(update-pages): write the function that handles a message from the
-// worker: the data of a `MessageEvent`, a `WorkerBroadcast` (`from_js`
-// decodes it; a message the page does not know is logged, not guessed at).
-// - `WorkerBroadcast::Articles` comes after a delivery, to every open page:
-//   the server's list, which replaces the one shown (the stars stay: this
-//   page keeps them in `STATE`), and how many articles the delivery sent,
-//   which the status line reports.
-// - `WorkerBroadcast::Rejected`: an article the worker will never deliver,
-//   and why; the user must be told.
-// Given: `show_articles` (which reads the outbox again too), `show_sent`,
-// `show_rejected`.
+// worker (the data of a `MessageEvent`; `listen_to_worker` hands it each
+// one). The worker speaks to every open page at once, in the messages of
+// `WorkerBroadcast` (src/message.rs says when it sends each and what each
+// carries), and each must leave what this page shows true: the list, the
+// stars this page keeps (in `STATE`), the status line, the articles that
+// will never be added. A message the page does not know (a newer
+// worker's) is logged, not guessed at. Given: `from_js`, `show_articles`
+// (which reads the outbox again too), `show_sent`, `show_rejected`.
 // ANCHOR_END: on_worker_message
 
 // ---------------------------------------------------------------------------
@@ -542,14 +548,14 @@ fn show_rejected(article: NewArticle, reason: String) {
 /// share it, and the list is right after a reload while offline too.
 async fn show_outbox() -> JsResult<()> {
     // TODO(pending-visible): show the articles waiting in the worker's
-    // outbox at the top of the list, oldest first, as stored
-    // (`show_waiting`). Not from this page's memory: after a reload, or in
-    // a second window, it knows nothing. An IndexedDB database belongs to
-    // the origin, not to the worker, so the page can read the worker's
-    // outbox store, `idb::OUTBOX`, itself; each entry is a `Queued` (decode
-    // it with `from_js`). `starred_articles`, below, reads every entry of
-    // another store; `idb::open` and `idb::done` are given. Close the
-    // database when done: an open connection holds up the worker's.
+    // outbox at the top of the list (`show_waiting`, which wants them
+    // oldest first). Not from this page's memory: after a reload, or in a
+    // second window, it knows nothing. An IndexedDB database belongs to the
+    // origin, not to the worker, so the page can read the worker's outbox
+    // store, `idb::OUTBOX`, itself (src/outbox.rs says what an entry is).
+    // Close the database when done: an open connection holds up the
+    // worker's. Given: `idb::open`, `idb::done`, `from_js`; the page reads
+    // another store already, for the starred articles.
     Ok(())
 }
 // ANCHOR_END: show_outbox
@@ -558,12 +564,15 @@ async fn show_outbox() -> JsResult<()> {
 /// The status line says what is true: once the worker reports articles
 /// delivered, "Queued — 1 waiting" is not.
 fn show_sent(delivered: usize) {
-    // TODO(status-true): once the worker reports articles delivered,
-    // #form-status must stop saying "Queued": say they were sent, in the
-    // words of `sent_status`. A delivery that sent nothing (a retry, or
-    // another page's articles already gone) changes nothing. #form-status
-    // is an ARIA live region (`role="status"`): a screen reader reads each
-    // new text out, so it must be true.
+    // TODO(status-true): the page calls this for every list the worker
+    // sends after a delivery, with how many articles that delivery sent;
+    // deliveries that sent nothing too (a retry, another page's articles
+    // already gone). #form-status may still say "Queued — 1 waiting",
+    // which a delivery makes false. It is an ARIA live region
+    // (`role="status"`): a screen reader reads each new text out as it is
+    // set, so a text set there must be true, and must be news. Decide when
+    // this changes it, and to what. Given: `set_text`, `sent_status` (the
+    // words for articles sent).
     let _ = delivered;
 }
 // ANCHOR_END: show_sent
@@ -577,16 +586,17 @@ fn show_sent(delivered: usize) {
 /// it is asked here, on the first submit, and not when the page loads.
 /// Once the user allows notifications, the page also subscribes to push.
 fn ask_notification_permission() {
-    // TODO(notification): if the user has not answered yet
-    // (`Notification::permission()` is still `Default`), ask for the
-    // permission to show notifications (`Notification::request_permission`).
-    // A browser shows its prompt only while it handles the user's own
-    // action: this function runs in the submit handler, and must ask at
-    // once, before anything is awaited, or the prompt is refused. Asked
-    // once, the user's answer is final: only they can change it, in the
-    // site's settings. The answer comes later, as a Promise the article must
-    // not wait for (`spawn` runs a future on its own); once it is
-    // "granted", subscribe to push too (`subscribe_push`).
+    // TODO(notification): the worker may show notifications only with the
+    // user's permission, and this is the page's moment to ask for it. A
+    // browser shows its prompt only while it handles the user's own
+    // action: this runs in the submit handler (and the push toggle's
+    // click), and the prompt is refused once anything has been awaited.
+    // The user's answer is final: only they can change it, in the site's
+    // settings, so there is nothing to ask once they have answered. The
+    // answer comes later, as a Promise, which the article must not wait
+    // for; and once notifications are allowed, push can be turned on too.
+    // Given: `Notification::permission`, `Notification::request_permission`,
+    // `spawn` (runs a future on its own), `subscribe_push`.
 }
 // ANCHOR_END: ask_permission
 

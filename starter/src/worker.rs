@@ -114,12 +114,14 @@ pub async fn on_activate(_event: ExtendableEvent, build_id: String) -> JsResult<
 /// left in the outbox, so it flushes now.
 #[wasm_bindgen]
 pub async fn on_start() -> JsResult<()> {
-    // TODO(sync): where the browser has no Background Sync
-    // (`delivery::sync_manager()` finds none: Firefox, Safari), nothing
-    // will ever fire `sync`, and the worker may have been stopped with
-    // articles in its outbox. Starting is one of the few moments it knows
-    // it may send them: deliver the outbox now (`flush_outbox`). Where
-    // there is Background Sync, the browser's `sync` does it.
+    // TODO(sync): the browser may have stopped the worker with articles
+    // still in its outbox, and they must not be stranded there. Where the
+    // browser has Background Sync, the `sync` registered for them is still
+    // pending, and the browser fires it by itself once online; where it has
+    // none (Firefox, Safari), nothing ever will, and starting is one of the
+    // few moments the worker knows it may send. Given:
+    // `delivery::sync_manager` (the browser's sync manager, if it has
+    // one), `flush_outbox`.
     Ok(())
 }
 // ANCHOR_END: on_start
@@ -204,21 +206,20 @@ fn offline_response(json: &str) -> JsResult<Response> {
 /// later, in `sync`.
 #[wasm_bindgen]
 pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
-    // TODO(page-worker): handle the page's messages, a `PageMessage` each
-    // (`from_js` decodes the event's data).
-    // - `PageMessage::AddArticle`: an article the user submitted. Check it
-    //   (`ArticleDraft::validate`; an article without an id gets one from
-    //   `random_uuid`), keep it (`queue_article`, which says how many
-    //   wait), and answer the page on the port it sent along with the
-    //   message (the event's `ports`): `WorkerReply::Queued`, or
-    //   `WorkerReply::Error` with words a user can read. Then ask for
-    //   delivery (`request_delivery`).
-    // - `PageMessage::Online`: a page is back online; ask for delivery if
-    //   anything waits (`delivery::pending`).
-    // The order is the rule: stored, then answered, then delivered. Once the
-    // page hears "queued" the article must survive anything, and the
-    // browser may stop the worker as soon as it has answered. And always
-    // answer, a message the worker cannot read included: the page waits.
+    // TODO(page-worker): handle the page's messages (`PageMessage`, in
+    // src/message.rs, says what each asks for). An article the user
+    // submitted is checked by the server's own rules, so that the user
+    // hears at once about an empty headline rather than at delivery; it
+    // needs an id, by which the server tells a retry from a new article,
+    // and a page may send it without one. The page waits for its answer
+    // (a `WorkerReply`, in words a user can read) on the port it sent
+    // along with the message (the event's `ports`), and only there. The
+    // order is the rule: stored, then answered, then delivered. Once the
+    // page hears "queued" the article must survive anything; and a
+    // delivery can take long, while the page waits with a time limit. And
+    // always answer, a message the worker cannot read included. Given:
+    // `from_js`, `to_js`, `ArticleDraft::validate`, `random_uuid`,
+    // `queue_article`, `request_delivery`, `delivery::pending`.
     let _ = event;
     Ok(())
 }
@@ -232,14 +233,14 @@ pub async fn on_message(event: ExtendableMessageEvent) -> JsResult<()> {
 async fn queue_article(article: NewArticle) -> JsResult<usize> {
     // TODO(outbox): this keeps the article in the worker's memory, which is
     // gone the moment the browser stops the worker (and `delivery::deliver`
-    // never sees it). Keep it in the outbox instead: an `outbox::Queued`
-    // entry, the article with the time it was queued (the store numbers the
-    // entries itself, so it has no `seq` yet), written by `delivery::store`,
-    // which returns once the write has committed, with how many wait. The
-    // time goes out with the article: the server judges its age by its own
-    // clock and refuses one queued over 7 days before it arrived (`422`,
-    // code "expired"). The worker never drops an article by its own clock,
-    // which can jump.
+    // never sees it). Keep it in the outbox instead: `delivery::store`
+    // writes one entry, an `outbox::Queued` (src/outbox.rs says what each
+    // of its parts holds, and which one IndexedDB fills in itself), and
+    // returns once the write has committed, with how many wait. The entry
+    // goes out with the article: the server judges an article's age by
+    // its own clock and refuses one queued over 7 days before it arrived
+    // (`422`, code "expired"); the worker never drops an article by its
+    // own clock, which can jump.
     thread_local! {
         static IN_MEMORY: RefCell<Vec<NewArticle>> = const { RefCell::new(Vec::new()) };
     }
@@ -256,15 +257,18 @@ async fn queue_article(article: NewArticle) -> JsResult<usize> {
 /// Without Background Sync (Firefox, Safari) the worker tries right away and
 /// tries again when a page reports that it is back online.
 async fn request_delivery() -> JsResult<()> {
-    // TODO(sync): where the browser has Background Sync
-    // (`delivery::sync_manager()` finds its sync manager), register a sync
-    // with the lesson's tag, `SYNC_TAG`: the browser then fires `sync` as
-    // soon as it believes the device online (at once if it is now), even
-    // with every tab closed, and registering the tag again while one is
-    // pending adds nothing. Registering answers with a Promise, which can
-    // reject (the user may have blocked background sync for the site):
-    // wait for it. Where there is no Background Sync, or registering
-    // failed, nothing will fire `sync`: deliver now (`flush_outbox`).
+    // TODO(sync): get the outbox delivered as soon as the network allows,
+    // even if every tab of the app is closed by then. Background Sync does
+    // that: the worker registers a tag (the app's is `SYNC_TAG`) with the
+    // browser's sync manager, and the browser fires `sync` with it as soon
+    // as it believes the device online (at once if it is now), even with no
+    // page open; a tag registered again while pending adds nothing.
+    // Registering answers with a Promise, which can reject (the user may
+    // have blocked background sync for the site), and a registration
+    // refused fires nothing. Browsers without Background Sync (Firefox,
+    // Safari) never fire `sync` at all. Given: `delivery::sync_manager`
+    // (the sync manager, where there is one), `flush_outbox` (delivers
+    // now).
     Ok(())
 }
 // ANCHOR_END: request_delivery
@@ -279,13 +283,15 @@ async fn request_delivery() -> JsResult<()> {
 /// later (with growing delays, and a last try flagged `lastChance`).
 #[wasm_bindgen]
 pub async fn on_sync(event: JsValue) -> JsResult<()> {
-    // TODO(outbox): the browser fires `sync` with the tag the worker
-    // registered, `SYNC_TAG` (any other tag is not this app's). Deliver the
-    // whole outbox then (`flush_outbox`): tags coalesce, so one `sync` may
-    // stand for many articles. Its result is this function's: a failure
-    // must reach the browser, which fires `sync` again later. web-sys has
-    // no Background Sync, so the event comes as a plain `JsValue`;
-    // `delivery::SyncEvent` declares it, with its `tag`.
+    // TODO(outbox): the browser fires `sync` with a tag the worker
+    // registered; the app's is `SYNC_TAG`, and another one is not this
+    // app's business. Tags coalesce: one `sync` may stand for many
+    // articles. The Promise this function becomes is the browser's only
+    // news of how the sync went (see above): a delivery that failed must
+    // reach it, or the articles left wait for a sync that never comes.
+    // web-sys has no Background Sync, so the event comes as a plain
+    // `JsValue`; `delivery::SyncEvent` declares it, with its `tag`. Given:
+    // `flush_outbox` (delivers the outbox; fails if articles are left).
     let _ = event;
     Ok(())
 }
@@ -331,11 +337,13 @@ async fn deliver_and_report() -> JsResult<()> {
             ));
         }
     }
-    // TODO(sync): when delivery stopped early (no network, a 5xx: then
-    // `flushed.stopped` says why), articles still wait, and this must fail,
-    // with that reason. The Promise `event.waitUntil` gets is the browser's
-    // only news of how the sync went: resolved, the sync is over and never
-    // fires again; only a rejected one makes the browser retry later.
+    // TODO(sync): delivery may stop early (no network, a 5xx), with
+    // articles still waiting; `flushed.stopped` says why. What this
+    // function returns becomes, through `on_sync`, the Promise
+    // `event.waitUntil` got, the browser's only news of how the sync went:
+    // resolved, the sync is over and never fires again; only a rejected
+    // one makes the browser retry later. What it returns must say what
+    // happened, in words someone reading the console can follow.
     Ok(())
 }
 // ANCHOR_END: deliver_and_report
@@ -352,12 +360,13 @@ async fn report_refused(flushed: &Flushed) -> JsResult<()> {
     // news (`flushed.dropped`: queued longer than `outbox::RETENTION_MS`
     // before they reached it, by the server's clock), so that they never
     // block the ones behind them. But the user saw "Queued" for each, and
-    // must hear what became of it, never silence: tell every open page
-    // which article and why (`tell_pages`, a `WorkerBroadcast::Rejected`
-    // each), and when some were dropped, show a notification that counts
-    // them (`notify`, with the words of `status_text::dropped_notification`).
-    // A notification that fails to show must not fail the sync: a retry
-    // would find nothing to send.
+    // must hear what became of it, never silence: every open page hears
+    // which article and why (`flushed.dropped` carries no reason: the
+    // words are yours), and those dropped for their age are counted in a
+    // notification. A notification that fails to show must not fail the
+    // sync: a retry would find nothing to send. Given: `tell_pages`
+    // (`WorkerBroadcast` has a message for this), `notify`,
+    // `status_text::dropped_notification` (the notification's words).
     let _ = flushed;
     Ok(())
 }
@@ -391,15 +400,17 @@ async fn tell_pages(message: &WorkerBroadcast) -> JsResult<()> {
 /// otherwise). `url` is the page a click opens. A notification with the
 /// same `tag` as one still shown replaces it instead of stacking up.
 async fn notify(tag: &str, title: &str, body: &str, url: &str) -> JsResult<()> {
-    // TODO(notification): show the notification from the worker's
-    // registration (`scope` has it), with `NotificationOptions`: the body,
-    // the app's icon (/icon.svg), the tag, and the url as its data, for
-    // `on_notification_click`. Only with the user's permission
-    // (`Notification::permission`); without it, log it and succeed: it is
-    // not an error. Showing answers with a Promise; wait for it. The caller
-    // runs inside the Promise `event.waitUntil` got, which is what keeps
-    // the worker alive until the notification is up; work not awaited may
-    // be cut off when the browser stops the worker.
+    // TODO(notification): show the notification. A worker shows one
+    // through its registration (`scope` has it; the `Notification`
+    // constructor throws in a worker), with `NotificationOptions`, which
+    // carry what this function is given and the app's icon (/icon.svg);
+    // `on_notification_click` reads the url back from the notification.
+    // Only with the user's permission (`Notification::permission`); without
+    // it, showing fails, yet that is the user's choice, not the sync's
+    // failure. Showing answers with a Promise. The caller runs inside the
+    // Promise `event.waitUntil` got, which keeps the worker alive only
+    // while something in it is pending: work not awaited may be cut off
+    // when the browser stops the worker.
     let _ = (tag, title, body, url);
     Ok(())
 }
@@ -413,15 +424,17 @@ async fn notify(tag: &str, title: &str, body: &str, url: &str) -> JsResult<()> {
 /// so a push without a readable payload still shows a generic one.
 #[wasm_bindgen]
 pub async fn on_push(event: PushEvent) -> JsResult<()> {
-    // TODO(push): show every push as a notification (`notify`). The page
-    // subscribed promising that every push is shown (`userVisibleOnly`):
-    // a push that shows nothing gets the browser's own generic notice, and
-    // may cost the site its right to push. The payload, when there is one,
-    // is the event's data, JSON; `PushPayload::parse_or_fallback` reads it
-    // (the declarative form the server sends, the older one, or a generic
-    // text when it cannot) into a title, a body and a url. Give it the tag
-    // of the sync's notification (articles-added): a push about the same
-    // articles then replaces that one instead of piling up.
+    // TODO(push): the page subscribed promising that every push is shown
+    // (`userVisibleOnly`): a push that shows nothing gets the browser's own
+    // generic notice, and may cost the site its right to push. So every
+    // push shows a notification, one whose payload is missing or
+    // unreadable too. The payload, when there is one, is JSON in the
+    // event's data, in the declarative form the server sends or an older
+    // one. A push may announce the very articles the sync's notification
+    // (tag articles-added) already did: it replaces that one rather than
+    // stacking a second beside it. Given: `notify`,
+    // `PushPayload::parse_or_fallback` (what a push carries, whatever it
+    // is, as a title, a body and a url).
     let _ = event;
     Ok(())
 }
