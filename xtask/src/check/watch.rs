@@ -40,9 +40,12 @@ pub(super) fn run(args: &CheckArgs) -> anyhow::Result<()> {
     let mut files = snapshot(args.stage);
     loop {
         // A save that does not build is the compiler's to explain (its
-        // output is above); the browser stays up for the next one.
-        if let Err(error) = check_after_save(args, &results, &mut warm) {
-            report(&error);
+        // output is above); the browser stays up for the next one. A
+        // harness that stopped ends the watch.
+        match check_after_save(args, &results, &mut warm) {
+            Err(error) if error.is::<HarnessStopped>() => return Err(error),
+            Err(error) => report(&error),
+            Ok(()) => {}
         }
         println!(
             "==> watching {stage}/ — save a file to check again (Ctrl-C to stop)",
@@ -111,6 +114,18 @@ fn next_save(
     }
 }
 
+/// The harness is no longer running: the watch ends, saying why.
+#[derive(Debug)]
+struct HarnessStopped(String);
+
+impl std::fmt::Display for HarnessStopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HarnessStopped {}
+
 /// `harness check --watch`, its stdin ours to write a line to per round.
 struct Harness {
     child: Child,
@@ -178,13 +193,15 @@ impl Harness {
             Ok(None) => Ok(()),
             // What it exits with on Ctrl-C, having stopped its browser and
             // server (and said so).
-            Ok(Some(status)) if status.code() == Some(130) => {
-                anyhow::bail!("stopped: the check was interrupted")
-            }
-            Ok(Some(status)) => anyhow::bail!(
+            Ok(Some(status)) if status.code() == Some(130) => Err(HarnessStopped(
+                "stopped: the check was interrupted".to_owned(),
+            )
+            .into()),
+            Ok(Some(status)) => Err(HarnessStopped(format!(
                 "the harness stopped ({status}), and with it the browser; its output above says why. \
                  Run `cargo xtask check --watch` again to restart it"
-            ),
+            ))
+            .into()),
             Err(error) => Err(error).context("cannot see whether the harness still runs"),
         }
     }
