@@ -198,7 +198,7 @@ impl Harness {
             )
             .into()),
             Ok(Some(status)) => Err(HarnessStopped(format!(
-                "the harness stopped ({status}), and with it the browser; its output above says why. \
+                "the harness stopped ({status}); its output above may say why. \
                  Run `cargo xtask check --watch` again to restart it"
             ))
             .into()),
