@@ -193,10 +193,9 @@ impl Harness {
             Ok(None) => Ok(()),
             // What it exits with on Ctrl-C, having stopped its browser and
             // server (and said so).
-            Ok(Some(status)) if status.code() == Some(130) => Err(HarnessStopped(
-                "stopped: the check was interrupted".to_owned(),
-            )
-            .into()),
+            Ok(Some(status)) if status.code() == Some(130) => {
+                Err(HarnessStopped("stopped: the check was interrupted".to_owned()).into())
+            }
             Ok(Some(status)) => Err(HarnessStopped(format!(
                 "the harness stopped ({status}); its output above may say why. \
                  Run `cargo xtask check --watch` again to restart it"
