@@ -25,6 +25,10 @@ pub fn cargo() -> Command {
     let program = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(program);
     command.current_dir(project_root());
+    // As a shell's cargo sees it: see `lesson::workspace::cargo_run_vars`.
+    for name in lesson::workspace::cargo_run_vars() {
+        command.env_remove(name);
+    }
     tell_workspace(&mut command, &project_root(), &target_dir());
     command
 }

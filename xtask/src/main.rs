@@ -125,6 +125,10 @@ enum Cmd {
     /// into itself (one step of `test`).
     #[command(hide = true)]
     Copied,
+    /// Check that `check --watch` gives a verdict after each save from one
+    /// browser kept warm (one step of `test`).
+    #[command(hide = true)]
+    WatchTest,
     /// Build the lesson's book into `target/book/` (and check it).
     Book {
         /// Serve it on http://127.0.0.1:3001/, rebuilding on every change.
@@ -175,6 +179,7 @@ fn main() -> ExitCode {
         Cmd::Trail { steps: false } => trail::run(),
         Cmd::Trail { steps: true } => trail::steps(),
         Cmd::Copied => copied::run(),
+        Cmd::WatchTest => check::watch_test(),
         Cmd::Book { serve, open } => book::run(serve, open),
         Cmd::Screenshots => check::screenshots(),
         Cmd::Demo(args) => demo::run(&args),

@@ -196,6 +196,11 @@ fn browser_checks() -> Vec<Step> {
         "see the report above: the solution must pass every checkpoint",
         || check::run(&CheckArgs::new(Stage::Solution)),
     ));
+    steps.push(Step::new(
+        "check --watch: a breaking save, then its fix, each judged in one warm browser (headless Chromium)",
+        "see the lines above; `cargo xtask watch-test` reruns this step",
+        check::watch_test,
+    ));
     // The instructor guide's demo script, step by step, as the guide says.
     steps.push(Step::new(
         "the instructor's demo script in headless Chromium (cargo xtask demo)",

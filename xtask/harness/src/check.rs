@@ -157,18 +157,65 @@ async fn rounds<B: Browser>(
     args: &CheckArgs,
     started: Instant,
 ) -> Result<bool> {
+    let mut warm = WarmBrowser::new();
+    if args.watch {
+        warm.round_begins();
+    }
     let mut round = run_round(&mut cx, list, args, None, started).await?;
     if !args.watch {
         return Ok(round.passed);
     }
+    warm.round_over();
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     while lines.next_line().await?.is_some() {
         let started = Instant::now();
         cx = cx.next_round().await?;
         println!();
+        warm.round_begins();
         round = run_round(&mut cx, list, args, round.stopped_at, started).await?;
+        warm.round_over();
     }
     Ok(round.passed)
+}
+
+/// With `--watch`, what keeping the browser warm came to: as each round
+/// begins, one line says this harness's process id and how
+/// many browsers it has started between rounds (none, when it works; a
+/// checkpoint may restart the browser within a round, on purpose). `cargo
+/// xtask test` reads it to prove that one browser served every save.
+struct WarmBrowser {
+    /// The round running, counted from 1.
+    round: usize,
+    launches_at_round_end: usize,
+    between_rounds: usize,
+}
+
+impl WarmBrowser {
+    /// Before the first round: the browser it runs in was started before
+    /// any round, not between two.
+    fn new() -> Self {
+        WarmBrowser {
+            round: 0,
+            launches_at_round_end: crate::browsers::process::launches(),
+            between_rounds: 0,
+        }
+    }
+
+    fn round_begins(&mut self) {
+        self.round += 1;
+        let launches = crate::browsers::process::launches();
+        self.between_rounds += launches - self.launches_at_round_end;
+        println!(
+            "harness: round {} (harness pid {}; browsers started between rounds: {})",
+            self.round,
+            std::process::id(),
+            self.between_rounds
+        );
+    }
+
+    fn round_over(&mut self) {
+        self.launches_at_round_end = crate::browsers::process::launches();
+    }
 }
 
 /// What a round came to.

@@ -226,7 +226,12 @@ async fn main() -> ExitCode {
         outcome = run(cli.command) => outcome,
         () = interrupted() => {
             eprintln!("harness: interrupted; stopped the browser and the server");
-            return ExitCode::from(130);
+            // Exited at once, not returned: with `check --watch`, tokio's
+            // stdin reader is a blocking read on a thread of its own that
+            // nothing can cancel, and the runtime would wait for it (for a
+            // line that never comes) before the process ends. The guards
+            // are dropped already, with the work future.
+            std::process::exit(130);
         }
     };
     match outcome {

@@ -87,6 +87,44 @@ pub fn target_dir(root: &Path) -> PathBuf {
     }
 }
 
+/// The variables `cargo run` sets for the program it runs, found in this
+/// process's environment: its package's manifest, name and version
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...), and `OUT_DIR`.
+///
+/// Remove them from any cargo a tool starts. A cargo inherits them, and a
+/// build script that asks to run again when one of them changes (`ring`'s
+/// asks for `CARGO_MANIFEST_DIR` and `CARGO_PKG_NAME`: rustls and so the
+/// server depend on it) would then see other values than under a `cargo
+/// build` typed in a shell, or started by another tool: each switch
+/// between the two rebuilds it and all that depends on it, the whole
+/// server's TLS stack (~12 s here after a save that touched only the
+/// worker's wasm). Without them every cargo sees what the shell's sees.
+pub fn cargo_run_vars() -> Vec<OsString> {
+    env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| name.to_str().is_some_and(is_set_by_cargo_run))
+        .collect()
+}
+
+/// Whether cargo sets `name` for the program `cargo run` (or `cargo
+/// test`) runs, rather than for every command it starts (`CARGO`, which
+/// names the toolchain's cargo, stays).
+fn is_set_by_cargo_run(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_BIN_EXE_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_RUSTC_CURRENT_DIR"
+                | "OUT_DIR"
+        )
+}
+
 /// A part's `.wasm` (`page` or `worker`) of the site `site`, as cargo built
 /// it, under the target directory `target`: with its name section, which
 /// wasm-bindgen then drops from what the browser gets. `cargo xtask build`
@@ -135,6 +173,30 @@ mod tests {
     use std::fs;
 
     use super::*;
+
+    #[test]
+    fn a_cargo_started_by_a_tool_drops_what_cargo_run_set_for_the_tool() {
+        for set in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_PRE",
+            "CARGO_MANIFEST_LINKS",
+            "CARGO_BIN_EXE_harness",
+            "OUT_DIR",
+        ] {
+            assert!(is_set_by_cargo_run(set), "{set}");
+        }
+        // The toolchain's cargo, the target, the user's own settings stay.
+        for kept in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "RUSTFLAGS",
+            "PATH",
+        ] {
+            assert!(!is_set_by_cargo_run(kept), "{kept}");
+        }
+    }
 
     /// A directory under the system's temp dir, removed when dropped.
     struct Scratch(PathBuf);

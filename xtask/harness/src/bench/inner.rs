@@ -189,9 +189,12 @@ async fn first_serve(setup: &Setup) -> Result<(f64, Option<f64>)> {
     serve
         .args(["xtask", "serve", "starter"])
         .env("CARGO_TARGET_DIR", &target)
-        // Ours is the harness's; the xtask it runs must find its own root.
-        .env_remove("CARGO_MANIFEST_DIR")
         .current_dir(&workspace);
+    // Ours are the harness's (`CARGO_MANIFEST_DIR` among them): the xtask
+    // it runs must find its own root, and build as a shell's would.
+    for name in lesson::workspace::cargo_run_vars() {
+        serve.env_remove(name);
+    }
     let serving = start_serving(serve, port, dir.path()).with_context(|| {
         format!(
             "cannot start `cargo xtask serve` in {}",

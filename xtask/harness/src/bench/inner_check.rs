@@ -1,10 +1,11 @@
-//! Benchmark 6, the student's loop with `check`: a one-line edit in
-//! `starter/src/worker.rs`, then `cargo xtask check starter`, as a student
-//! types it; how long until it has printed its result. Beside it, the first
-//! `check` of the run, on whatever `target/` already holds.
+//! Benchmark 6, the student's loop with `check --watch`: a one-line edit
+//! in `starter/src/worker.rs` saved, and how long until the verdict of the
+//! checkpoint the student is on is printed, from a `cargo xtask check
+//! starter --watch` started once (its browser kept warm). Beside it, its
+//! first check, on whatever `target/` already holds.
 //!
-//! The check's own progress lines (`==> building the worker's wasm …`) are
-//! timed as they arrive, so the report also says where the time goes.
+//! Its progress lines (`==> building the worker's wasm …`) are timed as
+//! they arrive, from the save, so the report also says where the time goes.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -36,61 +37,70 @@ fn edit_line(n: usize) -> String {
 }
 
 pub async fn run(setup: &Setup) -> Result<Section> {
-    let mut section = Section::new("6. Inner loop with `check`: one-line edit → result printed");
+    let mut section =
+        Section::new("6. Inner loop with `check --watch`: one-line edit saved → verdict printed");
     let path = setup.root.join(FILE);
     let target = lesson::workspace::target_dir(&setup.root);
     let sw = target.join("site/starter/sw.js");
 
     let mut first = Sample::new("s", Better::Lower);
     let mut warm = Sample::new("s", Better::Lower);
+    let mut rounds = Vec::new();
     let mut phases = Phases::default();
     let mut first_phases = Phases::default();
     let built_before = already_built(&target);
     let load = Load::now();
 
+    let started = Instant::now();
+    let mut watch = Watch::start(&setup.root)?;
+    let run = watch
+        .round(started, Duration::from_secs(1800))
+        .await
+        .context("the first check")?;
+    println!("bench: inner-check first check: {:.1} s", run.seconds);
     if setup.quick {
-        // One edit and its check: the smallest run that still proves the
-        // measurement works. No separate first check (it would double the
-        // time this adds to `cargo xtask test`).
-        println!(
-            "bench: inner-check (smoke mode): one edit → check; the first check is not timed separately"
-        );
+        println!("bench: inner-check (smoke mode): one edit saved → verdict");
     } else {
-        let run = check(&setup.root).await.context("the first check")?;
-        println!("bench: inner-check first check: {:.1} s", run.seconds);
         first.push(run.seconds);
-        first_phases.add(&run);
+        first_phases.add(&run, "cargo runs xtask");
     }
 
-    warm_checks(setup, &path, &sw, &mut warm, &mut phases).await?;
+    let mut warm_rounds = WarmRounds {
+        watch: &mut watch,
+        warm: &mut warm,
+        phases: &mut phases,
+        rounds: &mut rounds,
+    };
+    let measured = warm_rounds.measure(setup, &path, &sw).await;
+    watch.stop().await;
+    measured?;
 
     section.method = vec![format!(
-        "`cargo xtask check starter`, run as a student runs it (through cargo, so cargo's look at whether xtask \
-         is up to date is timed too), from its start until it has exited, its result printed. A warm check \
-         follows a one-line edit of `{FILE}`: the line adds an exported function (`{MARKER}`), so the worker's \
-         `.wasm` really changes, and the built `sw.js` is checked for it; the edit is then reverted, and the check \
-         after the revert is a sample too. The file is put back at the end and on any error, and the benchmark \
-         stops rather than write over a save someone else made meanwhile. \
-         The first check of the run (not in smoke mode) is timed on `target/` as this run found it ({built_before}); \
-         a check from an empty `target/` is the first serve's build plus the harness's, too long to repeat in every run."
+        "`cargo xtask check starter --watch`, run as a student runs it (through cargo), started once: its first \
+         check (not timed as a sample in smoke mode) builds what `target/` lacks and starts the harness and its \
+         browser. Then one-line edits of `{FILE}` are saved, each adding an exported function (`{MARKER}`) so the \
+         worker's `.wasm` really changes (the built `sw.js` is checked for it), then reverted; the clock runs from \
+         the write until the verdict of the checkpoint the student is on (the harness runs it first) is printed. \
+         The file is put back at the end and on any error, and the benchmark stops rather than write over a save \
+         someone else made meanwhile. The first check is timed on `target/` as this run found it ({built_before})."
     )];
     if !first.values.is_empty() {
         section.rows.push(Row::without_baseline(
-            "first `check` of the run",
+            "first `check --watch` round of the run",
             first,
             "none (reported)",
             Goal::None,
         ));
     }
     section.rows.push(Row::without_baseline(
-        "`inner-check`: edit → `check` printed (warm)",
+        "`inner-check`: edit saved → current checkpoint's verdict (warm `check --watch`)",
         warm,
         "none (goal: absolute)",
         goals::CHECK_AFTER_SAVE_S,
     ));
     for (phases, which) in [
         (&first_phases, "the first check's"),
-        (&phases, "a warm check's"),
+        (&phases, "a warm round's, until the verdict,"),
     ] {
         if !phases.0.is_empty() {
             section.notes.push(format!(
@@ -100,66 +110,84 @@ pub async fn run(setup: &Setup) -> Result<Section> {
             ));
         }
     }
+    if !rounds.is_empty() {
+        section.notes.push(format!(
+            "The whole warm round (the other checkpoints and the progress too), from the save: {:.1} s (median).",
+            median(&rounds)
+        ));
+    }
     section.notes.push(format!(
         "Measured under a {}: other builds on the machine share its cores.",
         load.until_now()
     ));
-    if setup.quick {
-        section.notes.push(
-            "Smoke mode: one edit's check only; the first check is not timed separately.".into(),
-        );
-    }
     Ok(section)
 }
 
-/// Edits `path` one line at a time, then reverts it, and times the check
-/// after each (only the first edit in smoke mode); each is a sample of
-/// `warm`, its steps added to `phases`. `sw` is the built worker script,
-/// which must show each edit and each revert.
-async fn warm_checks(
-    setup: &Setup,
-    path: &Path,
-    sw: &Path,
-    warm: &mut Sample,
-    phases: &mut Phases,
-) -> Result<()> {
-    let original = std::fs::read(path).with_context(|| format!("cannot read {FILE}"))?;
-    for n in 1..=setup.size(3, 1) {
-        let mut edited = original.clone();
-        if !edited.ends_with(b"\n") {
-            edited.push(b'\n');
-        }
-        edited.extend_from_slice(edit_line(n).as_bytes());
-        let guard = Edit::apply(path, &original, edited)?;
-        let run = check(&setup.root)
-            .await
-            .context("the check after the edit")?;
-        ensure!(
-            contains(sw, MARKER)?,
-            "the edit was not built: {} does not export `{MARKER}`",
-            sw.display()
-        );
-        println!("bench: inner-check edit {n}: {:.1} s", run.seconds);
-        warm.push(run.seconds);
-        phases.add(&run);
-        guard.revert()?;
-        if setup.quick {
-            break;
-        }
-        let run = check(&setup.root)
-            .await
-            .context("the check after the revert")?;
-        ensure!(
-            !contains(sw, MARKER)?,
-            "the revert was not built: {} still exports `{MARKER}`",
-            sw.display()
-        );
-        println!("bench: inner-check revert {n}: {:.1} s", run.seconds);
-        warm.push(run.seconds);
-        phases.add(&run);
-    }
-    Ok(())
+/// The warm rounds: each save's verdict a sample of `warm`, its steps
+/// added to `phases`, its whole round's seconds to `rounds`.
+struct WarmRounds<'a> {
+    watch: &'a mut Watch,
+    warm: &'a mut Sample,
+    phases: &'a mut Phases,
+    rounds: &'a mut Vec<f64>,
 }
+
+impl WarmRounds<'_> {
+    /// Edits `path` one line at a time, then reverts it (only the first
+    /// edit in smoke mode), timing the verdict after each save. `sw` is the
+    /// built worker script, which must show each edit and each revert.
+    async fn measure(&mut self, setup: &Setup, path: &Path, sw: &Path) -> Result<()> {
+        let original = std::fs::read(path).with_context(|| format!("cannot read {FILE}"))?;
+        for n in 1..=setup.size(3, 1) {
+            let mut edited = original.clone();
+            if !edited.ends_with(b"\n") {
+                edited.push(b'\n');
+            }
+            edited.extend_from_slice(edit_line(n).as_bytes());
+            let saved = Instant::now();
+            let guard = Edit::apply(path, &original, edited)?;
+            self.sample(saved, &format!("edit {n}")).await?;
+            ensure!(
+                contains(sw, MARKER)?,
+                "the edit was not built: {} does not export `{MARKER}`",
+                sw.display()
+            );
+            let saved = Instant::now();
+            guard.revert()?;
+            if setup.quick {
+                // The revert's round still runs: waited for, not counted.
+                self.watch.round(saved, ROUND_TIMEOUT).await?;
+                break;
+            }
+            self.sample(saved, &format!("revert {n}")).await?;
+            ensure!(
+                !contains(sw, MARKER)?,
+                "the revert was not built: {} still exports `{MARKER}`",
+                sw.display()
+            );
+        }
+        Ok(())
+    }
+
+    async fn sample(&mut self, saved: Instant, what: &str) -> Result<()> {
+        let run = self
+            .watch
+            .round(saved, ROUND_TIMEOUT)
+            .await
+            .with_context(|| format!("the round after the {what}"))?;
+        println!(
+            "bench: inner-check {what}: verdict {:.1} s, whole round {:.1} s",
+            run.seconds, run.round_seconds
+        );
+        self.warm.push(run.seconds);
+        self.rounds.push(run.round_seconds);
+        self.phases.add(&run, "the save noticed");
+        Ok(())
+    }
+}
+
+/// The longest a warm round may take.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What of a check's work was in `target/` before the first check: each
 /// may still be out of date (cargo decides), but a missing one is built.
@@ -203,11 +231,16 @@ fn contains(file: &Path, text: &str) -> Result<bool> {
     Ok(String::from_utf8_lossy(&bytes).contains(text))
 }
 
-/// One run of `cargo xtask check starter`.
+/// One round of `cargo xtask check starter --watch`, timed from the save
+/// (or, for the first, from its start).
 struct Run {
+    /// Until the verdict of the checkpoint the student is on (the harness
+    /// runs it first); for a round with none, until the round is over.
     seconds: f64,
-    /// Each `==>` line of the check (site-specific tails cut off) with the
-    /// seconds from the start until it printed.
+    /// Until the round is over (its progress printed).
+    round_seconds: f64,
+    /// Each `==>` line before the verdict (site-specific tails cut off),
+    /// with the seconds until it printed.
     steps: Vec<(String, f64)>,
 }
 
@@ -217,9 +250,10 @@ struct Run {
 struct Phases(Vec<(String, Vec<f64>)>);
 
 impl Phases {
-    fn add(&mut self, run: &Run) {
-        // Before its first line: cargo looking at xtask, and xtask starting.
-        let mut starts = vec![("cargo runs xtask".to_owned(), 0.0)];
+    /// `before` names what happens before the first line (cargo looking
+    /// at xtask, or xtask noticing the save).
+    fn add(&mut self, run: &Run, before: &str) {
+        let mut starts = vec![(before.to_owned(), 0.0)];
         starts.extend(run.steps.iter().cloned());
         for (i, (step, start)) in starts.iter().enumerate() {
             let end = starts.get(i + 1).map_or(run.seconds, |(_, t)| *t);
@@ -239,78 +273,123 @@ impl Phases {
     }
 }
 
-/// Runs `cargo xtask check starter` in `root` and times it, reading its
-/// output as it comes.
-async fn check(root: &Path) -> Result<Run> {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    // A tree of its own, so that on a timeout the server and the browser it
-    // started go too.
-    own_tree(&mut command)
-        .args(["xtask", "check", "starter"])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let started = Instant::now();
-    let mut child = command.spawn().context("cannot run `cargo xtask check`")?;
-    let group = child.id().context("`cargo xtask check` exited at once")?;
-    // Both outputs, each line with the time it came, through one channel:
-    // read apart from the wait, so that a process the check left behind
-    // holding the pipe open cannot hold the clock.
-    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
-    let stdout = child.stdout.take().context("no stdout")?;
-    let stderr = child.stderr.take().context("no stderr")?;
-    let to_stdout = sender.clone();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let _ = to_stdout.send((line, started.elapsed().as_secs_f64()));
+/// `cargo xtask check starter --watch`, its output read as it comes, each
+/// line with the moment it came.
+struct Watch {
+    child: tokio::process::Child,
+    group: Option<u32>,
+    lines: tokio::sync::mpsc::UnboundedReceiver<(String, Instant)>,
+}
+
+impl Watch {
+    fn start(root: &Path) -> Result<Watch> {
+        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        // A tree of its own, so that on an error the harness and the
+        // browser it started go too.
+        own_tree(&mut command)
+            .args(["xtask", "check", "starter", "--watch"])
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // Ours are the harness's: the xtask it runs must build as a
+        // shell's would.
+        for name in lesson::workspace::cargo_run_vars() {
+            command.env_remove(name);
         }
-    });
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            // Not a step even if it looks like one: only stdout has those.
-            let _ = sender.send((format!("stderr: {line}"), started.elapsed().as_secs_f64()));
-        }
-    });
-    let status = match tokio::time::timeout(Duration::from_secs(1800), child.wait()).await {
-        Ok(status) => status.context("cannot wait for `cargo xtask check`")?,
-        Err(_) => {
-            kill_tree(group);
-            bail!("`cargo xtask check starter` took over 30 minutes");
-        }
-    };
-    let seconds = started.elapsed().as_secs_f64();
-    let mut steps = Vec::new();
-    let mut output = Vec::new();
-    // What is left in the pipes comes at once; a second is plenty.
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        while let Some((line, at)) = received.recv().await {
-            if let Some(step) = line.strip_prefix("==> ") {
+        let mut child = command
+            .spawn()
+            .context("cannot run `cargo xtask check --watch`")?;
+        let group = child.id();
+        let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
+        let stdout = child.stdout.take().context("no stdout")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let to_stdout = sender.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = to_stdout.send((line, Instant::now()));
+            }
+        });
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                // Not a step even if it looks like one: only stdout has those.
+                let _ = sender.send((format!("stderr: {line}"), Instant::now()));
+            }
+        });
+        Ok(Watch {
+            child,
+            group,
+            lines,
+        })
+    }
+
+    /// Reads one round, until `check --watch` says it watches again, and
+    /// times it from `from`.
+    async fn round(&mut self, from: Instant, within: Duration) -> Result<Run> {
+        let mut steps = Vec::new();
+        let mut output = Vec::new();
+        let mut current_first = false;
+        let mut verdict = None;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let Ok(next) = tokio::time::timeout_at(deadline, self.lines.recv()).await else {
+                bail!(
+                    "`cargo xtask check --watch` gave no verdict within {within:?}:\n{}",
+                    tail(&output)
+                );
+            };
+            let Some((line, at)) = next else {
+                bail!(
+                    "`cargo xtask check --watch` ended ({:?}):\n{}",
+                    self.child.try_wait(),
+                    tail(&output)
+                );
+            };
+            let seconds = at.duration_since(from).as_secs_f64();
+            if line.starts_with("==> watching") {
+                return Ok(Run {
+                    seconds: verdict.unwrap_or(seconds),
+                    round_seconds: seconds,
+                    steps,
+                });
+            }
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("the checkpoint you are on, first") {
+                current_first = true;
+            } else if current_first
+                && verdict.is_none()
+                && (trimmed.starts_with('✓') || trimmed.starts_with('✗'))
+            {
+                verdict = Some(seconds);
+            } else if let Some(step) = line.strip_prefix("==> ")
+                && verdict.is_none()
+            {
                 // `site ready: <path> (build <id>)` differs every time.
                 let step = step.split(':').next().unwrap_or(step).trim().to_owned();
-                steps.push((step, at));
+                steps.push((step, seconds));
             }
             output.push(line);
         }
-    })
-    .await;
-    // The starter fails the lesson's checkpoints, so the check exits with
-    // an error either way: what tells a result from a broken build is that
-    // the checkpoints ran at all.
-    if !steps
-        .iter()
-        .any(|(step, _)| step.starts_with("checking starter"))
-    {
-        let tail = &output[output.len().saturating_sub(15)..];
-        bail!(
-            "`cargo xtask check starter` ({status}) never reached its checkpoints:\n{}",
-            tail.join("\n")
-        );
     }
-    Ok(Run { seconds, steps })
+
+    /// Ends it: its harness, its stdin closed, stops the browser and the
+    /// server; whatever is left of the tree a moment later is killed.
+    async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Some(group) = self.group {
+            kill_tree(group);
+        }
+    }
+}
+
+/// The last lines of an output, for an error.
+fn tail(output: &[String]) -> String {
+    output[output.len().saturating_sub(15)..].join("\n")
 }
 
 /// The benchmark's edit of a file. It never writes over someone else's
@@ -384,10 +463,14 @@ mod tests {
     fn each_step_lasts_until_the_next_and_runs_are_merged_by_step() {
         let mut phases = Phases::default();
         for end in [10.0, 12.0] {
-            phases.add(&Run {
-                seconds: end,
-                steps: vec![("build".into(), 1.0), ("check".into(), 4.0)],
-            });
+            phases.add(
+                &Run {
+                    seconds: end,
+                    round_seconds: end + 1.0,
+                    steps: vec![("build".into(), 1.0), ("check".into(), 4.0)],
+                },
+                "cargo runs xtask",
+            );
         }
         assert_eq!(
             phases.show(),

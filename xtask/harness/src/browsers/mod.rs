@@ -27,7 +27,7 @@
 pub mod chromium;
 pub mod firefox;
 mod installed;
-mod process;
+pub(crate) mod process;
 
 use std::time::Duration;
 

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -55,6 +56,16 @@ impl Lines {
 /// How many lines of stderr are kept.
 const STDERR_LINES: usize = 40;
 
+/// How many browser processes this harness has started: `check --watch`
+/// says it after each round, which shows the browser was kept warm between
+/// rounds (a checkpoint may restart it within one, on purpose).
+static LAUNCHES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many browser processes this harness has started so far.
+pub fn launches() -> usize {
+    LAUNCHES.load(Ordering::Relaxed)
+}
+
 /// The browser process; killed with all its children when dropped.
 pub struct Process {
     pub child: Child,
@@ -96,6 +107,7 @@ impl Process {
         let pid = child
             .id()
             .with_context(|| format!("{} exited at once", exe.display()))?;
+        LAUNCHES.fetch_add(1, Ordering::Relaxed);
         let stderr_tail = Tail::default();
         let (found, endpoint_rx) = oneshot::channel();
         let stderr = child.stderr.take().context("stderr is not piped")?;

@@ -30,7 +30,12 @@ pub fn room_bin(given: Option<PathBuf>, root: &Path) -> Result<PathBuf> {
         return Ok(bin);
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = std::process::Command::new(cargo)
+    let mut command = std::process::Command::new(cargo);
+    // As a shell's cargo sees it: see `lesson::workspace::cargo_run_vars`.
+    for name in lesson::workspace::cargo_run_vars() {
+        command.env_remove(name);
+    }
+    let status = command
         .args(["build", "-q", "-p", "room"])
         .current_dir(root)
         .status()
