@@ -5,6 +5,7 @@
 mod architecture;
 mod crlf;
 mod cycles;
+mod lockfile;
 mod modules;
 mod rust;
 mod sizes;
