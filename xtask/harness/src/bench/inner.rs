@@ -37,11 +37,11 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         "`cargo xtask serve starter --watch` runs (its first build not timed). Each save writes `{FILE}` — once \
          adding an exported function (so the site's content-hash build id really changes), once restoring the \
          original bytes — and the clock runs from the write until the server's live-reload long poll \
-         `GET /__dev/reload?build=<old id>` answers the new id: xtask noticing the change (it polls every 100 ms and \
-         waits one more for the files to settle), `cargo build` of the page's wasm (`opt-level = \"z\"`, without the \
-         LTO of the first build, which is the site as shipped; the worker's is not compiled from `{FILE}`, so xtask \
-         keeps the one it built before), wasm-bindgen of both (side by side), \
-         the site's assembly, and the poll's 200 ms file check; then xtask builds the server (dev: nothing to do, \
+         `GET /__dev/reload?build=<old id>` answers the new id: xtask noticing the change (it polls every 50 ms and \
+         waits one more for the files to settle), `cargo rustc` of the page's wasm (the library unoptimised and \
+         incremental, without the LTO of the first build, which is the site as shipped; the worker's is not \
+         compiled from `{FILE}`, so xtask keeps the one it built before, and its bindings too), wasm-bindgen of the \
+         page's, the site's assembly, and the poll's 50 ms file check; then xtask builds the server (dev: nothing to do, \
          as `{FILE}` is not in it), which a save right after the reload waits for. \
          Every save is one sample; the file is restored at the end (and on any error). \
          No baseline: the goal is absolute."
