@@ -272,7 +272,6 @@ impl Store {
         Ok(added)
     }
 
-    // ANCHOR: group_commit
     /// [`Store::insert`] for a POST, committed together with the POSTs that
     /// arrive while another commit is on its way to the disk (group commit).
     ///
@@ -298,7 +297,6 @@ impl Store {
         drop(conn);
         outcome.recv().map_err(|_| StoreError::Poisoned)?
     }
-    // ANCHOR_END: group_commit
 
     /// Writes every request of `group` in one transaction and answers each,
     /// after the commit, with its own outcome (or with the commit's error).
