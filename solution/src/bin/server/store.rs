@@ -37,6 +37,10 @@ pub enum StoreError {
     /// different article, and nothing of it was stored.
     #[error(transparent)]
     IdReused(#[from] IdReused),
+    /// The commit of a group of requests failed (see
+    /// [`Store::insert_durably`]): every request of the group gets its text.
+    #[error("cannot store the articles: {0}")]
+    Group(String),
 }
 
 /// An id sent again with a different headline or byline. The id is the
@@ -101,8 +105,28 @@ const SEED_ARTICLES: [(&str, &str, &str); 3] = [
     ),
 ];
 
+/// What a POST's articles came to, once committed.
+#[derive(Debug)]
+pub struct Stored {
+    /// The headlines of the articles that were new, in the order posted
+    /// (those already stored with the same text are not among them).
+    pub new_headlines: Vec<String>,
+    /// The whole list right after the commit, as JSON.
+    pub list_json: Bytes,
+}
+
+/// A request's articles waiting for the next group commit, and where its
+/// outcome goes.
+struct Waiting {
+    articles: Vec<NewArticle>,
+    answer: std::sync::mpsc::Sender<Result<Stored, StoreError>>,
+}
+
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Requests waiting for the connection; whoever takes it next commits
+    /// them all (see [`Store::insert_durably`]).
+    waiting: Mutex<Vec<Waiting>>,
     /// The list as `GET /api/v1/articles` sends it, serialized once per
     /// change: a news site is read far more often than it is written.
     /// Replaced only while `conn` is locked, so it never lags an insert.
@@ -164,6 +188,7 @@ impl Store {
         )?;
         let store = Store {
             conn: Mutex::new(conn),
+            waiting: Mutex::new(Vec::new()),
             list_json: Mutex::new(None),
         };
         let empty: bool =
@@ -187,6 +212,10 @@ impl Store {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
+    fn waiting(&self) -> Result<MutexGuard<'_, Vec<Waiting>>, StoreError> {
+        self.waiting.lock().map_err(|_| StoreError::Poisoned)
+    }
+
     fn list_json(&self) -> Result<MutexGuard<'_, Option<Bytes>>, StoreError> {
         self.list_json.lock().map_err(|_| StoreError::Poisoned)
     }
@@ -206,8 +235,17 @@ impl Store {
         // Both locks, in the order `insert` takes them: an insert cannot
         // slip in between reading the list and caching it.
         let conn = self.lock()?;
-        let json = Bytes::from(serde_json::to_vec(&list(&conn)?)?);
-        *self.list_json()? = Some(json.clone());
+        self.articles_json_locked(&conn)
+    }
+
+    /// [`Store::articles_json`], the connection locked by the caller.
+    fn articles_json_locked(&self, conn: &Connection) -> Result<Bytes, StoreError> {
+        let mut cached = self.list_json()?;
+        if let Some(json) = cached.as_ref() {
+            return Ok(json.clone());
+        }
+        let json = Bytes::from(serde_json::to_vec(&list(conn)?)?);
+        *cached = Some(json.clone());
         Ok(json)
     }
 
@@ -225,53 +263,8 @@ impl Store {
     /// how many were new.
     pub fn insert(&self, articles: &[NewArticle]) -> Result<usize, StoreError> {
         let mut conn = self.lock()?;
-        self.insert_locked(&mut conn, articles)
-    }
-
-    fn insert_locked(
-        &self,
-        conn: &mut Connection,
-        articles: &[NewArticle],
-    ) -> Result<usize, StoreError> {
         let tx = conn.transaction()?;
-        let mut added = 0;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO articles (id, headline, byline) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO NOTHING",
-            )?;
-            let mut stored =
-                tx.prepare_cached("SELECT seq, headline, byline FROM articles WHERE id = ?1")?;
-            // Rows this transaction added start after the last seq before it.
-            let first_new_seq: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM articles",
-                [],
-                |row| row.get(0),
-            )?;
-            for (index, article) in articles.iter().enumerate() {
-                if insert.execute(params![article.id, article.headline, article.byline])? == 1 {
-                    added += 1;
-                    continue;
-                }
-                let (seq, headline, byline): (i64, String, String) = stored
-                    .query_row([&article.id], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                    })?;
-                if headline != article.headline || byline != article.byline {
-                    // Returning drops `tx` uncommitted: SQLite rolls back
-                    // whatever this request had added before.
-                    let earlier = (seq >= first_new_seq)
-                        .then(|| articles.iter().position(|a| a.id == article.id))
-                        .flatten();
-                    return Err(IdReused {
-                        index,
-                        id: article.id.clone(),
-                        earlier,
-                    }
-                    .into());
-                }
-            }
-        }
+        let added = insert_rows(&tx, articles)?.len();
         tx.commit()?;
         if added > 0 {
             *self.list_json()? = None;
@@ -279,15 +272,80 @@ impl Store {
         Ok(added)
     }
 
-    /// [`Store::insert`], then the whole list, under one lock so the list
-    /// returned is exactly the state right after this insert.
-    pub fn insert_and_list(
-        &self,
-        articles: &[NewArticle],
-    ) -> Result<(usize, Vec<Article>), StoreError> {
+    /// [`Store::insert`] for a POST, committed together with the POSTs that
+    /// arrive while another commit is on its way to the disk (group commit).
+    ///
+    /// With `synchronous = FULL` every commit waits for an fsync, about a
+    /// millisecond here and far more on a slow disk: one per request would
+    /// cap the server at a thousand POSTs a second however many cores it
+    /// has. So a request queues its articles and takes the connection; if
+    /// the writer before it already stored them, its answer is ready; if
+    /// not, it writes every queued request in one transaction (each in a
+    /// savepoint of its own, so a refused one stores nothing and holds up
+    /// no other) and commits once. Every request still learns its outcome
+    /// only after the commit that stored it: an answered POST is on disk.
+    pub fn insert_durably(&self, articles: Vec<NewArticle>) -> Result<Stored, StoreError> {
+        let (answer, outcome) = std::sync::mpsc::channel();
+        self.waiting()?.push(Waiting { articles, answer });
         let mut conn = self.lock()?;
-        let added = self.insert_locked(&mut conn, articles)?;
-        Ok((added, list(&conn)?))
+        if let Ok(stored) = outcome.try_recv() {
+            // Committed by the writer before us, along with its own.
+            return stored;
+        }
+        let group = std::mem::take(&mut *self.waiting()?);
+        self.commit_group(&mut conn, group);
+        drop(conn);
+        outcome.recv().map_err(|_| StoreError::Poisoned)?
+    }
+
+    /// Writes every request of `group` in one transaction and answers each,
+    /// after the commit, with its own outcome (or with the commit's error).
+    fn commit_group(&self, conn: &mut Connection, group: Vec<Waiting>) {
+        let mut outcomes = Vec::with_capacity(group.len());
+        let committed = (|| {
+            let mut tx = conn.transaction()?;
+            for waiting in &group {
+                let savepoint = tx.savepoint()?;
+                match insert_rows(&savepoint, &waiting.articles) {
+                    Ok(new) => {
+                        savepoint.commit()?;
+                        outcomes.push(Ok(new));
+                    }
+                    // Dropping the savepoint rolls back this request alone.
+                    Err(error) => outcomes.push(Err(error)),
+                }
+            }
+            tx.commit()?;
+            Ok::<_, StoreError>(())
+        })();
+        let added_any = outcomes
+            .iter()
+            .any(|o| matches!(o, Ok(new) if !new.is_empty()));
+        // The list right after the commit, serialized once for the group.
+        let list_json = committed.and_then(|()| {
+            if added_any {
+                *self.list_json()? = None;
+            }
+            self.articles_json_locked(conn)
+        });
+        let list_json = match list_json {
+            Ok(json) => json,
+            Err(error) => {
+                let error = error.to_string();
+                for waiting in group {
+                    let _ = waiting.answer.send(Err(StoreError::Group(error.clone())));
+                }
+                return;
+            }
+        };
+        for (waiting, outcome) in group.into_iter().zip(outcomes) {
+            let stored = outcome.map(|new| Stored {
+                new_headlines: new,
+                list_json: list_json.clone(),
+            });
+            // A request that gave up waiting (its client left) is fine.
+            let _ = waiting.answer.send(stored);
+        }
     }
 
     /// Stores a push subscription, or updates the keys of the one with the
@@ -344,6 +402,48 @@ pub async fn with_store<T: Send + 'static>(
 ) -> Result<T, StoreError> {
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || call(&store)).await?
+}
+
+/// Inserts `articles` in the transaction (or savepoint) `conn` is in, in
+/// the order given, each id once (see [`Store::insert`]); the headlines of
+/// those that were new. An [`IdReused`] leaves the rows it added for the
+/// caller to roll back.
+fn insert_rows(conn: &Connection, articles: &[NewArticle]) -> Result<Vec<String>, StoreError> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO articles (id, headline, byline) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO NOTHING",
+    )?;
+    let mut stored =
+        conn.prepare_cached("SELECT seq, headline, byline FROM articles WHERE id = ?1")?;
+    // Rows these articles added start after the last seq before them.
+    let first_new_seq: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM articles",
+        [],
+        |row| row.get(0),
+    )?;
+    let mut new = Vec::new();
+    for (index, article) in articles.iter().enumerate() {
+        if insert.execute(params![article.id, article.headline, article.byline])? == 1 {
+            new.push(article.headline.clone());
+            continue;
+        }
+        let (seq, headline, byline): (i64, String, String) = stored
+            .query_row([&article.id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?;
+        if headline != article.headline || byline != article.byline {
+            let earlier = (seq >= first_new_seq)
+                .then(|| articles.iter().position(|a| a.id == article.id))
+                .flatten();
+            return Err(IdReused {
+                index,
+                id: article.id.clone(),
+                earlier,
+            }
+            .into());
+        }
+    }
+    Ok(new)
 }
 
 fn list(conn: &Connection) -> Result<Vec<Article>, StoreError> {
@@ -432,6 +532,70 @@ mod tests {
         let after: Vec<Article> = serde_json::from_slice(&store.articles_json().unwrap()).unwrap();
         assert_eq!(after.len(), before.len() + 1);
         assert_eq!(after, store.articles().unwrap());
+    }
+
+    /// Requests that queue while the connection is busy are committed
+    /// together, each in its own savepoint: one whose id is reused stores
+    /// nothing and holds up no other, and every answer comes after the
+    /// commit, with a list that holds its articles.
+    #[test]
+    fn a_group_commit_keeps_each_request_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("news.sqlite3");
+        let store = Arc::new(Store::open(&path).unwrap());
+        store.insert(&[article(1)]).unwrap();
+        let reworded = NewArticle {
+            headline: "other".into(),
+            ..article(1)
+        };
+        let requests = [
+            vec![article(2), article(3)],
+            vec![article(4), reworded],
+            vec![article(3), article(5)],
+        ];
+        // Hold the connection, as a commit on its way to the disk does,
+        // until all three requests wait for it.
+        let busy = store.lock().unwrap();
+        let threads: Vec<_> = requests
+            .into_iter()
+            .map(|articles| {
+                let store = Arc::clone(&store);
+                std::thread::spawn(move || store.insert_durably(articles))
+            })
+            .collect();
+        while store.waiting().unwrap().len() < 3 {
+            std::thread::yield_now();
+        }
+        drop(busy);
+        let mut outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let refused = outcomes.iter().position(Result::is_err).unwrap();
+        assert!(
+            matches!(outcomes.remove(refused), Err(StoreError::IdReused(r)) if r.index == 1),
+            "the request that reuses an id is refused"
+        );
+        let mut headlines: Vec<String> = Vec::new();
+        for stored in outcomes {
+            let stored = stored.unwrap();
+            let list: Vec<Article> = serde_json::from_slice(&stored.list_json).unwrap();
+            assert_eq!(list.len(), 3 + 4, "the answer is the list after the commit");
+            headlines.extend(stored.new_headlines);
+        }
+        headlines.sort();
+        let expected = [2, 3, 5].map(|n| article(n).headline);
+        assert_eq!(
+            headlines, expected,
+            "each new article is new to one request"
+        );
+        drop(store);
+        let ids: Vec<_> = Store::open(&path).unwrap().articles().unwrap()[3..]
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        assert!(
+            !ids.contains(&article(4).id),
+            "a refused request stored nothing"
+        );
+        assert_eq!(ids.len(), 4, "on disk: 1, 2, 3, 5");
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use crate::shared::article::{ArticleDraft, NewArticle};
 use crate::shared::outbox::{self, MAX_BATCH_ARTICLES, Posted};
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -50,28 +49,25 @@ pub async fn create_articles(
     // jumped since the article was queued (`outbox::RETENTION_MS`).
     posted.refuse_stale(unix_time_ms())?;
     let articles = posted.articles();
-    let (added, list) = match with_store(&store, move |s| s.insert_and_list(&articles)).await {
+    // Answered only once the articles are on disk (`Store::insert_durably`).
+    let stored = match with_store(&store, move |s| s.insert_durably(articles)).await {
         Err(StoreError::IdReused(reused)) => return Err(posted.id_reused(&reused)),
         stored => stored?,
     };
-    if added > 0 {
-        // The list is in insertion order and was read under the insert's
-        // lock, so its last `added` entries are exactly this request's.
-        let new = &list[list.len().saturating_sub(added)..];
-        push.announce(
-            Arc::clone(&store),
-            new.iter().map(|a| a.headline.clone()).collect(),
-        );
+    let added = !stored.new_headlines.is_empty();
+    if added {
+        push.announce(Arc::clone(&store), stored.new_headlines);
     }
     if submission.from_html_form {
         return Ok(Redirect::to("/").into_response());
     }
-    let status = if added > 0 {
+    let status = if added {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(list)).into_response())
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    Ok((status, json, stored.list_json).into_response())
 }
 // ANCHOR_END: create
 

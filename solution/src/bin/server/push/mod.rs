@@ -52,6 +52,9 @@ pub enum PushError {
 /// that was off all day wakes to one notification, not one per article.
 pub const TOPIC: &str = "new-articles";
 
+/// How many encrypted messages may wait for the sending side to take them.
+const ENCRYPTED_AHEAD: usize = 256;
+
 /// Everything push needs, shared by the routes and the background sends.
 pub struct Push {
     signer: Signer,
@@ -135,14 +138,35 @@ impl Push {
                 return fan_out;
             }
         };
-        let mut sends = tokio::task::JoinSet::new();
-        for subscription in subscriptions {
-            let push = Arc::clone(self);
+        // Encrypting is most of what a push costs this server (the web-push
+        // crate: a fresh P-256 key pair, ECDH, HKDF, AES-GCM, per message).
+        // It runs on threads of its own, one per core, rather than on the
+        // runtime's: a runtime thread busy encrypting looks at the sockets
+        // only now and then, and the answers of the messages already sent
+        // would wait for it. The sends start with the first message built.
+        let (built, mut to_send) = tokio::sync::mpsc::channel(ENCRYPTED_AHEAD);
+        let queue = Arc::new(std::sync::Mutex::new(subscriptions.into_iter()));
+        let encrypters = std::thread::available_parallelism().map_or(1, usize::from);
+        for _ in 0..encrypters {
+            let (push, queue, built) = (Arc::clone(self), Arc::clone(&queue), built.clone());
             let payload = Arc::clone(&payload);
+            tokio::task::spawn_blocking(move || {
+                while let Some(subscription) = queue.lock().ok().and_then(|mut q| q.next()) {
+                    let request = push.build_request(&subscription, &payload);
+                    if built.blocking_send((subscription, request)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(built);
+        let mut sends = tokio::task::JoinSet::new();
+        while let Some((subscription, request)) = to_send.recv().await {
+            let push = Arc::clone(self);
             // The sender's semaphore bounds what is in flight; the tasks
             // themselves are cheap while they wait for it.
             sends.spawn(async move {
-                let outcome = match push.build_request(&subscription, &payload) {
+                let outcome = match request {
                     Ok(request) => push.sender.send(request).await,
                     Err(error) => Outcome::Failed(error.to_string()),
                 };
