@@ -28,7 +28,8 @@ const ANSWER: Duration = Duration::from_secs(5);
 /// Said when no answer came: what keeps one from reaching the page.
 const NO_ANSWER: &str = " — no answer reached the page: a port delivers nothing until it is started \
      (setting its `onmessage` starts it, `addEventListener` does not), and the worker answers on \
-     the port that came with the message";
+     the port that came with the message, before it asks for delivery (with the network off, \
+     a delivery fails)";
 
 pub(super) async fn page_worker<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tab = cx.ready().await?;
