@@ -17,7 +17,9 @@ use serde_json::Value;
 use super::context::Ctx;
 use super::failed::failed;
 use super::page::{UI, submit_article, wait_list};
-use crate::browsers::{Browser, PageId};
+use super::worker_spy::{self, Notifications};
+use crate::app::{BYLINE_INPUT, FORM_STATUS, HEADLINE_INPUT, SUBMIT};
+use crate::browsers::{Browser, PageId, js_str};
 
 /// How long the worker's answer may take: it stores the article and
 /// answers, with nothing to wait for but its own start.
@@ -26,7 +28,8 @@ const ANSWER: Duration = Duration::from_secs(5);
 /// Said when no answer came: what keeps one from reaching the page.
 const NO_ANSWER: &str = " — no answer reached the page: a port delivers nothing until it is started \
      (setting its `onmessage` starts it, `addEventListener` does not), and the worker answers on \
-     the port that came with the message";
+     the port that came with the message, before it asks for delivery (with the network off, \
+     a delivery fails)";
 
 pub(super) async fn page_worker<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     let tab = cx.ready().await?;
@@ -61,7 +64,44 @@ pub(super) async fn page_worker<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         // Controlled again, for the checkpoints after this one.
         cx.browser.reload(tab).await?;
     }
-    always_answers(cx, tab).await
+    always_answers(cx, tab).await?;
+    answered_before_delivery(cx, tab).await?;
+    a_failure_is_said(cx, tab).await
+}
+
+/// Where the harness can watch the worker (Chromium, with a spy): fails
+/// unless the worker answers "queued" before it asks for delivery. The
+/// article is safe once stored; asking for a `sync` is more waiting for
+/// the page, and where there is no Background Sync, asking is delivering.
+async fn answered_before_delivery<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result<()> {
+    if !worker_spy::install(cx, Notifications::ShowSlowly(0)).await? {
+        return Ok(());
+    }
+    let headline = cx.headline("answered before delivery is asked for");
+    ask(cx, tab, &headline, "").await?;
+    let record = worker_spy::wait_for(cx, ANSWER, |record| {
+        at_of(record, "register ").is_some() && at_of(record, "answer queued").is_some()
+    })
+    .await?;
+    worker_spy::remove(cx).await?;
+    // A worker restarted meanwhile took the spy with it: nothing to judge.
+    let Some(record) = record else { return Ok(()) };
+    match (at_of(&record, "answer queued"), at_of(&record, "register ")) {
+        (Some(answered), Some(registered)) if registered < answered => Err(failed(
+            "the worker to answer \"queued\" on the port first, then ask for delivery (`request_delivery`): the page waits for the answer, and the article is safe once stored",
+            "it asked for a `sync` (`SyncManager.register`) before it answered",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// When the spy first recorded an event starting with `what`.
+fn at_of(record: &Value, what: &str) -> Option<u64> {
+    record["events"]
+        .as_array()?
+        .iter()
+        .find(|e| e["what"].as_str().is_some_and(|w| w.starts_with(what)))
+        .and_then(|e| e["at"].as_u64())
 }
 
 /// Submits `headline` and fails unless the worker's answer, "Queued", is
@@ -129,6 +169,85 @@ async fn always_answers<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result<()> 
                 },
             ));
         }
+    }
+    Ok(())
+}
+
+/// Makes the page's next `postMessage` of an article to its worker throw,
+/// as when the worker cannot be reached: the page's ask fails at once.
+const FAIL_NEXT_ASK_JS: &str = "(() => {
+    const post = ServiceWorker.prototype.postMessage;
+    ServiceWorker.prototype.postMessage = function (message, ...rest) {
+        if (message && message.type === 'add-article') {
+            ServiceWorker.prototype.postMessage = post;
+            throw new DOMException('the harness made postMessage fail', 'DataCloneError');
+        }
+        return post.call(this, message, ...rest);
+    };
+    return true; })()";
+
+/// How long the page may take to say that asking the worker failed: the
+/// failure is immediate, nothing is waited for.
+const FAILURE_SAID: Duration = Duration::from_secs(3);
+
+/// Fails unless a failed ask leaves #form-status on something other than
+/// its waiting text, and the form still holding the article: until the
+/// worker has it safe, the form is the user's only copy.
+async fn a_failure_is_said<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Result<()> {
+    let headline = cx.headline("kept in the form when the worker cannot be asked");
+    let status = js_str(FORM_STATUS);
+    cx.browser
+        .eval(
+            tab,
+            &format!("document.querySelector({status}).textContent = ''"),
+            UI,
+        )
+        .await?;
+    cx.browser.fill(tab, HEADLINE_INPUT, &headline).await?;
+    cx.browser.fill(tab, BYLINE_INPUT, "The Harness").await?;
+    cx.browser.eval(tab, FAIL_NEXT_ASK_JS, UI).await?;
+    cx.browser.click(tab, SUBMIT).await?;
+    // Said: a text of its own, not the one shown while waiting (which ends
+    // in an ellipsis, as the submit check reads it too).
+    let said = format!(
+        "(() => {{ const t = document.querySelector({status}).textContent.trim();
+                   return t !== '' && !t.endsWith('…') && !t.endsWith('...'); }})()"
+    );
+    let expected = "when handing the article to the worker fails (the harness made `postMessage` throw), #form-status says so";
+    if cx
+        .browser
+        .wait_until(tab, &said, "the failure said", FAILURE_SAID)
+        .await
+        .is_err()
+    {
+        let text = cx
+            .browser
+            .text_of(tab, FORM_STATUS)
+            .await?
+            .unwrap_or_default();
+        return Err(failed(
+            expected,
+            format!(
+                "\"{}\" after {FAILURE_SAID:?}: no outcome may leave the line on its waiting text (a `?` on the worker's answer leaves the submit handler before it says what happened)",
+                text.trim()
+            ),
+        ));
+    }
+    let kept = cx
+        .browser
+        .eval(
+            tab,
+            &format!("document.querySelector({}).value", js_str(HEADLINE_INPUT)),
+            UI,
+        )
+        .await?;
+    if kept.as_str() != Some(headline.as_str()) {
+        return Err(failed(
+            format!("{expected}, and the form still holds \"{headline}\" to submit again"),
+            format!(
+                "the headline field holds {kept}: the form was emptied though the worker never took the article (reset it only once the worker answered \"queued\")"
+            ),
+        ));
     }
     Ok(())
 }

@@ -108,7 +108,8 @@ pub(super) async fn pending_visible<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
         let expected = format!(
             "\"{headline}\" still in the list, marked as waiting, after reloading a tab with the network off{hint}"
         );
-        wait_item(&mut cx.browser, second, &headline, true, &expected).await
+        wait_item(&mut cx.browser, second, &headline, true, &expected).await?;
+        newest_on_top(cx, first, &headline).await
     }
     .await;
     cx.network_on().await?;
@@ -168,4 +169,44 @@ async fn wait_badge<B: Browser>(b: &mut B, tab: PageId, count: u64, expected: &s
     }
     let calls = b.eval(tab, "window.__badges || []", UI).await?;
     Err(failed(expected, format!("the page's badge calls: {calls}")))
+}
+
+/// Adds a second article while `older` waits, and fails unless the list
+/// shows the newer one above it, as it shows the rest of its articles
+/// (newest first): the outbox is read oldest first, as it will be sent.
+async fn newest_on_top<B: Browser>(cx: &mut Ctx<B>, tab: PageId, older: &str) -> Result<()> {
+    let newer = cx.headline("added second, with the network off");
+    add_article(&mut cx.browser, tab, &newer).await?;
+    let positions = format!(
+        "(() => {{ const texts = Array.from(document.querySelectorAll({items})).map(li => li.textContent);
+                   return [texts.findIndex(t => t.includes({newer})), texts.findIndex(t => t.includes({older}))]; }})()",
+        items = js_str(&format!("{LIST} li")),
+        newer = js_str(&newer),
+        older = js_str(older),
+    );
+    let in_order = format!("(([n, o]) => n >= 0 && o >= 0 && n < o)({positions})");
+    if cx
+        .browser
+        .wait_until(tab, &in_order, "the waiting articles in order", UI)
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let seen = cx.browser.eval(tab, &positions, UI).await?;
+    Err(failed(
+        format!(
+            "two waiting articles in {LIST} newest first, as the rest of the list: \"{newer}\" above \"{older}\" (`show_waiting` wants the outbox oldest first, the order it keeps and sends them in)"
+        ),
+        match (seen[0].as_i64(), seen[1].as_i64()) {
+            (Some(n), Some(o)) if n >= 0 && o >= 0 => {
+                format!(
+                    "the newer at item {}, the older at item {}: in the wrong order",
+                    n + 1,
+                    o + 1
+                )
+            }
+            _ => format!("not both in the list after {UI:?} (item indices {seen})"),
+        },
+    ))
 }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::context::{ARRIVAL, Ctx, vapid_public_key};
 use super::failed::failed;
 use super::page::{PAYLOAD_HINT, UI, close_notifications, expect_notification};
-use crate::app::{ARTICLES, NEW_ARTICLES_PATH, PUSH_TOGGLE, SUBSCRIPTIONS};
+use crate::app::{ARTICLES, NEW_ARTICLES_PATH, PUSH_TAG, PUSH_TOGGLE, SUBSCRIPTIONS};
 use crate::browsers::{Browser, PageId, js_str};
 use crate::standins::push_service::{
     PushService, Received, Subscriber, check_vapid, delivery_headers, http_json, unb64, uuid,
@@ -122,7 +122,36 @@ async fn push_and_show<B: Browser>(
     expect_notification(&mut cx.browser, tab, &expected, PAYLOAD_HINT, |t, b| {
         t == title && b.contains(&headline)
     })
-    .await
+    .await?;
+    tagged_as_the_sync(cx, tab, &title).await
+}
+
+/// Fails unless the push's notification (titled `title`) has the tag the
+/// sync's "Added N" has: a push about the same articles replaces that one
+/// instead of stacking beside it.
+async fn tagged_as_the_sync<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: crate::browsers::PageId,
+    title: &str,
+) -> anyhow::Result<()> {
+    let js = format!(
+        "(async () => {{ const r = await navigator.serviceWorker.ready;
+           return (await r.getNotifications()).filter(n => n.title === {}).map(n => n.tag); }})()",
+        js_str(title)
+    );
+    let tags = cx.browser.eval(tab, &js, UI).await?;
+    if tags
+        .as_array()
+        .is_some_and(|t| !t.is_empty() && t.iter().all(|t| t == PUSH_TAG))
+    {
+        return Ok(());
+    }
+    Err(failed(
+        format!(
+            "the push's notification tagged \"{PUSH_TAG}\", as the sync's \"Added N\" is: a notification with the tag of one still shown replaces it, where another tag stacks a second one beside it"
+        ),
+        format!("its tags: {tags}"),
+    ))
 }
 
 /// Fails unless `push` is a request the browser's push service would

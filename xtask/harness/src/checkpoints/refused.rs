@@ -15,8 +15,9 @@ use anyhow::Result;
 use super::context::Ctx;
 use super::failed::{failed, quote_all};
 use super::page::{UI, close_notifications, shown_notifications};
+use super::pending_visible::WAITING_WORDS;
 use super::worker_spy::{self, Notifications};
-use crate::app::{DB_NAME, DB_VERSION, FORM_STATUS, OUTBOX_STORE, STARRED_STORE};
+use crate::app::{DB_NAME, DB_VERSION, FORM_STATUS, LIST, OUTBOX_STORE, STARRED_STORE};
 use crate::browsers::{Browser, Mark, PageId, js_str};
 use crate::standins::push_service::uuid;
 
@@ -60,6 +61,7 @@ pub(super) async fn refused_never_blocks<B: Browser>(cx: &mut Ctx<B>) -> Result<
 
     outbox_emptied(cx, tab).await?;
     user_told(cx, tab, mark).await?;
+    stale_named(cx, tab, &stale).await?;
     failed_notification_keeps_the_sync(cx, tab).await
 }
 
@@ -231,4 +233,31 @@ async fn user_told<B: Browser>(cx: &mut Ctx<B>, tab: PageId, mark: Mark) -> Resu
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// Fails unless the page's list names the article dropped for its age as
+/// not added (an item of its own, not marked as waiting): like a refused
+/// one, the pages hear of it (`{type: "rejected"}`), not the notification
+/// alone, which the user may have dismissed or never allowed.
+async fn stale_named<B: Browser>(cx: &mut Ctx<B>, tab: PageId, stale: &str) -> Result<()> {
+    let named = format!(
+        "Array.from(document.querySelectorAll({items})).some(li => li.textContent.includes({h})
+           && !{WAITING_WORDS}.test(li.textContent.split({h}).join(' ')))",
+        items = js_str(&format!("{LIST} li")),
+        h = js_str(stale),
+    );
+    if cx
+        .browser
+        .wait_until(tab, &named, "the stale article named", UI)
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    Err(failed(
+        format!(
+            "\"{stale}\", dropped for its age, named in {LIST} as not added: the worker posts `{{type: \"rejected\"}}` to the pages for it too, not only the notification"
+        ),
+        format!("no list item shows it after {UI:?}, though the outbox no longer holds it"),
+    ))
 }

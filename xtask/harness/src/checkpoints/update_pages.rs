@@ -13,7 +13,7 @@ use super::context::Ctx;
 use super::failed::failed;
 use super::page::{UI, add_article, wait_list};
 use super::pending_visible::WAITING_WORDS;
-use crate::app::{ARTICLE_ITEMS, FORM_STATUS, LIST};
+use crate::app::{ARTICLE_ITEMS, FORM_STATUS, LIST, STAR};
 use crate::browsers::{Browser, PageId, js_str};
 use crate::standins::proxy::Mode;
 
@@ -38,6 +38,7 @@ pub(super) async fn update_pages<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
             .await?;
     }
 
+    let starred = star_one(cx, first, true, None).await?;
     cx.set_mode(Mode::Api503).await?;
     let headline = format!("{} {MARKUP}", cx.headline("shown in every open page"));
     add_article(&mut cx.browser, first, &headline).await?;
@@ -60,6 +61,7 @@ pub(super) async fn update_pages<B: Browser>(cx: &mut Ctx<B>) -> Result<()> {
     ] {
         shown_without_reload(cx, tab, name, &headline, within).await?;
     }
+    stars_kept(cx, first, &starred).await?;
     unknown_message_ignored(cx, first).await
 }
 
@@ -162,4 +164,79 @@ async fn unknown_message_ignored<B: Browser>(cx: &mut Ctx<B>, tab: PageId) -> Re
         ));
     }
     Ok(())
+}
+
+/// Presses the star of the article `id` (of the first article whose star
+/// is not in the state wanted, without one) until it shows `pressed`;
+/// returns the article's id.
+async fn star_one<B: Browser>(
+    cx: &mut Ctx<B>,
+    tab: PageId,
+    pressed: bool,
+    id: Option<&str>,
+) -> Result<String> {
+    let item = match id {
+        Some(id) => format!("{ARTICLE_ITEMS}[data-id={}]", serde_json::to_string(id)?),
+        None => ARTICLE_ITEMS.to_owned(),
+    };
+    let press = format!(
+        "(() => {{ const li = Array.from(document.querySelectorAll({items}))
+             .find(li => li.querySelector({star})?.getAttribute('aria-pressed') === {from});
+           if (!li) return null; li.querySelector({star}).click(); return li.dataset.id; }})()",
+        items = js_str(&item),
+        star = js_str(STAR),
+        from = js_str(if pressed { "false" } else { "true" }),
+    );
+    let Some(id) = cx
+        .browser
+        .eval(tab, &press, UI)
+        .await?
+        .as_str()
+        .map(str::to_owned)
+    else {
+        return Err(failed(
+            format!("an article in {LIST} with a star (`{STAR}`) to press"),
+            "none",
+        ));
+    };
+    let shown = star_shows_js(&id, pressed);
+    if cx
+        .browser
+        .wait_until(tab, &shown, "the star", UI)
+        .await
+        .is_err()
+    {
+        return Err(failed(
+            format!("the star of article {id} pressed (`aria-pressed` \"{pressed}\") once clicked"),
+            format!("not after {UI:?}"),
+        ));
+    }
+    Ok(id)
+}
+
+/// Whether the star of the article `id` shows `pressed`.
+fn star_shows_js(id: &str, pressed: bool) -> String {
+    format!(
+        "document.querySelector({})?.getAttribute('aria-pressed') === {}",
+        js_str(&format!(
+            "{ARTICLE_ITEMS}[data-id={}] {STAR}",
+            serde_json::Value::from(id)
+        )),
+        js_str(&pressed.to_string())
+    )
+}
+
+/// Fails unless the article starred before the sync is still starred in
+/// the list the worker's message brought; then unstars it again.
+async fn stars_kept<B: Browser>(cx: &mut Ctx<B>, tab: PageId, id: &str) -> Result<()> {
+    let kept = cx.browser.eval(tab, &star_shows_js(id, true), UI).await?;
+    if kept != Value::Bool(true) {
+        return Err(failed(
+            format!(
+                "the article {id}, starred before the sync, still starred in the list the worker's message brought (its list has no stars: the page keeps those, in `STATE`)"
+            ),
+            "its star is no longer pressed: the list was shown without this page's starred articles",
+        ));
+    }
+    star_one(cx, tab, false, Some(id)).await.map(drop)
 }

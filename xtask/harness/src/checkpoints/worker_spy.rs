@@ -2,7 +2,8 @@
 //! (Chromium: `supports(Feature::EvalInWorker)`): it records how each
 //! `sync` event's promise settled (what `event.waitUntil` was given), when
 //! each notification was shown, and each answer the worker posted on a
-//! port, in order with the outbox's IndexedDB writes; and it can make
+//! port, in order with the outbox's IndexedDB writes and its requests for a
+//! `sync` (`SyncManager.register`); and it can make
 //! `showNotification` fail or take its time.
 //!
 //! It lives in the worker's memory: a worker the browser stops and starts
@@ -81,6 +82,13 @@ fn install_js(mode: &str) -> String {
     }};
     IDBObjectStore.prototype.add = writing(spy.originals.add);
     IDBObjectStore.prototype.put = writing(spy.originals.put);
+    if (self.SyncManager) {{
+      spy.originals.register = SyncManager.prototype.register;
+      SyncManager.prototype.register = function (tag, ...rest) {{
+        spy.events.push({{ what: 'register ' + tag, at: next() }});
+        return spy.originals.register.call(this, tag, ...rest);
+      }};
+    }}
   }}
   self.__harness.notifications = {mode};
   return true;
@@ -95,6 +103,7 @@ const REMOVE_JS: &str = "(() => { const spy = self.__harness; if (!spy) return f
     MessagePort.prototype.postMessage = spy.originals.post;
     IDBObjectStore.prototype.add = spy.originals.add;
     IDBObjectStore.prototype.put = spy.originals.put;
+    if (spy.originals.register) SyncManager.prototype.register = spy.originals.register;
     delete self.__harness; return true; })()";
 
 /// Installs the spy in the running worker (starting its record afresh)

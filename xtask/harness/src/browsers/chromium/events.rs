@@ -44,9 +44,15 @@ impl Chromium {
         let mut logs = self.logs.lock().unwrap();
         let new = cdp.events_since(logs.1);
         logs.1 += new.len();
-        let worker = self.worker.as_ref().map(|(_, s)| s.as_str());
         for e in &new {
-            let from = if e.session.is_some() && e.session.as_deref() == worker {
+            // Labelled by where it came from: the worker that handles the
+            // events may be another session than the one first attached
+            // (an active worker beside a redundant one, a restarted one).
+            let from = if e
+                .session
+                .as_deref()
+                .is_some_and(|s| self.worker_sessions.iter().any(|w| w == s))
+            {
                 "worker"
             } else {
                 "page"

@@ -53,8 +53,13 @@ pub struct Chromium {
     /// The service worker's target and our flat session to it.
     worker: Option<(String, String)>,
     /// The active worker's target and a session to it, for
-    /// [`Browser::eval_worker`].
+    /// [`Browser::eval_worker`]; forgotten with `worker`: a worker stopped
+    /// and started again keeps its target, but a session from before
+    /// reaches nothing that runs.
     active_worker: Option<(String, String)>,
+    /// Every session to a service worker this run attached, gone or not:
+    /// what was logged there is labelled as the worker's.
+    worker_sessions: Vec<String>,
     offline: bool,
     /// The preload scripts every tab gets (`add_preload_script`), as
     /// sources.
@@ -80,6 +85,7 @@ impl Chromium {
             control: None,
             worker: None,
             active_worker: None,
+            worker_sessions: Vec::new(),
             offline: false,
             preloads: Vec::new(),
             product: String::new(),
@@ -130,6 +136,7 @@ impl Chromium {
         self.pages.clear();
         self.control = None;
         self.worker = None;
+        self.active_worker = None;
         self.offline = false;
         self.preloads.clear();
     }
@@ -339,6 +346,7 @@ impl Browser for Chromium {
         }
         self.control = None;
         self.worker = None;
+        self.active_worker = None;
         self.offline = false;
         self.preloads.clear();
         self.origin = origin.trim_end_matches('/').to_owned();
@@ -461,6 +469,7 @@ impl Browser for Chromium {
         self.call(Some(&control), "ServiceWorker.stopAllWorkers", json!({}))
             .await?;
         self.worker = None;
+        self.active_worker = None;
         // Gone, or reported stopped: a sync that is due (or a tab's fetch)
         // may start it again at once, and then its target never disappears.
         let stopped = |events: Vec<crate::protocol::cdp::Event>| {
@@ -530,6 +539,7 @@ impl Browser for Chromium {
         )
         .await?;
         self.worker = None;
+        self.active_worker = None;
         Ok(())
     }
 

@@ -114,6 +114,7 @@ impl super::Chromium {
             return Ok(session.clone());
         }
         let session = self.attach(&target).await?;
+        self.worker_sessions.push(session.clone());
         self.call(Some(&session), "Network.enable", json!({}))
             .await?;
         self.worker = Some((target, session.clone()));
@@ -136,6 +137,7 @@ impl super::Chromium {
         }
         for target in &targets {
             let session = self.attach(target).await?;
+            self.worker_sessions.push(session.clone());
             let state = self
                 .call(
                     Some(&session),

@@ -52,10 +52,16 @@ impl Firefox {
         for e in new.iter().filter(|e| e.method == "log.entryAdded") {
             let p = &e.params;
             let text = p["text"].as_str().unwrap_or_default();
+            // A window's realm has a browsing context; a worker's has none.
+            let from = if p["source"]["context"].is_string() {
+                "page"
+            } else {
+                "worker"
+            };
             let line = match p["type"].as_str() {
-                Some("javascript") => format!("page uncaught: {text}"),
+                Some("javascript") => format!("{from} uncaught: {text}"),
                 _ => format!(
-                    "page console.{}: {text}",
+                    "{from} console.{}: {text}",
                     p["method"].as_str().unwrap_or("log")
                 ),
             };
