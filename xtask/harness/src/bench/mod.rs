@@ -11,6 +11,7 @@
 //! benchmark cannot run at all.
 
 mod chaos;
+mod drain_profile;
 mod goals;
 mod inner;
 mod inner_check;

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use super::goals;
 use super::report::{Baseline, Better, Row, Sample, Section};
 use super::setup::Setup;
+use super::{drain_profile, goals};
 use crate::app::{ARTICLES, DB_NAME, DB_VERSION, LIST, OUTBOX_STORE, STARRED_STORE, SYNC_TAG};
 use crate::browsers::chromium::Chromium;
 use crate::browsers::{Browser, PageId, js_str};
@@ -27,7 +27,7 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         // Interleaved, so that a slow patch of the machine hits both.
         for batched in [true, false] {
             app.reset().await?;
-            let ms = drain(&mut browser, tab, &app, n, run, batched).await?;
+            let (ms, _) = drain(&mut browser, tab, &app, n, run, batched, false).await?;
             println!(
                 "bench: replay run {} {}: {ms:.0} ms",
                 run + 1,
@@ -41,7 +41,12 @@ pub async fn run(setup: &Setup) -> Result<Section> {
         }
     }
 
+    // One more of ours, profiled: where its time goes in the browser.
+    app.reset().await?;
+    let (_, profile) = drain(&mut browser, tab, &app, n, runs, true, true).await?;
+
     let mut section = Section::new(format!("1. Replay drain ({n} queued articles)"));
+    section.notes = profile;
     section.method = vec![
         format!(
             "{n} articles are written straight into the worker's IndexedDB outbox (`{DB_NAME}` v{DB_VERSION}, store `{OUTBOX_STORE}`, \
@@ -81,7 +86,8 @@ async fn drain(
     n: usize,
     run: usize,
     batched: bool,
-) -> Result<f64> {
+    profile: bool,
+) -> Result<(f64, Vec<String>)> {
     let tag = format!("r{run}{}", if batched { "o" } else { "b" });
     // A fresh database holds the server's few sample articles.
     let before = app.count().await?;
@@ -95,6 +101,12 @@ async fn drain(
         "filling the outbox gave {filled}"
     );
 
+    if profile {
+        browser
+            .eval_worker(drain_profile::SPY_JS, Duration::from_secs(10))
+            .await?;
+        browser.start_profiles(tab).await?;
+    }
     let started = now_ms();
     if batched {
         browser.fire_sync(SYNC_TAG, false).await?;
@@ -127,6 +139,16 @@ async fn drain(
         }
     };
     let ended = done.as_f64().context("the page's clock")?;
+    let mut breakdown = Vec::new();
+    if profile {
+        let profiles = browser.stop_profiles(tab).await?;
+        let steps = browser
+            .eval_worker(drain_profile::SPY_LOG_JS, Duration::from_secs(10))
+            .await?;
+        let steps: Vec<drain_profile::Step> =
+            serde_json::from_value(steps).context("the spy's log")?;
+        breakdown = drain_profile::summary(&profiles, &steps, started, ended);
+    }
     let stored = app.count().await?;
     anyhow::ensure!(
         stored == total,
@@ -139,7 +161,7 @@ async fn drain(
         left == 0,
         "the outbox still holds {left} entries after the drain"
     );
-    Ok(ended - started)
+    Ok((ended - started, breakdown))
 }
 
 /// Fills the outbox with `n` articles named after `tag`, in one

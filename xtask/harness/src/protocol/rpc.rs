@@ -201,6 +201,21 @@ impl Connection {
             .unwrap_or_default()
     }
 
+    /// The events logged since `from` that `keep` accepts. Only those are
+    /// copied: the log holds every network event of the session (request
+    /// bodies included), and copying all of it takes long enough to show in
+    /// a benchmark's figures.
+    pub fn events_matching(&self, from: usize, keep: impl Fn(&Event) -> bool) -> Vec<Event> {
+        let events = self.shared.events.lock().unwrap();
+        events
+            .get(from..)
+            .into_iter()
+            .flatten()
+            .filter(|e| keep(e))
+            .cloned()
+            .collect()
+    }
+
     /// Waits for the first event since `from` that `matches` accepts.
     /// `what` says what was awaited, for the timeout message.
     pub async fn wait_event(

@@ -20,6 +20,7 @@ use crate::util::TempDir;
 
 mod events;
 mod launch;
+pub mod profile;
 mod worker;
 
 pub use launch::find_or_install;

@@ -16,12 +16,12 @@ impl super::Chromium {
     /// reported it.
     pub(super) async fn registration_id(&self) -> Result<String> {
         let scope = format!("{}/", self.origin);
+        let updates = |cdp: &super::Cdp| {
+            cdp.events_matching(0, |e| e.method == "ServiceWorker.workerRegistrationUpdated")
+        };
         let find = |events: &[Event]| {
             let mut live: HashMap<String, bool> = HashMap::new();
-            for e in events
-                .iter()
-                .filter(|e| e.method == "ServiceWorker.workerRegistrationUpdated")
-            {
+            for e in events {
                 for r in e.params["registrations"].as_array().into_iter().flatten() {
                     if r["scopeURL"] == scope.as_str() {
                         let id = r["registrationId"].as_str().unwrap_or_default().to_owned();
@@ -32,7 +32,7 @@ impl super::Chromium {
             live.into_iter().find(|(_, alive)| *alive).map(|(id, _)| id)
         };
         let cdp = self.cdp()?;
-        if let Some(id) = find(&cdp.events_since(0)) {
+        if let Some(id) = find(&updates(cdp)) {
             return Ok(id);
         }
         let scope2 = scope.clone();
@@ -48,8 +48,7 @@ impl super::Chromium {
             },
         )
         .await?;
-        find(&cdp.events_since(0))
-            .with_context(|| format!("the registration for {scope} was deleted"))
+        find(&updates(cdp)).with_context(|| format!("the registration for {scope} was deleted"))
     }
 
     /// The app's running service workers' targets. Usually one; while a new
