@@ -18,15 +18,20 @@ use crate::web_api::{JsResult, api_error, fetch, json_request, response_value, s
 const PUBLIC_KEY_URL: &str = "/api/v1/push/public-key";
 const SUBSCRIPTIONS_URL: &str = "/api/v1/push/subscriptions";
 
-/// `registration.pushManager`, once a worker is active; `None` where the
-/// browser has no Push API.
+/// `registration.pushManager`, once a worker is active (an error after 10 s
+/// without one); `None` where the browser has no Push API.
 pub async fn push_manager() -> JsResult<Option<PushManager>> {
     let container = web_sys::window()
         .ok_or("no window")?
         .navigator()
         .service_worker();
-    let registration: ServiceWorkerRegistration =
-        JsFuture::from(container.ready()?).await?.unchecked_into();
+    // `ready` never settles if registering the worker failed: bounded, as
+    // every wait of the page is.
+    let ready = container.ready()?;
+    let no_worker = "no service worker is active for this page";
+    let registration: ServiceWorkerRegistration = with_timeout(ready, 10_000, no_worker)
+        .await?
+        .unchecked_into();
     let manager = Reflect::get(&registration, &"pushManager".into())?;
     Ok((!manager.is_undefined()).then(|| manager.unchecked_into()))
 }
